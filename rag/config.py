@@ -1,0 +1,89 @@
+"""Settings for every part of newsrag, read from NEWSRAG_* variables and .env when asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RetrievalMode = Literal["dense", "bm25", "hybrid", "mmr"]
+LLMBackend = Literal["local", "openai", "ollama", "fake"]
+EMBEDDING_MODELS = ("minilm-int8",)
+
+
+class Settings(BaseSettings):
+    """All configuration; construct it (or call get_settings) when needed, never at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSRAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path(".newsrag"), description="Where the store, BM25 index and catalog live.")
+    collection: str = Field("newsrag", min_length=3, max_length=512, description="Chroma collection name.")
+    chroma_host: str | None = Field(None, description="Use a Chroma server at this host instead of the embedded store.")
+    chroma_port: int = Field(8000, ge=1, le=65535)
+    chroma_ssl: bool = False
+    chroma_auth_header: SecretStr | None = Field(
+        None, description="'Header-Name: value' sent to the Chroma server, e.g. 'Authorization: Bearer TOKEN'."
+    )
+
+    embedding_model: str = Field("minilm-int8", description=f"One of {', '.join(EMBEDDING_MODELS)}.")
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_threads: int = Field(0, ge=0, le=256, description="onnxruntime intra-op threads; 0 = all cores.")
+
+    chunk_tokens: int = Field(200, ge=32, le=240, description="Target chunk size in tiktoken tokens.")
+    chunk_overlap: int = Field(40, ge=0, le=120, description="Tokens shared by neighbouring chunks.")
+    max_file_bytes: int = Field(20_000_000, ge=1, description="Files and URL bodies larger than this are refused.")
+
+    url_timeout: float = Field(15.0, gt=0, description="Seconds for a URL fetch.")
+    allow_private_urls: bool = Field(False, description="Allow loopback, link-local and private addresses in URLs.")
+
+    retrieval: RetrievalMode = Field("hybrid", description="dense, bm25, hybrid (RRF of both) or mmr.")
+    top_k: int = Field(4, ge=1, le=50, description="Passages given to the model.")
+    min_relevance: float = Field(
+        0.25, ge=-1.0, le=1.0, description="Best passage's cosine similarity below which the chain abstains."
+    )
+
+    llm_backend: LLMBackend = Field("local", description="local (bundled model), openai (any compatible server), ollama.")
+    llm_base_url: str | None = Field(None, description="Base URL for the openai/ollama backends.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the openai backend.")
+    llm_model: str | None = Field(None, description="Model name for the openai/ollama backends.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    llm_max_tokens: int = Field(256, ge=16, le=4096)
+    llm_context_tokens: int = Field(4096, ge=512, le=131072, description="Context window of the model.")
+    llm_threads: int = Field(2, ge=1, le=256, description="CPU threads for the local model.")
+    model_dir: Path = Field(
+        Path.home() / ".cache" / "newsrag",
+        description="Where the bundled answering model is joined from its packages on first use (1.1 GB).",
+    )
+
+    ui_host: str = "127.0.0.1"
+    ui_port: int = Field(7860, ge=1, le=65535)
+    ui_auth: str | None = Field(None, description="user:password, or a path to a file of such lines, to require login.")
+    upload_max_bytes: int = Field(20_000_000, ge=1)
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_embedding_model(cls, value: str) -> str:
+        if value not in EMBEDDING_MODELS:
+            raise ValueError(f"unknown embedding model {value!r}; valid values: {', '.join(EMBEDDING_MODELS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read the environment now; keyword overrides win over it."""
+    return Settings(**overrides)

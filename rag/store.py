@@ -1,0 +1,354 @@
+"""The store: Chroma holds vectors, a SQLite catalog holds what is committed, BM25 mirrors the catalog.
+
+Crash safety comes from the order of writes: an article is marked pending in the catalog before its
+chunks reach Chroma and marked ready (with its source linked) after; anything pending or unlinked
+when a store opens is removed, so a killed ingest never leaves a half-written article behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embeddings import MiniLMEmbeddings, get_embeddings
+from rag.errors import StoreError
+from rag.lexical import LexicalIndex
+from rag.types import Article, Chunk, Passage
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, title TEXT, date TEXT, outlet TEXT, url TEXT,
+    author TEXT, n_chunks INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, article_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sources_by_article ON sources(article_id);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, article_id TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: str
+    fingerprint: str
+    title: str
+    date: str | None
+    outlet: str
+    url: str
+    n_chunks: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ArticleWrite:
+    """One article ready to commit: its chunks, their vectors, and the source it came from."""
+
+    article: Article
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+
+
+def date_number(date: str | None) -> int:
+    """YYYYMMDD as an int, so Chroma can filter date ranges; 0 when unknown."""
+    return int(date.replace("-", "")) if date else 0
+
+
+def _chroma_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if settings.uses_chroma_server:
+        headers = {}
+        if settings.chroma_auth_header:
+            name, _, value = settings.chroma_auth_header.get_secret_value().partition(":")
+            headers[name.strip()] = value.strip()
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                headers=headers, settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectError here
+            raise StoreError(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}); "
+                "start it with `chroma run --path DIR --port PORT` or unset NEWSRAG_CHROMA_HOST"
+            ) from exc
+    path = settings.data_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class Catalog:
+    """What is committed: articles, which sources point at them, and their chunk texts (for BM25)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    @property
+    def generation(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def bump(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def article_of_source(self, source: str) -> str | None:
+        row = self.db.execute("SELECT article_id FROM sources WHERE source=?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def ready_fingerprint(self, article_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT fingerprint FROM articles WHERE id=? AND state='ready'", (article_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def orphans(self) -> list[str]:
+        """Articles that are pending (an interrupted write) or that no source points at any more."""
+        rows = self.db.execute(
+            "SELECT id FROM articles WHERE state!='ready' OR id NOT IN (SELECT article_id FROM sources)"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def chunk_ids(self, article_ids: Iterable[str]) -> list[str]:
+        ids = list(article_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE article_id IN ({marks})", ids)]
+
+    def articles(self) -> list[StoredArticle]:
+        rows = self.db.execute(
+            "SELECT a.id, a.fingerprint, a.title, a.date, a.outlet, a.url, a.n_chunks, "
+            "group_concat(s.source, char(31)) FROM articles a JOIN sources s ON s.article_id = a.id "
+            "WHERE a.state='ready' GROUP BY a.id ORDER BY a.date DESC, a.title"
+        ).fetchall()
+        return [
+            StoredArticle(r[0], r[1], r[2] or "", r[3] or None, r[4] or "", r[5] or "", r[6], tuple(sorted(r[7].split("\x1f"))))
+            for r in rows
+        ]
+
+    def ready_chunks(self) -> tuple[list[str], list[str]]:
+        rows = self.db.execute(
+            "SELECT c.id, c.text FROM chunks c JOIN articles a ON a.id = c.article_id "
+            "WHERE a.state='ready' ORDER BY c.id"
+        ).fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def passages(self, ids: Sequence[str]) -> dict[str, Passage]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            "SELECT c.id, c.article_id, c.text, a.title, a.date, a.outlet, a.url, "
+            "(SELECT min(source) FROM sources s WHERE s.article_id = a.id) "
+            f"FROM chunks c JOIN articles a ON a.id = c.article_id WHERE a.state='ready' AND c.id IN ({marks})",
+            list(ids),
+        ).fetchall()
+        return {
+            r[0]: Passage(id=r[0], article_id=r[1], text=r[2], title=r[3] or "", date=r[4] or None,
+                          outlet=r[5] or "", url=r[6] or "", source=r[7] or "")
+            for r in rows
+        }
+
+
+class Store:
+    """Chroma collection + catalog + BM25 for one collection name, embedded or on a Chroma server."""
+
+    def __init__(self, settings: Settings, embeddings: MiniLMEmbeddings | None = None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings or get_embeddings(settings)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.client = _chroma_client(settings)
+        self.collection = self._open_collection()
+        self.catalog = Catalog(settings.data_dir / f"{settings.collection}.catalog.sqlite3")
+        self.lexical = LexicalIndex(settings.data_dir / f"{settings.collection}.bm25")
+        self.recover()
+
+    def _open_collection(self):
+        wanted = {"embedding_model": self.embeddings.name, "dimension": self.embeddings.dimension}
+        try:
+            collection = self.client.get_or_create_collection(
+                self.settings.collection, embedding_function=None, metadata=wanted,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot open Chroma collection {self.settings.collection!r}: {exc}") from exc
+        found = {k: (collection.metadata or {}).get(k) for k in wanted}
+        if found != wanted:
+            raise StoreError(
+                f"collection {self.settings.collection!r} holds vectors of {found['embedding_model']} "
+                f"({found['dimension']} dimensions) but the configured model is {wanted['embedding_model']} "
+                f"({wanted['dimension']}); set NEWSRAG_COLLECTION to another name or run `newsrag ingest --reset`"
+            )
+        return collection
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[ArticleWrite], sources: Sequence[str]) -> None:
+        """Commit articles (pending → Chroma → ready) and point each source at its article."""
+        now = time.time()
+        with self.catalog.transaction() as db:
+            for item in batch:
+                a = item.article
+                db.execute(
+                    "INSERT INTO articles(id, fingerprint, title, date, outlet, url, author, n_chunks, state, updated_at) "
+                    "VALUES(?,?,?,?,?,?,?,?, 'pending', ?) ON CONFLICT(id) DO UPDATE SET state='pending', updated_at=?",
+                    (a.id, a.fingerprint, a.title, a.date, a.outlet, a.url, a.author, len(item.chunks), now, now),
+                )
+        ids, vectors, documents, metadatas = [], [], [], []
+        for item in batch:
+            a = item.article
+            for chunk, vector in zip(item.chunks, item.vectors):
+                ids.append(chunk.id)
+                vectors.append(vector)
+                documents.append(chunk.text)
+                metadatas.append({
+                    "article_id": a.id, "index": chunk.index, "start": chunk.start, "end": chunk.end,
+                    "title": a.title, "date": a.date or "", "date_num": date_number(a.date),
+                    "outlet": a.outlet, "url": a.url, "source": a.source,
+                })
+        stale = set(self.catalog.chunk_ids(item.article.id for item in batch)) - set(ids)
+        step = self.client.get_max_batch_size()
+        for begin in range(0, len(ids), step):
+            end = begin + step
+            self.collection.upsert(
+                ids=ids[begin:end], embeddings=np.asarray(vectors[begin:end], dtype=np.float32),
+                documents=documents[begin:end], metadatas=metadatas[begin:end],
+            )
+        if stale:
+            self.collection.delete(ids=sorted(stale))
+        with self.catalog.transaction() as db:
+            for item, source in zip(batch, sources):
+                a = item.article
+                db.execute("DELETE FROM chunks WHERE article_id=?", (a.id,))
+                db.executemany(
+                    'INSERT INTO chunks(id, article_id, idx, start, "end", text) VALUES(?,?,?,?,?,?)',
+                    [(c.id, a.id, c.index, c.start, c.end, c.text) for c in item.chunks],
+                )
+                db.execute(
+                    "UPDATE articles SET fingerprint=?, title=?, date=?, outlet=?, url=?, author=?, n_chunks=?, "
+                    "state='ready', updated_at=? WHERE id=?",
+                    (a.fingerprint, a.title, a.date, a.outlet, a.url, a.author, len(item.chunks), now, a.id),
+                )
+                db.execute(
+                    "INSERT INTO sources(source, article_id) VALUES(?, ?) "
+                    "ON CONFLICT(source) DO UPDATE SET article_id=excluded.article_id",
+                    (source, a.id),
+                )
+            self.catalog.bump(db)
+        self.recover()
+
+    def link(self, source: str, article_id: str) -> None:
+        """Point a source at an article already stored (same text under another name, or unchanged)."""
+        with self.catalog.transaction() as db:
+            db.execute(
+                "INSERT INTO sources(source, article_id) VALUES(?, ?) "
+                "ON CONFLICT(source) DO UPDATE SET article_id=excluded.article_id",
+                (source, article_id),
+            )
+        self.recover()
+
+    def delete_source(self, source: str) -> int:
+        """Forget a source (or every source of an article id); returns how many sources were removed."""
+        with self.catalog.transaction() as db:
+            removed = db.execute(
+                "DELETE FROM sources WHERE source=? OR article_id=?", (source, source)
+            ).rowcount
+        self.recover()
+        return removed
+
+    def recover(self) -> None:
+        """Remove interrupted or unreferenced articles: Chroma first, then the catalog."""
+        orphans = self.catalog.orphans()
+        if orphans:
+            step = 100
+            for begin in range(0, len(orphans), step):
+                self.collection.delete(where={"article_id": {"$in": orphans[begin : begin + step]}})
+            marks = ",".join("?" * len(orphans))
+            with self.catalog.transaction() as db:
+                db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", orphans)
+                db.execute(f"DELETE FROM articles WHERE id IN ({marks})", orphans)
+                self.catalog.bump(db)
+
+    def refresh_lexical(self) -> None:
+        """Rebuild BM25 when the catalog changed since it was last built (once per ingest, never per query)."""
+        generation = self.catalog.generation
+        if self.lexical.generation != generation:
+            ids, texts = self.catalog.ready_chunks()
+            self.lexical.rebuild(ids, texts, generation)
+
+    def reset(self) -> None:
+        """Drop this collection's vectors, catalog and BM25 index."""
+        try:
+            self.client.delete_collection(self.settings.collection)
+        except Exception:
+            pass  # already gone
+        self.catalog.db.close()
+        for suffix in (".catalog.sqlite3", ".catalog.sqlite3-wal", ".catalog.sqlite3-shm"):
+            (self.settings.data_dir / f"{self.settings.collection}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(self.lexical.directory, ignore_errors=True)
+        self.collection = self._open_collection()
+        self.catalog = Catalog(self.settings.data_dir / f"{self.settings.collection}.catalog.sqlite3")
+        self.lexical = LexicalIndex(self.settings.data_dir / f"{self.settings.collection}.bm25")
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def dense(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[Passage]:
+        if self.collection.count() == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[list(vector)], n_results=k, where=where or None, include=["distances"]
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        found = self.catalog.passages(ids)
+        out = []
+        for chunk_id, distance in zip(ids, distances):
+            if chunk_id in found:
+                similarity = 1.0 - float(distance)
+                out.append(found[chunk_id].model_copy(update={"score": similarity, "similarity": similarity}))
+        return out
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
+    def stats(self) -> dict[str, object]:
+        articles = self.catalog.db.execute("SELECT count(*), coalesce(sum(n_chunks), 0) FROM articles WHERE state='ready'").fetchone()
+        sources = self.catalog.db.execute("SELECT count(*) FROM sources").fetchone()[0]
+        return {
+            "articles": articles[0], "chunks": articles[1], "sources": sources,
+            "vectors": self.collection.count(), "bm25_chunks": len(self.lexical),
+            "collection": self.settings.collection, "embedding_model": self.embeddings.name,
+            "store": (f"chroma server {self.settings.chroma_host}:{self.settings.chroma_port}"
+                      if self.settings.uses_chroma_server else f"embedded {self.settings.data_dir / 'chroma'}"),
+            "data_dir": str(self.settings.data_dir),
+        }

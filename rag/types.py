@@ -1,0 +1,94 @@
+"""The values that flow through newsrag: articles in, chunks stored, passages retrieved, answers out."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+
+def content_hash(text: str) -> str:
+    """Identity of an article's text: the same words under two file names are one article."""
+    normalized = " ".join(text.split())
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as loaded, before splitting."""
+
+    source: str  # path, path:line for JSONL, or URL: where it came from, the key for updates
+    text: str
+    title: str = ""
+    date: str | None = None  # ISO YYYY-MM-DD, None when unknown
+    outlet: str = ""
+    url: str = ""
+    author: str = ""
+
+    @property
+    def id(self) -> str:
+        return content_hash(self.text)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the text or any shown metadata changes, so edits to either are re-ingested."""
+        meta = "\x1f".join([self.title, self.date or "", self.outlet, self.url, self.author])
+        return hashlib.sha256(f"{self.id}\x1e{meta}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A token-bounded span of an article; start/end are character offsets into Article.text."""
+
+    article_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    metadata: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.article_id}-{self.index:04d}"
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with the article it came from and how well it matched."""
+
+    id: str
+    article_id: str
+    text: str
+    title: str = ""
+    date: str | None = None
+    outlet: str = ""
+    url: str = ""
+    source: str = ""
+    score: float = 0.0  # fused or raw retrieval score, higher is better
+    similarity: float | None = None  # cosine similarity to the question when known
+
+
+class Citation(BaseModel):
+    """One [n] marker in an answer and the passage that supports it."""
+
+    n: int
+    passage_id: str
+    title: str = ""
+    outlet: str = ""
+    date: str | None = None
+    url: str = ""
+    text: str
+    quote: str = Field("", description="The sentence of the passage that best supports the claim.")
+
+
+class Answer(BaseModel):
+    """What the chain returns: cited answer text, or an abstention with related passages."""
+
+    question: str
+    standalone_question: str = ""
+    answer: str
+    abstained: bool = False
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    unsupported_sentences: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
