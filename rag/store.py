@@ -324,7 +324,7 @@ class Store:
         if self.collection.count() == 0:
             return []
         result = self.collection.query(
-            query_embeddings=[list(vector)], n_results=k, where=where or None, include=["distances"]
+            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where or None, include=["distances"]
         )
         ids, distances = result["ids"][0], result["distances"][0]
         found = self.catalog.passages(ids)

@@ -1,0 +1,201 @@
+"""load → split → embed → commit, idempotently: unchanged articles cost one catalog lookup, nothing else."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from ingest.loaders import expand_sources, load_source
+from ingest.split import split_spans
+from rag.config import Settings
+from rag.embeddings import MAX_TOKENS, MiniLMEmbeddings
+from rag.errors import LoadError
+from rag.store import ArticleWrite, Store
+from rag.types import Article, Chunk
+
+Status = Literal["added", "updated", "unchanged", "duplicate", "failed"]
+STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "duplicate", "failed")
+WRITE_BATCH_CHUNKS = 512  # chunks embedded and committed together: large enough to keep the model busy
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    source: str
+    status: Status
+    reason: str = ""
+    title: str = ""
+    chunks: int = 0
+
+
+@dataclass
+class IngestReport:
+    results: list[SourceResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        found = Counter(r.status for r in self.results)
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    @property
+    def failures(self) -> list[SourceResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def chunks_written(self) -> int:
+        return sum(r.chunks for r in self.results if r.status in ("added", "updated"))
+
+    def to_dict(self) -> dict:
+        return {
+            "counts": self.counts,
+            "seconds": round(self.seconds, 3),
+            "chunks_written": self.chunks_written,
+            "results": [r.__dict__ for r in self.results],
+        }
+
+
+def sample_corpus_dir() -> Path:
+    """The bundled sample articles about the US withdrawal from Iraq's bases and the detainee transfers."""
+    return Path(str(resources.files("ingest") / "samples"))
+
+
+def embedding_text(article: Article, chunk_text: str) -> str:
+    """What gets embedded: a short header so a chunk read out of context still says what it is about."""
+    header = article.title[:120]
+    if article.date:
+        header = f"{header} ({article.date})"
+    return f"{header}\n{chunk_text}" if header else chunk_text
+
+
+def chunk_article(article: Article, settings: Settings, embeddings: MiniLMEmbeddings) -> list[Chunk]:
+    """Token-bounded chunks whose embedded form (with header) also fits the embedding model's window."""
+    size, overlap = settings.chunk_tokens, settings.chunk_overlap
+    while True:
+        spans = split_spans(article.text, size, min(overlap, size // 4))
+        if size <= 32 or all(
+            embeddings.count_tokens(embedding_text(article, article.text[s.start : s.end])) <= MAX_TOKENS
+            for s in spans
+        ):
+            break
+        size = int(size * 0.8)  # word pieces outnumber tiktoken tokens in some texts: shrink and retry
+    meta = {"title": article.title, "date": article.date, "outlet": article.outlet, "url": article.url}
+    return [
+        Chunk(article.id, i, article.text[s.start : s.end], s.start, s.end, meta) for i, s in enumerate(spans)
+    ]
+
+
+class _Batch:
+    """Articles waiting to be embedded and committed together."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Article, str, list[Chunk], Status]] = []
+        self.links: list[tuple[str, str]] = []  # (source, article id) of in-batch duplicates, linked after commit
+        self.ids: set[str] = set()
+
+    @property
+    def n_chunks(self) -> int:
+        return sum(len(chunks) for _, _, chunks, _ in self.items)
+
+
+def ingest(
+    inputs: Iterable[str],
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    reset: bool = False,
+    field_map: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Ingest files, directories and URLs; bad inputs are reported per source and never stop the batch.
+
+    progress(done, total) is called after each file or URL.
+    """
+    started = time.perf_counter()
+    store = store or Store(settings)
+    if reset:
+        store.reset()
+    report = IngestReport()
+
+    record = report.results.append
+
+    sources = list(expand_sources(inputs))
+    batch = _Batch()
+    for done, item in enumerate(sources, start=1):
+        if progress:
+            progress(done - 1, len(sources))
+        if isinstance(item, LoadError):
+            record(SourceResult(item.source, "failed", item.reason))
+            continue
+        seen_lines: set[str] = set()
+        for loaded in load_source(item, settings, field_map=field_map):
+            if isinstance(loaded, LoadError):
+                seen_lines.add(loaded.source)
+                record(SourceResult(loaded.source, "failed", loaded.reason))
+                continue
+            seen_lines.add(loaded.source)
+            _plan(loaded, settings, store, batch, record)
+            if batch.n_chunks >= WRITE_BATCH_CHUNKS:
+                _flush(batch, store, record)
+                batch = _Batch()
+        if seen_lines - {item}:
+            _forget_missing_lines(store, item, seen_lines)
+    _flush(batch, store, record)
+    store.refresh_lexical()
+    if progress:
+        progress(len(sources), len(sources))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan(article: Article, settings: Settings, store: Store, batch: _Batch, record) -> None:
+    previous = store.catalog.article_of_source(article.source)
+    stored_fingerprint = store.catalog.ready_fingerprint(article.id)
+    if stored_fingerprint == article.fingerprint and article.id not in batch.ids:
+        if previous == article.id:
+            record(SourceResult(article.source, "unchanged", title=article.title))
+        else:
+            store.link(article.source, article.id)
+            status: Status = "updated" if previous else "duplicate"
+            record(SourceResult(article.source, status, "same text as an article already stored", article.title))
+        return
+    if article.id in batch.ids:
+        record(SourceResult(article.source, "duplicate", "same text as another input", article.title))
+        batch.links.append((article.source, article.id))
+        return
+    chunks = chunk_article(article, settings, store.embeddings)
+    status = "updated" if previous or stored_fingerprint else "added"
+    batch.items.append((article, article.source, chunks, status))
+    batch.ids.add(article.id)
+
+
+def _flush(batch: _Batch, store: Store, record) -> None:
+    """Embed and commit the batch; its sources are reported only after the commit, so "added" is durable."""
+    if not batch.items:
+        return
+    texts = [embedding_text(a, c.text) for a, _, chunks, _ in batch.items for c in chunks]
+    vectors = store.embeddings.embed(texts)
+    writes, offset = [], 0
+    for article, _, chunks, _ in batch.items:
+        writes.append(ArticleWrite(article, chunks, vectors[offset : offset + len(chunks)]))
+        offset += len(chunks)
+    store.write(writes, [source for _, source, _, _ in batch.items])
+    for source, article_id in batch.links:
+        store.link(source, article_id)
+    for article, source, chunks, status in batch.items:
+        record(SourceResult(source, status, title=article.title, chunks=len(chunks)))
+
+
+def _forget_missing_lines(store: Store, path: str, seen: set[str]) -> None:
+    """A JSONL file that lost lines since the last ingest: drop the articles of the lines that are gone."""
+    prefix = f"{path}:"
+    stored = store.catalog.db.execute(
+        "SELECT source FROM sources WHERE substr(source, 1, ?) = ?", (len(prefix), prefix)
+    ).fetchall()
+    for (source,) in stored:
+        if source not in seen:
+            store.delete_source(source)

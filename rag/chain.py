@@ -1,0 +1,143 @@
+"""The answering chain: condense → retrieve → prompt → LLM → verify citations → Answer.
+
+`stream` yields, in order: the retrieved passages (a list of Passage, as soon as retrieval ends),
+answer tokens (str), and last the verified Answer. `invoke` and `batch` return the Answer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from rag.citations import CitationVerifier
+from rag.config import Settings, get_settings
+from rag.llm import get_chat_model
+from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, format_passage, to_messages
+from rag.retrieve import Filters, Reranker, Retriever
+from rag.store import Store
+from rag.tokens import count_tokens
+from rag.types import Answer, Passage
+
+_DECLINE = re.compile(
+    r"(do(es)? not (answer|contain|say|mention|provide|include)|don't (answer|contain|say|know)|"
+    r"not (mentioned|stated|specified|provided|covered)|no (information|mention)|cannot (answer|be answered|determine)|"
+    r"can't (answer|determine)|unable to answer|i don't know|not enough information)",
+    re.IGNORECASE,
+)
+PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on some text: keep headroom
+
+StreamEvent = list[Passage] | str | Answer
+
+
+def is_decline(text: str) -> bool:
+    return bool(_DECLINE.search(text)) or not text.strip()
+
+
+def fit_passages(question: str, passages: Sequence[Passage], settings: Settings) -> list[Passage]:
+    """The leading passages whose whole text fits the context window; a passage is never cut in half."""
+    budget = settings.llm_context_tokens - settings.llm_max_tokens
+    used = count_tokens(answer_messages(question, [])[0].content + question) + 64
+    kept: list[Passage] = []
+    for n, passage in enumerate(passages, start=1):
+        cost = count_tokens(format_passage(n, passage)) + 4
+        if (used + cost) * PROMPT_MARGIN > budget:
+            break
+        kept.append(passage)
+        used += cost
+    return kept
+
+
+class AnswerChain(Runnable[dict, Answer]):
+    """LCEL Runnable over {"question", "chat_history", optional "k", "mode", "filters"}."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, llm: BaseChatModel) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.llm = llm
+        self.verifier = CitationVerifier(retriever.store.embeddings)
+        self._condense = llm | StrOutputParser()
+        self._answer = llm | StrOutputParser()
+
+    def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+        final = None
+        for event in self.stream(input, config, **kwargs):
+            final = event
+        assert isinstance(final, Answer)
+        return final
+
+    def stream(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[StreamEvent]:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        question = str(input.get("question", "")).strip()
+        if not question:
+            raise ValueError("the question is empty")
+        history = to_messages(input.get("chat_history"))
+        standalone = question
+        if history:
+            standalone = self._condense.invoke(condense_messages(question, history), config).strip() or question
+            timings["condense"] = time.perf_counter() - started
+
+        filters = input.get("filters")
+        if isinstance(filters, dict):
+            filters = Filters(**filters)
+        passages = self.retriever.search(standalone, input.get("k"), input.get("mode"), filters)
+        timings["retrieval"] = time.perf_counter() - started
+        yield passages
+
+        best = max((p.similarity or 0.0 for p in passages), default=0.0)
+        if best < self.settings.min_relevance:
+            timings["total"] = time.perf_counter() - started
+            yield ABSTAIN_TEXT
+            yield Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
+                         abstained=True, passages=passages, timings=timings)
+            return
+
+        context = fit_passages(standalone, passages, self.settings)
+        parts: list[str] = []
+        for token in self._answer.stream(answer_messages(standalone, context), config):
+            if not parts:
+                timings["first_token"] = time.perf_counter() - started
+            parts.append(token)
+            yield token
+        raw = "".join(parts).strip()
+        timings["generation"] = time.perf_counter() - started
+
+        answer = self._finish(question, standalone, raw, context, passages)
+        answer.timings = {**timings, "verification": time.perf_counter() - started - timings["generation"],
+                          "total": time.perf_counter() - started}
+        yield answer
+
+    def _finish(self, question: str, standalone: str, raw: str, context: list[Passage], passages: list[Passage]) -> Answer:
+        if is_decline(raw):
+            return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
+                          abstained=True, passages=passages)
+        text, citations, unsupported = self.verifier.verify(raw, context)
+        if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
+            return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
+                          abstained=True, passages=passages, unsupported_sentences=unsupported)
+        return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
+                      passages=passages, unsupported_sentences=unsupported)
+
+
+def build_chain(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    llm: BaseChatModel | None = None,
+    reranker: Reranker | None = None,
+) -> AnswerChain:
+    """The chain users, the UI and the evals share; the store and model are opened once here."""
+    settings = settings or get_settings()
+    store = store or Store(settings)
+    return AnswerChain(settings, Retriever(store, settings, reranker), llm or get_chat_model(settings))
+
+
+def answer_question(question: str, settings: Settings | None = None, **inputs: Any) -> Answer:
+    """One question, one answer: the shortest way in from Python."""
+    return build_chain(settings).invoke({"question": question, **inputs})

@@ -1,0 +1,143 @@
+"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval, plus MMR, as plain functions and a Runnable."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.runnables import RunnableLambda
+
+from rag.config import RetrievalMode, Settings
+from rag.store import Store, date_number
+from rag.types import Passage
+
+Reranker = Callable[[str, list[Passage]], list[Passage]]
+"""Reorders candidates (e.g. a cross-encoder the user has); receives more candidates than k."""
+
+CANDIDATES_PER_K = 4
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: sum of 1/(k + rank) over the rankings an id appears in, best first."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def mmr(query: np.ndarray, vectors: np.ndarray, k: int, diversity: float = 0.3) -> list[int]:
+    """Maximal marginal relevance: indices of k vectors relevant to the query but unlike each other."""
+    if len(vectors) == 0:
+        return []
+    relevance = vectors @ query
+    chosen = [int(np.argmax(relevance))]
+    while len(chosen) < min(k, len(vectors)):
+        redundancy = (vectors @ vectors[chosen].T).max(axis=1)
+        score = (1 - diversity) * relevance - diversity * redundancy
+        score[chosen] = -np.inf
+        chosen.append(int(np.argmax(score)))
+    return chosen
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; dates are ISO YYYY-MM-DD and inclusive."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    outlet: str | None = None
+
+    def chroma_where(self) -> dict | None:
+        clauses: list[dict] = []
+        if self.date_from:
+            clauses.append({"date_num": {"$gte": date_number(self.date_from)}})
+        if self.date_to:
+            clauses.append({"date_num": {"$lte": date_number(self.date_to)}})
+        if self.outlet:
+            clauses.append({"outlet": self.outlet})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def accepts(self, passage: Passage) -> bool:
+        if self.outlet and passage.outlet != self.outlet:
+            return False
+        if (self.date_from or self.date_to) and not passage.date:
+            return False
+        if self.date_from and passage.date < self.date_from:
+            return False
+        if self.date_to and passage.date > self.date_to:
+            return False
+        return True
+
+
+class Retriever:
+    """Finds the passages for a question; every passage carries its cosine similarity for abstention."""
+
+    def __init__(self, store: Store, settings: Settings, reranker: Reranker | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.reranker = reranker
+        store.refresh_lexical()
+
+    def search(
+        self, query: str, k: int | None = None, mode: RetrievalMode | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
+        k = k or self.settings.top_k
+        mode = mode or self.settings.retrieval
+        filters = filters or Filters()
+        n_candidates = k * CANDIDATES_PER_K
+        query_vector = self.store.embeddings.embed([query])[0]
+
+        dense: list[Passage] = []
+        if mode in ("dense", "hybrid", "mmr"):
+            dense = self.store.dense(query_vector, n_candidates, filters.chroma_where())
+        lexical: list[Passage] = []
+        if mode in ("bm25", "hybrid"):
+            hits = self.store.lexical.search(query, n_candidates * 2)
+            found = self.store.catalog.passages([chunk_id for chunk_id, _ in hits])
+            lexical = [
+                found[chunk_id].model_copy(update={"score": score})
+                for chunk_id, score in hits
+                if chunk_id in found and filters.accepts(found[chunk_id])
+            ][:n_candidates]
+
+        if mode == "dense":
+            ranked = dense
+        elif mode == "bm25":
+            ranked = lexical
+        elif mode == "mmr":
+            vectors = self.store.vectors([p.id for p in dense])
+            matrix = np.array([vectors[p.id] for p in dense]) if dense else np.zeros((0, 1))
+            ranked = [dense[i] for i in mmr(query_vector, matrix, k)]
+        else:
+            by_id = {p.id: p for p in [*lexical, *dense]}
+            fused = rrf([[p.id for p in dense], [p.id for p in lexical]])
+            ranked = [by_id[i].model_copy(update={"score": score}) for i, score in fused]
+
+        if self.reranker:
+            ranked = self.reranker(query, ranked)
+        top = ranked[:k]
+        return self._with_similarity(top, query_vector)
+
+    def _with_similarity(self, passages: list[Passage], query_vector: np.ndarray) -> list[Passage]:
+        missing = [p.id for p in passages if p.similarity is None]
+        vectors = self.store.vectors(missing)
+        return [
+            p if p.similarity is not None
+            else p.model_copy(update={"similarity": float(vectors[p.id] @ query_vector) if p.id in vectors else 0.0})
+            for p in passages
+        ]
+
+    def as_runnable(self) -> RunnableLambda:
+        """A Runnable taking {"question", optional "k", "mode", "filters"} and returning timed passages."""
+
+        def run(inputs: dict) -> dict:
+            started = time.perf_counter()
+            passages = self.search(inputs["question"], inputs.get("k"), inputs.get("mode"), inputs.get("filters"))
+            return {**inputs, "passages": passages, "retrieval_seconds": time.perf_counter() - started}
+
+        return RunnableLambda(run, name="retrieve")

@@ -1,0 +1,90 @@
+"""Shared fixtures: every test gets its own data dir; the models load once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+for _name, _value in {
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "ingest" / "samples"
+INJECTION = Path(__file__).parent / "data" / "injection"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path, monkeypatch):
+    """Point NEWSRAG_DATA_DIR at a temp folder and hide any developer .env, like simonw/llm's user dir fixture."""
+    for key in list(os.environ):
+        if key.startswith("NEWSRAG_") and key != "NEWSRAG_MODEL_DIR":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("NEWSRAG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from rag.config import Settings
+
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    from rag.config import Settings
+    from rag.embeddings import get_embeddings
+
+    return get_embeddings(Settings())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` on a free loopback port for the session."""
+    chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    path = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    env = {**os.environ, "RUST_LOG": "warn", "ANONYMIZED_TELEMETRY": "False"}
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+        yield {"host": "127.0.0.1", "port": port}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,235 @@
+"""The `newsrag` command: a thin click layer over the library. Heavy modules load inside each command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+OFFLINE_ENV = {
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+class FriendlyGroup(click.Group):
+    """Turns library errors into one-line messages; the only place that does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from rag.errors import NewsragError
+
+        try:
+            return super().invoke(ctx)
+        except NewsragError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except ValueError as exc:  # pydantic's ValidationError: a bad NEWSRAG_* setting
+            if type(exc).__name__ == "ValidationError":
+                raise click.ClickException(f"invalid setting: {exc}") from exc
+            raise
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsrag")
+def cli() -> None:
+    """Ask questions about news articles and get answers that cite their sources.
+
+    \b
+    Quick start:
+      newsrag ingest --samples          # the bundled articles on the US withdrawal from Iraq
+      newsrag ask "When did US forces leave Ain al-Asad?"
+      newsrag serve                     # the chat UI on http://127.0.0.1:7860
+
+    Settings come from NEWSRAG_* environment variables or a .env file
+    (e.g. NEWSRAG_DATA_DIR, NEWSRAG_LLM_BACKEND); see the README.
+    """
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def _settings(**overrides: Any):
+    from rag.config import get_settings
+
+    return get_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, metavar="PATH_OR_URL...")
+@click.option("--samples", is_flag=True, help="Also ingest the bundled sample corpus.")
+@click.option("--reset", is_flag=True, help="Empty the store first.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds articles.")
+@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS",
+              help="JSONL field mapping, e.g. --field text=body --field date=published.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def ingest(inputs: tuple[str, ...], samples: bool, reset: bool, if_empty: bool, fields: tuple[str, ...], as_json: bool) -> None:
+    """Add articles: files (.txt .md .html .jsonl .pdf), directories, or http(s) URLs.
+
+    Ingesting is idempotent: unchanged articles are skipped, an edited article
+    replaces its old chunks, and the same text under two names is stored once.
+    Exits with 1 if any input failed; every good input is still stored.
+
+    \b
+    Examples:
+      newsrag ingest articles/
+      newsrag ingest feed.jsonl --field text=body
+      newsrag ingest https://example.com/story.html
+    """
+    from tqdm import tqdm
+
+    from ingest.pipeline import ingest as run_ingest
+    from ingest.pipeline import sample_corpus_dir
+    from rag.store import Store
+
+    field_map = {}
+    for item in fields:
+        ours, sep, theirs = item.partition("=")
+        if not sep or not ours or not theirs:
+            raise click.BadParameter(f"{item!r} is not OURS=THEIRS", param_hint="--field")
+        field_map[ours] = theirs
+    paths = list(inputs) + ([str(sample_corpus_dir())] if samples else [])
+    if not paths:
+        raise click.UsageError("nothing to ingest: name files, directories or URLs, or pass --samples")
+    settings = _settings()
+    store = Store(settings)
+    if if_empty and not reset and store.stats()["articles"]:
+        click.echo(f"The store already holds {store.stats()['articles']} articles; nothing to do.", err=True)
+        return
+    with tqdm(unit="file", desc="Ingesting", disable=as_json or None, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = run_ingest(paths, settings, store=store, reset=reset, field_map=field_map or None, progress=progress)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        counts = report.counts
+        click.echo(", ".join(f"{n} {status}" for status, n in counts.items()) + f" in {report.seconds:.1f}s")
+        for failure in report.failures:
+            click.echo(f"  failed: {failure.source}: {failure.reason}", err=True)
+    if report.failures:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def sources(as_json: bool) -> None:
+    """List the stored articles: date, title, outlet, chunks and where they came from."""
+    from rag.store import Store
+
+    articles = Store(_settings()).catalog.articles()
+    if as_json:
+        _print_json([a.__dict__ for a in articles])
+        return
+    if not articles:
+        click.echo("No articles yet. Try: newsrag ingest --samples")
+        return
+    for a in articles:
+        click.echo(f"{a.date or 'unknown date':<12} {a.title[:60]:<60} {a.outlet[:24]:<24} {a.n_chunks:>3} chunks  {a.id[:12]}")
+
+
+@cli.command()
+@click.argument("source")
+def delete(source: str) -> None:
+    """Remove an article by its source (path, path:line or URL, as `sources --json` shows) or article id."""
+    from rag.store import Store
+
+    store = Store(_settings())
+    target = source
+    if not store.catalog.db.execute("SELECT 1 FROM sources WHERE source=? OR article_id=?", (source, source)).fetchone():
+        matches = [a.id for a in store.catalog.articles() if a.id.startswith(source)] if len(source) >= 6 else []
+        if len(matches) != 1:
+            raise click.ClickException(f"no stored article matches {source!r}; see `newsrag sources --json`")
+        target = matches[0]
+    removed = store.delete_source(target)
+    store.refresh_lexical()
+    click.echo(f"Removed {removed} source(s).")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(as_json: bool) -> None:
+    """Show what the store holds and where it lives."""
+    from rag.store import Store
+
+    data = Store(_settings()).stats()
+    if as_json:
+        _print_json(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>16}: {value}")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", type=click.IntRange(1, 50), help="How many passages to give the model (default NEWSRAG_TOP_K).")
+@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid", "mmr"]), help="Retrieval mode.")
+@click.option("--since", "date_from", metavar="YYYY-MM-DD", help="Only articles published on or after this date.")
+@click.option("--until", "date_to", metavar="YYYY-MM-DD", help="Only articles published on or before this date.")
+@click.option("--outlet", help="Only articles from this outlet.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: answer, abstained, citations, passages, timings.")
+@click.option("--stream", is_flag=True, help="Print the answer as it is generated.")
+def ask(question: str, k: int | None, mode: str | None, date_from: str | None, date_to: str | None,
+        outlet: str | None, as_json: bool, stream: bool) -> None:
+    """Answer QUESTION from the stored articles, citing passages as [1], [2]...
+
+    \b
+    Example:
+      newsrag ask "How many detainees could be moved to Iraq?" --stream
+    """
+    from rag.chain import build_chain
+    from rag.retrieve import Filters
+    from rag.types import Answer
+
+    if not question.strip():
+        raise click.UsageError("the question is empty")
+    chain = build_chain(_settings())
+    inputs = {"question": question, "k": k, "mode": mode, "filters": Filters(date_from, date_to, outlet)}
+    answer = None
+    for event in chain.stream(inputs):
+        if isinstance(event, Answer):
+            answer = event
+        elif isinstance(event, str) and stream and not as_json:
+            click.echo(event, nl=False)
+    assert answer is not None
+    if as_json:
+        _print_json(answer_json(answer))
+        return
+    if stream:
+        click.echo("\n\nVerified answer:")
+    click.echo(answer.answer)
+    if answer.abstained and answer.passages:
+        click.echo("\nRelated passages:")
+        for n, p in enumerate(answer.passages, start=1):
+            click.echo(f"  ({n}) {p.title} — {p.outlet}, {p.date or 'unknown date'}")
+    for c in answer.citations:
+        click.echo(f"\n[{c.n}] {c.title} — {c.outlet}, {c.date or 'unknown date'} {c.url}".rstrip())
+        click.echo(f"    “{c.quote}”")
+    for sentence in answer.unsupported_sentences:
+        click.echo(f"\n(unsupported by the articles: {sentence})")
+
+
+def answer_json(answer) -> dict:
+    """The JSON shape shared by `ask --json` and the API."""
+    return answer.model_dump(mode="json")
+
+
+@cli.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1; NEWSRAG_UI_HOST).")
+@click.option("--port", type=int, help="Port (default 7860; NEWSRAG_UI_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the chat UI and the JSON API (/api/ask, /api/ingest, /api/sources, /healthz)."""
+    from ui.web import serve as run_server
+
+    settings = _settings(ui_host=host, ui_port=port)
+    run_server(settings, settings.ui_host, settings.ui_port)
