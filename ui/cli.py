@@ -233,3 +233,50 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = _settings(ui_host=host, ui_port=port)
     run_server(settings, settings.ui_host, settings.ui_port)
+
+
+@cli.command(name="eval")
+@click.option("--dataset", type=click.Path(exists=True, dir_okay=False), help="Gold JSONL (default: the bundled set).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="evals/out", show_default=True,
+              help="Where results.json, report.md and report.png go.")
+@click.option("--retrieval", type=click.Choice(["dense", "bm25", "hybrid", "mmr"]), help="Retrieval mode to evaluate.")
+@click.option("--k", type=click.IntRange(1, 50), help="Passages per question.")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Evaluate this existing store instead of a fresh one with the sample corpus.")
+@click.option("--gate", is_flag=True, help="Exit 1 when a metric is below evals/thresholds.toml (what CI runs).")
+@click.option("--compare", nargs=2, type=click.Path(exists=True, dir_okay=False), metavar="OLD.json NEW.json",
+              help="Print what improved and what regressed between two results.json files, and stop.")
+def eval_command(dataset, out_dir, retrieval, k, limit, data_dir, gate, compare) -> None:
+    """Run the gold questions through the same chain users get, and score them.
+
+    \b
+    Examples:
+      newsrag eval --limit 5                     # a quick look
+      newsrag eval --retrieval bm25 --out evals/out-bm25
+      newsrag eval --compare evals/out-bm25/results.json evals/out/results.json
+    """
+    from pathlib import Path
+
+    from evals import run
+
+    if compare:
+        click.echo(run.compare(Path(compare[0]), Path(compare[1])))
+        return
+    settings = _settings()
+    kwargs = {"limit": limit, "retrieval": retrieval, "k": k, "data_dir": Path(data_dir) if data_dir else None}
+    if dataset:
+        kwargs["dataset"] = Path(dataset)
+    summary = run.run_eval(settings, out_dir=Path(out_dir), **kwargs)
+    overall = summary["overall"]
+    for key, value in overall.items():
+        if isinstance(value, (int, float)):
+            click.echo(f"{key:>24}: {value:.3f}")
+    click.echo(f"Report: {Path(out_dir) / 'report.md'}")
+    if gate:
+        failures = run.check_gate(summary)
+        for failure in failures:
+            click.echo(f"GATE FAILED: {failure}", err=True)
+        if failures:
+            sys.exit(1)
+        click.echo("Eval gate passed.")

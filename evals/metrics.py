@@ -1,0 +1,267 @@
+"""Eval metrics: plain, deterministic functions over a gold item (a dict from gold.jsonl) and an Answer.
+
+No LLM judges anything here, so a score changes only when the system's output changes. A metric that
+does not apply to an item (retrieval for a question with no evidence, correctness for an unanswerable
+one, citation precision for an answer without citations) returns None and is left out of the means.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePath
+
+from rag.citations import lexical_support, markers_of, split_sentences, strip_markers
+from rag.types import Answer, Citation, Passage
+
+SUPPORT_MIN = 0.5  # lexical support a citation needs when the item has no gold evidence to check against
+MIN_SHARED_WORDS = 8  # consecutive words a passage must share with a span that a chunk boundary cut
+LATENCY_KEYS = ("retrieval", "first_token", "total")
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+                         "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+                         "\u2015": "-", "\u2212": "-"})
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_MARKER = re.compile(r"\[\d+\]")
+_WORD = re.compile(r"\w+")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, 7,000 → 7000, one kind of quote and dash, single spaces: so formatting never decides a match."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    return " ".join(_THOUSANDS.sub("", text).split())
+
+
+def is_answerable(item: Mapping) -> bool:
+    return item.get("category") != "unanswerable"
+
+
+def _occurs(alternative: str, text: str) -> bool:
+    """Substring match, except that a number must not be part of a longer one (150 is not in 1500)."""
+    needle = normalize(alternative)
+    if not needle:
+        return False
+    before = r"(?<!\d)" if needle[0].isdigit() else ""
+    after = r"(?!\d)" if needle[-1].isdigit() else ""
+    return re.search(before + re.escape(needle) + after, text) is not None
+
+
+def answer_correct(item: Mapping, answer: Answer) -> bool | None:
+    """Every must_include group has an alternative in the answer; None for unanswerable items."""
+    if not is_answerable(item):
+        return None
+    if answer.abstained:
+        return False
+    text = normalize(_MARKER.sub(" ", answer.answer))  # a marker's number is not a fact of the answer
+    return all(any(_occurs(alt, text) for alt in group) for group in item.get("must_include", []))
+
+
+# --- evidence and retrieval ---------------------------------------------------------------------------------
+
+
+def source_name(source: str) -> str:
+    """The name gold evidence uses for a source: the file name, with ':N' kept for a JSONL line."""
+    return PurePath(source).name if source else ""
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))
+
+
+def _shares_run(span: list[str], text: list[str], n: int) -> bool:
+    grams = {tuple(span[i : i + n]) for i in range(len(span) - n + 1)}
+    return any(tuple(text[i : i + n]) in grams for i in range(len(text) - n + 1))
+
+
+def span_overlaps(span: str, text: str) -> bool:
+    """The span is in the text, the text in the span, or they share a run of words (a span cut by a chunk edge)."""
+    span_n, text_n = normalize(span), normalize(text)
+    if not span_n or not text_n:
+        return False
+    if span_n in text_n or text_n in span_n:
+        return True
+    span_words, text_words = _words(span), _words(text)
+    n = min(MIN_SHARED_WORDS, len(span_words))
+    return n > 0 and _shares_run(span_words, text_words, n)
+
+
+def contains_evidence(evidence: Mapping, passage: Passage) -> bool:
+    return source_name(passage.source) == evidence["article"] and span_overlaps(evidence["span"], passage.text)
+
+
+def _first_rank(evidence: Mapping, passages: Sequence[Passage]) -> int | None:
+    return next((rank for rank, p in enumerate(passages, start=1) if contains_evidence(evidence, p)), None)
+
+
+def retrieval_recall(item: Mapping, passages: Sequence[Passage], k: int) -> float | None:
+    """Share of the item's evidence found in the top k passages; None when it has no evidence."""
+    evidence = item.get("evidence") or []
+    if not evidence:
+        return None
+    top = list(passages)[:k]
+    return sum(_first_rank(e, top) is not None for e in evidence) / len(evidence)
+
+
+def retrieval_hit(item: Mapping, passages: Sequence[Passage], k: int) -> bool | None:
+    """At least one evidence item is in the top k passages; None when the item has no evidence."""
+    recall = retrieval_recall(item, passages, k)
+    return None if recall is None else recall > 0
+
+
+def reciprocal_rank(item: Mapping, passages: Sequence[Passage]) -> float | None:
+    """1/rank of the first passage holding any evidence, 0 when none does; None when the item has no evidence."""
+    evidence = item.get("evidence") or []
+    if not evidence:
+        return None
+    ranks = [r for r in (_first_rank(e, passages) for e in evidence) if r is not None]
+    return 1 / min(ranks) if ranks else 0.0
+
+
+# --- citations ------------------------------------------------------------------------------------------------
+
+
+def _cited_passage(citation: Citation, answer: Answer) -> Passage:
+    """The retrieved passage a citation points at (for its source); a bare one from the citation if it is missing."""
+    found = next((p for p in answer.passages if p.id == citation.passage_id), None)
+    return found or Passage(id=citation.passage_id, article_id="", text=citation.text)
+
+
+def _sentences_citing(answer: Answer, n: int) -> list[str]:
+    return [strip_markers(s) for s in split_sentences(answer.answer) if n in markers_of(s)]
+
+
+def citation_is_precise(item: Mapping, answer: Answer, citation: Citation) -> bool:
+    """Against gold evidence when the item has some; otherwise the cited text must back every sentence citing it."""
+    evidence = item.get("evidence") or []
+    if evidence:
+        passage = _cited_passage(citation, answer)
+        return any(contains_evidence(e, passage) for e in evidence)
+    sentences = _sentences_citing(answer, citation.n)
+    support_text = f"{citation.quote} {citation.text}"
+    return bool(sentences) and all(lexical_support(s, support_text) >= SUPPORT_MIN for s in sentences)
+
+
+def citation_precision(item: Mapping, answer: Answer) -> float | None:
+    """Share of citations that point at evidence (or, with no gold evidence, that support their sentence)."""
+    if not answer.citations:
+        return None
+    return sum(citation_is_precise(item, answer, c) for c in answer.citations) / len(answer.citations)
+
+
+def citation_recall(answer: Answer) -> float | None:
+    """Share of answer sentences carrying a marker that resolves to a citation; None when abstained."""
+    if answer.abstained:
+        return None
+    sentences = split_sentences(answer.answer)
+    if not sentences:
+        return None
+    known = {c.n for c in answer.citations}
+    return sum(any(n in known for n in markers_of(s)) for s in sentences) / len(sentences)
+
+
+# --- abstention -------------------------------------------------------------------------------------------------
+
+
+def abstention_outcome(item: Mapping, answer: Answer) -> str:
+    """true_abstain / missed_abstain for unanswerable items, false_abstain / answered for answerable ones."""
+    if is_answerable(item):
+        return "false_abstain" if answer.abstained else "answered"
+    return "true_abstain" if answer.abstained else "missed_abstain"
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def abstention_scores(outcomes: Iterable[str]) -> dict[str, float | None]:
+    """precision: abstentions that were right; recall: unanswerable items abstained on; accuracy: right decisions.
+
+    Any other outcome (a question that raised an error) counts only in accuracy's denominator, as a wrong decision.
+    """
+    counts = Counter(outcomes)
+    true, false, missed = counts["true_abstain"], counts["false_abstain"], counts["missed_abstain"]
+    return {
+        "precision": _ratio(true, true + false),
+        "recall": _ratio(true, true + missed),
+        "accuracy": _ratio(true + counts["answered"], sum(counts.values())),
+    }
+
+
+# --- one item, and the whole run ----------------------------------------------------------------------------
+
+
+def score_item(item: Mapping, answer: Answer, k: int) -> dict:
+    """Every per-question score, as stored in results.json and read by summarize."""
+    return {
+        "answer_correct": answer_correct(item, answer),
+        "citation_precision": citation_precision(item, answer),
+        "citation_recall": citation_recall(answer),
+        "hit_at_k": retrieval_hit(item, answer.passages, k),
+        "recall_at_k": retrieval_recall(item, answer.passages, k),
+        "reciprocal_rank": reciprocal_rank(item, answer.passages),
+        "abstention": abstention_outcome(item, answer),
+    }
+
+
+def failed_scores(item: Mapping, passages: Sequence[Passage], k: int) -> dict:
+    """Scores for a question that raised: wrong where a right answer was expected, retrieval as far as it got."""
+    return {
+        "answer_correct": False if is_answerable(item) else None,
+        "citation_precision": None,
+        "citation_recall": None,
+        "hit_at_k": retrieval_hit(item, passages, k),
+        "recall_at_k": retrieval_recall(item, passages, k),
+        "reciprocal_rank": reciprocal_rank(item, passages),
+        "abstention": "error",
+    }
+
+
+def percentile(values: Iterable[float], p: float) -> float | None:
+    """The p-th percentile (0-100) with linear interpolation between ranks; None for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * p / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _mean(values: Iterable[float | bool | None]) -> float | None:
+    present = [float(v) for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _headline(rows: Sequence[Mapping]) -> dict:
+    scores = [row["scores"] for row in rows]
+    abstention = abstention_scores(s["abstention"] for s in scores)
+    out = {
+        "n": len(rows),
+        "errors": sum(1 for row in rows if row.get("error")),
+        "answer_correctness": _mean(s["answer_correct"] for s in scores),
+        "citation_precision": _mean(s["citation_precision"] for s in scores),
+        "citation_recall": _mean(s["citation_recall"] for s in scores),
+        "hit_at_k": _mean(s["hit_at_k"] for s in scores),
+        "recall_at_k": _mean(s["recall_at_k"] for s in scores),
+        "mrr": _mean(s["reciprocal_rank"] for s in scores),
+        "abstention_precision": abstention["precision"],
+        "abstention_recall": abstention["recall"],
+        "abstention_accuracy": abstention["accuracy"],
+    }
+    for key in LATENCY_KEYS:
+        values = [row["timings"][key] for row in rows if key in (row.get("timings") or {})]
+        out[f"{key}_p50"] = percentile(values, 50)
+        out[f"{key}_p95"] = percentile(values, 95)
+    return out
+
+
+def summarize(rows: Sequence[Mapping]) -> dict:
+    """Headline metrics over all rows and per category; a row is {"category", "scores", "timings", "error"}."""
+    categories = sorted({row["category"] for row in rows})
+    return {
+        "overall": _headline(rows),
+        "by_category": {c: _headline([row for row in rows if row["category"] == c]) for c in categories},
+    }
