@@ -18,10 +18,10 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from rag.citations import CitationVerifier
 from rag.config import Settings, get_settings
 from rag.llm import get_chat_model
-from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, format_passage, to_messages
+from rag.context import fit_passages, focus_passages
+from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.retrieve import Filters, Reranker, Retriever
 from rag.store import Store
-from rag.tokens import count_tokens
 from rag.types import Answer, Passage
 
 _DECLINE = re.compile(
@@ -30,27 +30,11 @@ _DECLINE = re.compile(
     r"can't (answer|determine)|unable to answer|i don't know|not enough information)",
     re.IGNORECASE,
 )
-PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on some text: keep headroom
-
 StreamEvent = list[Passage] | str | Answer
 
 
 def is_decline(text: str) -> bool:
     return bool(_DECLINE.search(text)) or not text.strip()
-
-
-def fit_passages(question: str, passages: Sequence[Passage], settings: Settings) -> list[Passage]:
-    """The leading passages whose whole text fits the context window; a passage is never cut in half."""
-    budget = settings.llm_context_tokens - settings.llm_max_tokens
-    used = count_tokens(answer_messages(question, [])[0].content + question) + 64
-    kept: list[Passage] = []
-    for n, passage in enumerate(passages, start=1):
-        cost = count_tokens(format_passage(n, passage)) + 4
-        if (used + cost) * PROMPT_MARGIN > budget:
-            break
-        kept.append(passage)
-        used += cost
-    return kept
 
 
 class AnswerChain(Runnable[dict, Answer]):
@@ -98,7 +82,8 @@ class AnswerChain(Runnable[dict, Answer]):
                          abstained=True, passages=passages, timings=timings)
             return
 
-        context = fit_passages(standalone, passages, self.settings)
+        focused = focus_passages(standalone, passages, self.retriever.store.embeddings, self.settings.focus_sentences)
+        context = fit_passages(standalone, focused, self.settings)
         parts: list[str] = []
         for token in self._answer.stream(answer_messages(standalone, context), config):
             if not parts:
@@ -108,16 +93,17 @@ class AnswerChain(Runnable[dict, Answer]):
         raw = "".join(parts).strip()
         timings["generation"] = time.perf_counter() - started
 
-        answer = self._finish(question, standalone, raw, context, passages)
+        answer = self._finish(question, standalone, raw, passages[: len(context)], passages)
         answer.timings = {**timings, "verification": time.perf_counter() - started - timings["generation"],
                           "total": time.perf_counter() - started}
         yield answer
 
-    def _finish(self, question: str, standalone: str, raw: str, context: list[Passage], passages: list[Passage]) -> Answer:
+    def _finish(self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]) -> Answer:
+        """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
         if is_decline(raw):
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages)
-        text, citations, unsupported = self.verifier.verify(raw, context)
+        text, citations, unsupported = self.verifier.verify(raw, shown)
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages, unsupported_sentences=unsupported)

@@ -6,6 +6,7 @@ the passage contains) with the embedding similarity of the sentence to the passa
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ _STOP = frozenset(
     "a an the and or but of to in on at by for from with as is are was were be been being it its this that these "
     "those there their they them he she his her we our you your i not no do does did has have had will would can "
     "could should may might also than then so such which who whom whose what when where why how into over after "
-    "before about said says say according".split()
+    "before about said says say according passage passages article articles report reported first second third".split()
 )
 _stemmer = Stemmer.Stemmer("english")
 
@@ -85,6 +86,18 @@ def lexical_support(sentence: str, passage_text: str) -> float:
     return len(claim & _terms(passage_text)) / len(claim)
 
 
+def support_text(passage: Passage) -> str:
+    """The passage as evidence: its text plus the title and publication date shown with it in the prompt."""
+    date = ""
+    if passage.date:
+        try:
+            day = datetime.date.fromisoformat(passage.date)
+            date = f"{passage.date} {day:%B} {day.day}, {day.year} {day:%b}"
+        except ValueError:
+            date = passage.date
+    return f"{passage.title}. {date}. {passage.text}"
+
+
 class CitationVerifier:
     """Scores, re-attributes and flags the sentences of an answer; finds the quote that supports each citation."""
 
@@ -112,7 +125,7 @@ class CitationVerifier:
             similarities = claim_vectors @ passage_vectors[j].T
             best[:, j] = similarities.argmax(axis=1)
             for i, claim in enumerate(claims):
-                lexical = lexical_support(claim, passage.text)
+                lexical = lexical_support(claim, support_text(passage))
                 semantic = float(similarities[i].max())
                 support[i, j] = 0.0 if lexical == 0.0 else 0.5 * lexical + 0.5 * semantic
         return support, best, passage_sentences

@@ -46,12 +46,15 @@ class Settings(BaseSettings):
         0.25, ge=-1.0, le=1.0, description="Best passage's cosine similarity below which the chain abstains."
     )
 
+    focus_sentences: int = Field(
+        3, ge=0, le=50, description="Sentences of each passage kept in the prompt (closest to the question); 0 = all."
+    )
     llm_backend: LLMBackend = Field("local", description="local (bundled model), openai (any compatible server), ollama.")
     llm_base_url: str | None = Field(None, description="Base URL for the openai/ollama backends.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the openai backend.")
     llm_model: str | None = Field(None, description="Model name for the openai/ollama backends.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
-    llm_max_tokens: int = Field(256, ge=16, le=4096)
+    llm_max_tokens: int = Field(160, ge=16, le=4096)
     llm_context_tokens: int = Field(4096, ge=512, le=131072, description="Context window of the model.")
     llm_threads: int = Field(2, ge=1, le=256, description="CPU threads for the local model.")
     model_dir: Path = Field(

@@ -7,7 +7,8 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from ingest.pipeline import ingest, sample_corpus_dir
-from rag.chain import AnswerChain, build_chain, fit_passages, is_decline
+from rag.chain import AnswerChain, build_chain, is_decline
+from rag.context import fit_passages, focus_passages
 from rag.config import Settings
 from rag.prompts import ABSTAIN_TEXT, answer_messages
 from rag.retrieve import Retriever
@@ -124,3 +125,13 @@ def test_decline_phrases(text):
 
 def test_a_real_answer_is_not_a_decline():
     assert not is_decline("US forces left Ain al-Asad on January 19, 2026 [1].")
+
+
+def test_focus_keeps_the_sentences_closest_to_the_question(embeddings):
+    passage = Passage(id="p", article_id="a", text=(
+        "The weather in Baghdad was mild. Markets were busy. CENTCOM moved 150 fighters from Hasakah. "
+        "Traffic was heavy downtown. Schools reopened."))
+    [focused] = focus_passages("How many fighters were moved from Hasakah?", [passage], embeddings, keep=2)
+    assert "150 fighters" in focused.text and len(focused.text) < len(passage.text)
+    assert focused.id == passage.id
+    assert focus_passages("q", [passage], embeddings, keep=0) == [passage]

@@ -1,0 +1,100 @@
+"""The real web app under uvicorn on a loopback port, driven through gradio_client and plain HTTP.
+
+LLM_BACKEND picks the answering model for these tests and the browser tests: "fake" (default, instant)
+or "local" (the bundled model; set NEWSRAG_TEST_LLM_BACKEND=local for a full end-to-end run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from conftest import free_port, wait_for_http
+
+from ingest.pipeline import sample_corpus_dir
+from rag.config import Settings
+from ui.api import Services
+from ui.web import build_app
+
+LLM_BACKEND = os.environ.get("NEWSRAG_TEST_LLM_BACKEND", "fake")
+CITED_QUESTION = "How many detainees could be moved to Iraq?"  # the bundled model answers it with a citation
+MARKER = re.compile(r"\[(\d+)\]")
+
+pytestmark = pytest.mark.slow
+
+
+def web_services(data_dir: Path, *extra_inputs: str) -> Services:
+    """Services over a fresh store holding the sample corpus (and any extra files), with LLM_BACKEND."""
+    services = Services(Settings(_env_file=None, data_dir=data_dir, llm_backend=LLM_BACKEND))
+    report = services.ingest([str(sample_corpus_dir()), *extra_inputs])
+    assert not report.failures, report.failures
+    return services
+
+
+@contextmanager
+def live_server(services: Services) -> Iterator[str]:
+    """The whole app (UI + API) served by uvicorn in a background thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(
+        build_app(services.settings, services), host="127.0.0.1", port=port, log_level="warning",
+    ))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/healthz")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    with live_server(web_services(tmp_path_factory.mktemp("web") / "data")) as url:
+        yield url
+
+
+def message_text(message: dict) -> str:
+    content = message["content"]
+    if isinstance(content, list):  # Gradio 6 returns content as a list of blocks
+        return " ".join(block.get("text", "") for block in content)
+    return content
+
+
+def test_gradio_client_streams_a_cited_answer(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    job = client.submit(CITED_QUESTION, api_name="/chat")
+    chat, sources, textbox = job.result(timeout=300)
+    answer = message_text(chat[-1])
+    assert MARKER.search(answer), answer
+    n = MARKER.search(answer).group(1)
+    assert f'id="src-{n}"' in sources and "Sources" in sources
+    assert textbox == ""
+    # the passages reach the sources panel before the answer does
+    panels = [out[1] for out in job.outputs() if isinstance(out[1], str)]
+    assert any("Retrieved passages" in panel for panel in panels[:-1]), panels
+
+    # a follow-up sends the conversation back as history
+    follow_up, _, _ = client.predict("Which ministry said so?", chat, api_name="/chat")
+    assert len(follow_up) == 4 and follow_up[2]["role"] == "user"
+
+
+def test_api_upload_then_listed(app_url):
+    article = b"---\ntitle: Harbour festival draws record crowds\ndate: 2026-01-10\n---\nTwelve thousand came.\n"
+    files = {"files": ("harbour.md", article, "text/markdown")}
+    response = httpx.post(f"{app_url}/api/ingest", files=files, timeout=120)
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["added"] == 1
+    titles = {a["title"] for a in httpx.get(f"{app_url}/api/sources", timeout=30).json()}
+    assert "Harbour festival draws record crowds" in titles
+    assert httpx.get(f"{app_url}/healthz").json()["model_backend"] == LLM_BACKEND

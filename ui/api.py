@@ -1,0 +1,294 @@
+"""The JSON API beside the chat UI, and the per-process services (store, chain, uploads) both of them share."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, BinaryIO, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.loaders import SUPPORTED_EXTENSIONS
+from ingest.pipeline import IngestReport, ingest
+from rag.chain import AnswerChain, StreamEvent, build_chain
+from rag.config import RetrievalMode, Settings
+from rag.errors import ConfigError, NewsragError
+from rag.store import Store
+from rag.types import Answer
+
+COPY_BLOCK = 1024 * 1024
+
+
+class UploadRejected(Exception):
+    """An upload refused before ingesting; status is the HTTP status the API answers with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def safe_filename(name: str) -> str:
+    """The basename of an uploaded file's name, reduced to harmless characters: no directories, no dotfiles."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name or ""))[-1]
+    base = re.sub(r"[^\w.-]+", "_", base).strip("._")
+    stem, dot, suffix = base.rpartition(".")
+    if dot and len(base) > 120:
+        base = f"{stem[: 119 - len(suffix)]}.{suffix}"
+    return base[:120] or "upload"
+
+
+def http_urls(text: str) -> tuple[list[str], list[str]]:
+    """Split a one-URL-per-line text into http(s) URLs and the lines that are not (never local paths)."""
+    good, bad = [], []
+    for line in (raw.strip() for raw in (text or "").splitlines()):
+        if not line:
+            continue
+        parts = urlsplit(line)
+        (good if parts.scheme.lower() in ("http", "https") and parts.netloc else bad).append(line)
+    return good, bad
+
+
+def parse_auth(value: str | None) -> list[tuple[str, str]]:
+    """settings.ui_auth as (user, password) pairs: one "user:password", or a file of such lines."""
+    if not value:
+        return []
+    path = Path(value).expanduser()
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [value]
+    pairs = []
+    for line in (raw.strip() for raw in lines):
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not (sep and user and password):
+            raise ConfigError("NEWSRAG_UI_AUTH must be user:password or the path of a file of user:password lines")
+        pairs.append((user, password))
+    if not pairs:
+        raise ConfigError(f"NEWSRAG_UI_AUTH names {path}, which holds no user:password lines")
+    return pairs
+
+
+class Services:
+    """One store, one chain and one write lock per process.
+
+    The models load once; the lock keeps an ingest or delete from changing the store (and its BM25
+    index) while a question is being retrieved.
+    """
+
+    def __init__(self, settings: Settings, chain: AnswerChain | None = None) -> None:
+        self.settings = settings
+        self.chain = chain or build_chain(settings)
+        self.store: Store = self.chain.retriever.store
+        self.lock = threading.Lock()
+        self.uploads = (settings.data_dir / "uploads").resolve()
+        self.uploads.mkdir(parents=True, exist_ok=True)
+
+    def stream(self, inputs: dict) -> Iterator[StreamEvent]:
+        """The chain's events; retrieval (the first event) runs under the lock, generation outside it."""
+        events = self.chain.stream(inputs)
+        with self.lock:
+            first = next(events)
+        yield first
+        yield from events
+
+    def ask(self, inputs: dict) -> Answer:
+        final = None
+        for event in self.stream(inputs):
+            final = event
+        assert isinstance(final, Answer)
+        return final
+
+    def ingest(self, inputs: Sequence[str], progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        with self.lock:
+            return ingest(inputs, self.settings, store=self.store, progress=progress)
+
+    def delete(self, key: str) -> int:
+        """Remove a source, or every source of an article id; returns how many sources went."""
+        with self.lock:
+            removed = self.store.delete_source(key)
+            self.store.refresh_lexical()
+        return removed
+
+    def receive(self, files: Sequence[tuple[str, BinaryIO]]) -> list[Path]:
+        """Check and copy uploads into data_dir/uploads, all or none: one bad file raises UploadRejected.
+
+        Files are staged in a private directory first, so a refused batch never replaces a stored upload.
+        """
+        incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.uploads))
+        try:
+            staged = [self._stage(name, stream, incoming) for name, stream in files]
+            saved = []
+            for path in staged:
+                target = self.uploads / path.name
+                os.replace(path, target)
+                saved.append(target)
+            return saved
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
+
+    def _stage(self, name: str, stream: BinaryIO, directory: Path) -> Path:
+        safe = safe_filename(name)
+        suffix = Path(safe).suffix.lower()
+        if suffix not in SUPPORTED_EXTENSIONS:
+            found = f"'{suffix}'" if suffix else "no extension"
+            raise UploadRejected(
+                415, f"{safe}: files with {found} are not accepted; allowed: {', '.join(sorted(SUPPORTED_EXTENSIONS))}"
+            )
+        limit = self.settings.upload_max_bytes
+        target = directory / safe
+        size = 0
+        with target.open("wb") as out:
+            while block := stream.read(COPY_BLOCK):
+                size += len(block)
+                if size > limit:
+                    raise UploadRejected(413, f"{safe} is larger than the upload limit of {limit:,} bytes")
+                out.write(block)
+        return target
+
+
+# --- the API --------------------------------------------------------------------------------------------------
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date_from: date | None = Field(None, description="Inclusive, YYYY-MM-DD.")
+    date_to: date | None = Field(None, description="Inclusive, YYYY-MM-DD.")
+    outlet: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "outlet": self.outlet or None,
+        }
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question; follow-ups are rewritten with the history.")
+    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default: settings.top_k).")
+    mode: RetrievalMode | None = None
+    filters: FiltersIn | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty: ask something about the articles")
+        return value.strip()
+
+
+class SourceOut(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    outlet: str
+    url: str
+    n_chunks: int
+    sources: list[str]
+
+
+def basic_auth(users: Sequence[tuple[str, str]]) -> Callable[[HTTPBasicCredentials | None], None]:
+    """A dependency requiring HTTP Basic credentials from `users` (none required when the list is empty)."""
+    security = HTTPBasic(auto_error=False, realm="newsrag")
+
+    # Depends() as a default, not in Annotated: `security` is a closure variable, which string annotations
+    # (from __future__ import annotations) cannot reach when FastAPI resolves them.
+    def check(credentials: HTTPBasicCredentials | None = Depends(security)) -> None:
+        if not users:
+            return
+        if credentials is not None:
+            given = (credentials.username.encode(), credentials.password.encode())
+            for user, password in users:
+                # evaluate both comparisons every time so timing does not reveal which part matched
+                user_ok = secrets.compare_digest(given[0], user.encode())
+                password_ok = secrets.compare_digest(given[1], password.encode())
+                if user_ok and password_ok:
+                    return
+        raise HTTPException(401, "login required", headers={"WWW-Authenticate": 'Basic realm="newsrag"'})
+
+    return check
+
+
+def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> APIRouter:
+    """/healthz (open, for probes) and the /api routes (behind HTTP Basic when users are given)."""
+    router = APIRouter()
+    api = APIRouter(prefix="/api", dependencies=[Depends(basic_auth(users))], tags=["api"])
+
+    @router.get("/healthz")
+    def healthz() -> dict:
+        return {
+            "status": "ok",
+            "articles": services.store.stats()["articles"],
+            "model_backend": services.settings.llm_backend,
+        }
+
+    @api.post("/ask", response_model=Answer)
+    def ask(request: AskRequest) -> Answer:
+        """The same JSON as `newsrag ask --json`."""
+        inputs = {
+            "question": request.question,
+            "chat_history": [turn.model_dump() for turn in request.history],
+            "k": request.k,
+            "mode": request.mode,
+            "filters": request.filters.as_dict() if request.filters else None,
+        }
+        try:
+            return services.ask(inputs)
+        except NewsragError as exc:
+            raise HTTPException(503, str(exc)) from exc
+
+    @api.post("/ingest")
+    def ingest_files(
+        files: Annotated[list[UploadFile] | None, File(description="Article files.")] = None,
+        urls: Annotated[str, Form(description="http(s) URLs, one per line.")] = "",
+    ) -> dict:
+        """Upload files and/or URLs; answers with the per-source ingest summary."""
+        good_urls, bad_urls = http_urls(urls)
+        if bad_urls:
+            raise HTTPException(400, f"not http(s) URLs: {', '.join(bad_urls)}")
+        if not files and not good_urls:
+            raise HTTPException(400, "nothing to ingest: send files (multipart field 'files') and/or 'urls'")
+        try:
+            saved = services.receive([(f.filename or "", f.file) for f in files or []])
+        except UploadRejected as exc:
+            raise HTTPException(exc.status, exc.message) from exc
+        return services.ingest([str(path) for path in saved] + good_urls).to_dict()
+
+    @api.get("/sources", response_model=list[SourceOut])
+    def sources() -> list[SourceOut]:
+        return [
+            SourceOut(id=a.id, title=a.title, date=a.date, outlet=a.outlet, url=a.url, n_chunks=a.n_chunks,
+                      sources=list(a.sources))
+            for a in services.store.catalog.articles()
+        ]
+
+    @api.delete("/sources/{key:path}")
+    def delete(key: str) -> dict:
+        """Delete by article id or by source (path or URL)."""
+        removed = services.delete(key)
+        if not removed:
+            raise HTTPException(404, f"no stored article or source {key!r}")
+        return {"removed": removed}
+
+    router.include_router(api)
+    return router
