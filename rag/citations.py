@@ -29,6 +29,15 @@ _STOP = frozenset(
 )
 _stemmer = Stemmer.Stemmer("english")
 
+# Small models narrate their sources ("as stated in passage 2", "This is stated in the passage."): the
+# markers already say it, so such phrases are cut and sentences that only narrate are dropped.
+_META_PHRASE = re.compile(
+    r",?\s*\b(?:as (?:stated|mentioned|reported|shown|seen|noted|indicated|described) in|according to|based on)"
+    r"(?:\s+the)?(?:\s+(?:first|second|third|fourth|fifth|sixth|given|provided|above))?"
+    r"(?:\s+(?:passages?|articles?)(?:\s*\d+)?(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*|(?=\s*(?:[.\[]|$)))",
+    re.IGNORECASE,
+)
+_META_SENTENCE = re.compile(r"^(?:this|that|it|these|which)\b[^.]*\b(?:passages?|articles?)\b", re.IGNORECASE)
 SUPPORT_THRESHOLD = 0.45  # calibrated on the sample corpus; below it a citation does not hold
 
 
@@ -47,6 +56,14 @@ def normalize_markers(answer: str, n_passages: int) -> str:
         return "".join(f"[{n}]" for n in numbers if 1 <= n <= n_passages)
 
     return re.sub(r"\s+(?=\[\d)", " ", _MARKER.sub(fix, answer)).strip()
+
+
+def strip_narration(answer: str) -> str:
+    """Remove "according to the passage"-style narration; the citation markers carry that information."""
+    sentences = [_META_PHRASE.sub("", s) for s in split_sentences(answer)]
+    kept = [s for s in sentences if not _META_SENTENCE.match(strip_markers(s))]
+    tidy = [re.sub(r"^[,\s]+", "", s) for s in kept]
+    return " ".join(t[:1].upper() + t[1:] for t in tidy if strip_markers(t).strip(" .,"))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -132,7 +149,7 @@ class CitationVerifier:
 
     def verify(self, answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[str]]:
         """The answer with verified markers, its citations, and the sentences no passage supports."""
-        answer = normalize_markers(answer, len(passages))
+        answer = strip_narration(normalize_markers(answer, len(passages)))
         sentences = split_sentences(answer)
         if not sentences or not passages:
             return answer, [], []

@@ -55,3 +55,16 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
     assert unsupported == ["The president of France visited Paris zoo on Monday."]
     assert [c.n for c in citations] == [1]
     assert "Paris zoo on Monday." in text and "Monday. [2]" not in text
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("The first detainees came from Hasakah, Syria, as stated in. [1]", "The first detainees came from Hasakah, Syria. [1]"),
+    ("Mosul was a major defeat in 2017. [1] This is stated in the passage. [1]", "Mosul was a major defeat in 2017. [1]"),
+    ("According to the articles, the number could reach 7,000. [1]", "The number could reach 7,000. [1]"),
+    ("According to CENTCOM, up to 7,000 could be moved [1].", "According to CENTCOM, up to 7,000 could be moved [1]."),
+    ("The base is in Anbar, according to passage 2 and 3. [2]", "The base is in Anbar. [2]"),
+])
+def test_narration_of_sources_is_removed(raw, clean):
+    from rag.citations import strip_narration
+
+    assert strip_narration(raw) == clean

@@ -164,13 +164,19 @@ def test_citation_of_the_evidence_is_precise():
 
 def test_citation_whose_passage_lacks_the_evidence_counts_against_precision():
     mixed = answer(
-        "The first transfer moved 150 fighters [1]. The coalition mission ended [2].",
+        "The first transfer moved 150 fighters [1]. It moved 150 fighters from Hasakah [2].",
         [citation(1, EVIDENCE_PASSAGE), citation(2, OTHER_PASSAGE)],
         [EVIDENCE_PASSAGE, OTHER_PASSAGE],
     )
     assert citation_precision(ITEM, mixed) == pytest.approx(0.5)
-    wrong = answer("The coalition mission ended [1].", [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE])
+    wrong = answer("The first transfer moved 150 fighters [1].", [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE])
     assert citation_precision(ITEM, wrong) == 0.0
+
+
+def test_citation_of_another_article_that_states_the_fact_is_precise():
+    other_source = answer("The United States and Iraq agreed to end the mission [1].",
+                          [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE])
+    assert citation_precision(ITEM, other_source) == 1.0
 
 
 def test_citation_without_gold_evidence_is_judged_by_lexical_support():
@@ -225,7 +231,7 @@ def test_percentile_interpolates():
 def test_summarize_a_tiny_run():
     right = answer("The first transfer moved 150 fighters [1].", [citation(1, EVIDENCE_PASSAGE)],
                    [EVIDENCE_PASSAGE], timings={"retrieval": 0.1, "first_token": 0.5, "total": 1.0})
-    wrong = answer("The coalition mission ended [1].", [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE],
+    wrong = answer("The first transfer moved 250 fighters [1].", [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE],
                    timings={"retrieval": 0.3, "first_token": 0.7, "total": 2.0})
     abstain = ABSTAIN.model_copy(update={"passages": [OTHER_PASSAGE], "timings": {"retrieval": 0.2, "total": 0.2}})
     rows = [

@@ -1,7 +1,7 @@
 """The real web app under uvicorn on a loopback port, driven through gradio_client and plain HTTP.
 
-LLM_BACKEND picks the answering model for these tests and the browser tests: "fake" (default, instant)
-or "local" (the bundled model; set NEWSRAG_TEST_LLM_BACKEND=local for a full end-to-end run).
+LLM_BACKEND picks the answering model for these tests and the browser tests: "local" (default: the
+bundled model, end to end as CI runs it) or "fake" (NEWSRAG_TEST_LLM_BACKEND=fake, instant, for UI work).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rag.config import Settings
 from ui.api import Services
 from ui.web import build_app
 
-LLM_BACKEND = os.environ.get("NEWSRAG_TEST_LLM_BACKEND", "fake")
+LLM_BACKEND = os.environ.get("NEWSRAG_TEST_LLM_BACKEND", "local")
 CITED_QUESTION = "How many detainees could be moved to Iraq?"  # the bundled model answers it with a citation
 MARKER = re.compile(r"\[(\d+)\]")
 
