@@ -33,8 +33,28 @@ _DECLINE = re.compile(
 StreamEvent = list[Passage] | str | Answer
 
 
+_ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
+_ASKS_TIME = re.compile(r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in (?:what|which) (?:year|month))\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)\b", re.IGNORECASE)
+_TIME = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(?:yesterday|today|"
+    r"earlier|later|before|after|since|ago|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    re.IGNORECASE,
+)
+
+
 def is_decline(text: str) -> bool:
     return bool(_DECLINE.search(text)) or not text.strip()
+
+
+def answers_the_question(question: str, answer: str) -> bool:
+    """A "how many" answer needs a number and a "when" answer a time; small models often answer a nearby question."""
+    answer = re.sub(r"\[\d+\]", "", answer)
+    if _ASKS_NUMBER.search(question) and not _NUMBER.search(answer):
+        return False
+    if _ASKS_TIME.search(question) and not _TIME.search(answer):
+        return False
+    return True
 
 
 class AnswerChain(Runnable[dict, Answer]):
@@ -100,7 +120,7 @@ class AnswerChain(Runnable[dict, Answer]):
 
     def _finish(self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]) -> Answer:
         """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
-        if is_decline(raw):
+        if is_decline(raw) or not answers_the_question(standalone, raw):
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages)
         text, citations, unsupported = self.verifier.verify(raw, shown)

@@ -135,3 +135,17 @@ def test_focus_keeps_the_sentences_closest_to_the_question(embeddings):
     assert "150 fighters" in focused.text and len(focused.text) < len(passage.text)
     assert focused.id == passage.id
     assert focus_passages("q", [passage], embeddings, keep=0) == [passage]
+
+
+@pytest.mark.parametrize("question, answer, expected", [
+    ("How many US troops remain in the Kurdistan Region?", "US troops moved to the Kurdistan Region [1].", False),
+    ("How many detainees could be moved?", "Up to 7,000 detainees [1].", True),
+    ("how much did it cost", "It cost a lot of money [1].", False),
+    ("When did US forces leave Ain al-Asad?", "They left on January 19, 2026 [1].", True),
+    ("When did US forces leave Ain al-Asad?", "US forces left the base for Kurdistan [1].", False),
+    ("Who commands CENTCOM?", "Admiral Brad Cooper [1].", True),
+])
+def test_answer_must_be_of_the_kind_asked(question, answer, expected):
+    from rag.chain import answers_the_question
+
+    assert answers_the_question(question, answer) is expected
