@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     retrieval: RetrievalMode = Field("hybrid", description="dense, bm25, hybrid (RRF of both) or mmr.")
     top_k: int = Field(4, ge=1, le=50, description="Passages given to the model.")
     min_relevance: float = Field(
-        0.25, ge=-1.0, le=1.0, description="Best passage's cosine similarity below which the chain abstains."
+        0.30, ge=-1.0, le=1.0,
+        description="Best passage's cosine similarity below which the chain abstains without asking the model "
+        "(calibrated on the gold set: off-topic questions reach at most 0.17, answerable ones at least 0.43).",
     )
 
     focus_sentences: int = Field(
