@@ -34,7 +34,7 @@ _stemmer = Stemmer.Stemmer("english")
 _META_PHRASE = re.compile(
     r",?\s*\b(?:as (?:stated|mentioned|reported|shown|seen|noted|indicated|described) in|according to|based on)"
     r"(?:\s+the)?(?:\s+(?:first|second|third|fourth|fifth|sixth|given|provided|above))?"
-    r"(?:\s+(?:passages?|articles?)(?:\s*\d+)?(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*|(?=\s*(?:[.\[]|$)))",
+    r"(?:\s+(?:passages?|articles?)(?:\s*\d+)?(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*(?:\s+in\b(?=\s*,))?|(?=\s*(?:[.\[]|$)))",
     re.IGNORECASE,
 )
 _META_SENTENCE = re.compile(r"^(?:this|that|it|these|which)\b[^.]*\b(?:passages?|articles?)\b", re.IGNORECASE)
