@@ -11,6 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
+
+# Timing is not what property tests check: no deadlines, so a busy 2-core machine cannot make them flake.
+hypothesis_settings.register_profile("newsrag", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("newsrag")
 
 for _name, _value in {
     "ANONYMIZED_TELEMETRY": "False",
