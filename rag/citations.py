@@ -63,7 +63,7 @@ def strip_narration(answer: str) -> str:
     sentences = [_META_PHRASE.sub("", s) for s in split_sentences(answer)]
     kept = [s for s in sentences if not _META_SENTENCE.match(strip_markers(s))]
     tidy = [re.sub(r"^[,\s]+", "", s) for s in kept]
-    return " ".join(t[:1].upper() + t[1:] for t in tidy if strip_markers(t).strip(" .,"))
+    return " ".join(t[:1].upper() + t[1:] for t in tidy if strip_markers(t).strip(" .,;:'\"“”‘’"))
 
 
 def split_sentences(text: str) -> list[str]:
