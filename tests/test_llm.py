@@ -188,8 +188,9 @@ def test_local_model_file_has_the_pinned_size(local_settings):
 @pytest.mark.slow
 def test_local_model_loads_once(local_settings):
     first = llm.get_chat_model(local_settings)
+    servers = dict(llm._servers)  # other tests of the session may have started servers with other settings
     assert llm.get_chat_model(local_settings) is first
-    assert len(llm._servers) == 1
+    assert llm._servers == servers and servers
 
 
 @pytest.mark.slow
