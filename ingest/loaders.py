@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import stat
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -38,6 +39,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".
 ARTICLE_FIELDS = ("title", "date", "outlet", "url", "text", "author")
 TITLE_MAX_CHARS = 300
 MAX_REDIRECTS = 5
+WATCHDOG_GRACE = 1.0  # seconds past NEWSRAG_URL_TIMEOUT before a fetch's connection is shut
 
 _SNIFF_BYTES = 8192
 # Signatures of common binary formats, for files renamed to a text extension.
@@ -56,10 +58,21 @@ _OUTLET_KEYS = ("outlet", "source", "publisher", "site_name")
 _SCALARS = (str, int, float, date)
 _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+# C0/C1 control characters other than tab and line breaks, shown as their Unicode pictures (ESC as ␛):
+# raw, an ESC in a title or passage would reach the user's terminal through `newsrag sources` or `ask` as
+# an escape sequence. C1 controls have no pictures and become U+FFFD.
+_CONTROL_PICTURES = {
+    **{code: 0x2400 + code for code in (*range(0x00, 0x09), *range(0x0E, 0x20))},
+    0x7F: 0x2421,
+    **{code: 0xFFFD for code in (*range(0x80, 0x85), *range(0x86, 0xA0))},
+}
+_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x85]")  # CR, CRLF, vertical tab, form feed, NEL
 # Dates from markup (meta tags, <time>, bylines) only: htmldate's extensive free-text search took 7 s on a
 # 48 KB page and guesses from any date in the text.
 _HTML_DATE_SEARCH = {"original_date": True, "extensive_search": False}
 _CONTENT_KINDS = {"text/html": "html", "application/xhtml+xml": "html", "text/plain": "txt", "application/pdf": "pdf"}
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IETF_PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
 _REQUEST_HEADERS = {
     "User-Agent": "newsrag/0.1 (article loader)",
     "Accept": "text/html,application/xhtml+xml,text/plain,application/pdf;q=0.9",
@@ -236,9 +249,9 @@ def _decode(source: str, data: bytes, declared: str | None = None) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = _guess_encoding(source, data)
+            text = _damaged_utf8(source, data) or _guess_encoding(source, data)
     text = text.removeprefix("\ufeff")  # a declared UTF-8 charset leaves the BOM in
-    if "\x00" in text[:_SNIFF_BYTES]:
+    if "\x00" in text:  # anywhere: a NUL past the first block would otherwise reach the store
         raise LoadError(source, "file looks binary, not text")
     if not text.strip():
         raise LoadError(source, "file is empty")
@@ -262,6 +275,22 @@ def _decode_declared(data: bytes, declared: str | None) -> str | None:
         return data.decode(declared)
     except (LookupError, UnicodeDecodeError):
         return None
+
+
+def _damaged_utf8(source: str, data: bytes) -> str | None:
+    """UTF-8 with a few bad bytes (a cut or garbled copy): the text, each bad byte shown as U+FFFD.
+
+    Only when there are well-formed multi-byte characters, at least as many as bad bytes: legacy 8-bit text
+    (Latin-1, Windows-1252) almost never forms valid UTF-8 sequences, so it still goes to the encoding guess,
+    while a UTF-8 article with a stray byte is not read as Latin-2 mojibake from its first accent on.
+    """
+    text = data.decode("utf-8-sig", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    well_formed = sum(1 for char in text if char > "\x7f") - bad
+    if not well_formed or bad > well_formed:
+        return None
+    log.warning("%s: %d bytes are not valid UTF-8; each is shown as U+FFFD", source, bad)
+    return text
 
 
 def _guess_encoding(source: str, data: bytes) -> str:
@@ -422,16 +451,21 @@ def _jsonl_fields(field_map: Mapping[str, str] | None) -> dict[str, str]:
 def _load_url(url: str, settings: Settings) -> Article:
     """GET with manual redirects so every hop's address is checked; the body is capped while it streams.
 
-    httpx's timeout bounds each network wait, so a deadline also bounds the whole fetch (a server that
-    drips a byte at a time would otherwise never time out).
+    httpx's timeout bounds each network wait, not the whole fetch: a deadline checked between body chunks
+    stops a server that drips the body, and a watchdog shuts the connection shortly after the deadline,
+    for a server that drips its headers (httpx reads up to 16 KB of them, one slow byte at a time).
     """
     current = url
     deadline = time.monotonic() + settings.url_timeout
-    with httpx.Client(timeout=settings.url_timeout, follow_redirects=False, headers=_REQUEST_HEADERS) as client:
+    too_slow = LoadError(url, f"download took longer than {settings.url_timeout:g} s (NEWSRAG_URL_TIMEOUT)")
+    with (
+        _Watchdog(settings.url_timeout + WATCHDOG_GRACE) as watchdog,
+        httpx.Client(timeout=settings.url_timeout, follow_redirects=False, headers=_REQUEST_HEADERS) as client,
+    ):
         for _ in range(MAX_REDIRECTS + 1):
             _check_address(url, current, settings)
             try:
-                with client.stream("GET", current) as response:
+                with client.stream("GET", current, extensions={"trace": watchdog.trace}) as response:
                     if response.is_redirect:
                         current = str(response.url.join(response.headers["location"]))
                         continue
@@ -440,6 +474,8 @@ def _load_url(url: str, settings: Settings) -> Article:
             except httpx.TimeoutException:
                 raise LoadError(url, f"cannot reach {current}: no answer within {settings.url_timeout:g} s") from None
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                if watchdog.expired:
+                    raise too_slow from None
                 raise LoadError(url, f"cannot reach {current}: {_one_line(exc)}") from None
             fallback_title = PurePosixPath(httpx.URL(current).path).stem or httpx.URL(current).host
             if kind == "pdf":
@@ -449,6 +485,49 @@ def _load_url(url: str, settings: Settings) -> Article:
                 return _html_article(url, text, fallback_title, page_url=current)
             return _text_article(url, text, fallback_title)
     raise LoadError(url, f"too many redirects (more than {MAX_REDIRECTS})")
+
+
+class _Watchdog:
+    """Shuts down the sockets of one fetch when its time is up, which makes a blocked read return at once.
+
+    The sockets come from httpx's documented "trace" extension (connection.connect_tcp.complete).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict) -> None:
+        if event != "connection.connect_tcp.complete":
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
 
 
 def _check_address(url: str, current: str, settings: Settings) -> None:
@@ -477,10 +556,23 @@ def _check_address(url: str, current: str, settings: Settings) -> None:
 
 
 def _is_public(address: str) -> bool:
-    """is_global is False for loopback, private, link-local, reserved, unspecified and shared (CGNAT) ranges."""
+    """is_global is False for loopback, private, link-local, unspecified and shared (CGNAT) ranges.
+
+    IPv6 forms that carry an IPv4 address (mapped, 6to4, NAT64) are judged by that address; the rest of
+    ::/8 (IPv4-compatible ::a.b.c.d, local-use NAT64), deprecated site-local fec0::/10 and 192.0.0.0/24
+    are refused too, as Python 3.11.7's is_global still counts them as global.
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 scope id such as %eth0
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+        if embedded is not None:
+            return _is_public(str(embedded))
+        if ip.is_reserved or ip.is_site_local:
+            return False
+    elif ip in _IETF_PROTOCOL_ASSIGNMENTS:
+        return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -531,7 +623,7 @@ def _article(
         title=_one_line(title)[:TITLE_MAX_CHARS] or fallback_title,
         date=_lenient_date(source, raw_date),
         outlet=_one_line(outlet),
-        url=url.strip(),
+        url=url.strip().translate(_CONTROL_PICTURES),
         author=_one_line(author),
     )
 
@@ -546,7 +638,7 @@ def _lenient_date(source: str, value: object) -> str | None:
 
 def _clean_text(text: str) -> str:
     """Unix newlines, no trailing spaces, at most one blank line between paragraphs."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _LINE_BREAKS.sub("\n", text).translate(_CONTROL_PICTURES).split("\n")
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
 
 
@@ -561,7 +653,7 @@ def _meta_text(value: object) -> str:
 
 
 def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
+    return " ".join(str(value).split()).translate(_CONTROL_PICTURES)
 
 
 def _is_http_url(value: str) -> bool:

@@ -84,9 +84,8 @@ def chunk_article(article: Article, settings: Settings, embeddings: MiniLMEmbedd
             break
         size = int(size * 0.8)  # word pieces outnumber tiktoken tokens in some texts: shrink and retry
     meta = {"title": article.title, "date": article.date, "outlet": article.outlet, "url": article.url}
-    return [
-        Chunk(article.id, i, article.text[s.start : s.end], s.start, s.end, meta) for i, s in enumerate(spans)
-    ]
+    article_id = article.id  # a hash of the whole text, computed on every access: once, not once per chunk
+    return [Chunk(article_id, i, article.text[s.start : s.end], s.start, s.end, meta) for i, s in enumerate(spans)]
 
 
 class _Batch:

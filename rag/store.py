@@ -3,6 +3,12 @@
 Crash safety comes from the order of writes: an article is marked pending in the catalog before its
 chunks reach Chroma and marked ready (with its source linked) after; anything pending or unlinked
 when a store opens is removed, so a killed ingest never leaves a half-written article behind.
+
+Each chunk's Chroma metadata also carries everything the catalog knows about its article (fingerprint,
+chunk count, every source), so the catalog can be rebuilt from Chroma alone. On a Chroma server, which
+several processes with their own data dirs may share, that is what keeps them consistent: every commit
+writes a new token into the collection's metadata, and a process whose catalog reflects another token
+rebuilds its catalog (and then BM25) from the server's chunks before it reads or writes.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 import sqlite3
 import shutil
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +43,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+COMMIT_KEY = "newsrag_commit"  # collection metadata: the token of the last commit on a Chroma server
+_MIRRORED_KEY = "server_commit"  # catalog meta: the commit token the catalog mirrors
+_PAGE = 5000  # chunks read per request when rebuilding the catalog from a server
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,11 @@ def _chroma_client(settings: Settings):
     if settings.uses_chroma_server:
         headers = {}
         if settings.chroma_auth_header:
-            name, _, value = settings.chroma_auth_header.get_secret_value().partition(":")
+            name, colon, value = settings.chroma_auth_header.get_secret_value().partition(":")
+            if not (colon and name.strip() and value.strip()):
+                raise StoreError(
+                    "NEWSRAG_CHROMA_AUTH_HEADER must be 'Header-Name: value', e.g. 'Authorization: Bearer TOKEN'"
+                )
             headers[name.strip()] = value.strip()
         try:
             return chromadb.HttpClient(
@@ -119,6 +134,19 @@ class Catalog:
             "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
 
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def set_meta(db: sqlite3.Connection, key: str, value: str | None) -> None:
+        """Store a value; None removes the key, so that meta(key) reads None again."""
+        if value is None:
+            db.execute("DELETE FROM meta WHERE key=?", (key,))
+        else:
+            db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       (key, value))
+
     def article_of_source(self, source: str) -> str | None:
         row = self.db.execute("SELECT article_id FROM sources WHERE source=?", (source,)).fetchone()
         return row[0] if row else None
@@ -137,11 +165,32 @@ class Catalog:
         return [r[0] for r in rows]
 
     def chunk_ids(self, article_ids: Iterable[str]) -> list[str]:
+        return [chunk_id for ids in self.chunk_ids_by_article(article_ids).values() for chunk_id in ids]
+
+    def chunk_ids_by_article(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
         ids = list(article_ids)
         if not ids:
-            return []
+            return {}
         marks = ",".join("?" * len(ids))
-        return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE article_id IN ({marks})", ids)]
+        found: dict[str, list[str]] = {}
+        for chunk_id, article_id in self.db.execute(
+            f"SELECT id, article_id FROM chunks WHERE article_id IN ({marks}) ORDER BY id", ids
+        ):
+            found.setdefault(article_id, []).append(chunk_id)
+        return found
+
+    def sources_of(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Every source pointing at each article, sorted."""
+        ids = list(article_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        found: dict[str, list[str]] = {}
+        for source, article_id in self.db.execute(
+            f"SELECT source, article_id FROM sources WHERE article_id IN ({marks}) ORDER BY source", ids
+        ):
+            found.setdefault(article_id, []).append(source)
+        return found
 
     def articles(self) -> list[StoredArticle]:
         rows = self.db.execute(
@@ -190,6 +239,7 @@ class Store:
         self.catalog = Catalog(settings.data_dir / f"{settings.collection}.catalog.sqlite3")
         self.lexical = LexicalIndex(settings.data_dir / f"{settings.collection}.bm25")
         self.recover()
+        self.sync()
 
     def _open_collection(self):
         wanted = {"embedding_model": self.embeddings.name, "dimension": self.embeddings.dimension}
@@ -213,7 +263,11 @@ class Store:
 
     def write(self, batch: Sequence[ArticleWrite], sources: Sequence[str]) -> None:
         """Commit articles (pending → Chroma → ready) and point each source at its article."""
+        self.sync()
         now = time.time()
+        new_ids = {item.article.id for item in batch}
+        previous = {self.catalog.article_of_source(source) for source in sources} - new_ids - {None}
+        known_sources = self.catalog.sources_of(new_ids)
         with self.catalog.transaction() as db:
             for item in batch:
                 a = item.article
@@ -223,8 +277,9 @@ class Store:
                     (a.id, a.fingerprint, a.title, a.date, a.outlet, a.url, a.author, len(item.chunks), now, now),
                 )
         ids, vectors, documents, metadatas = [], [], [], []
-        for item in batch:
+        for item, source in zip(batch, sources):
             a = item.article
+            article_sources = sorted({*known_sources.get(a.id, ()), source})
             for chunk, vector in zip(item.chunks, item.vectors):
                 ids.append(chunk.id)
                 vectors.append(vector)
@@ -232,9 +287,10 @@ class Store:
                 metadatas.append({
                     "article_id": a.id, "index": chunk.index, "start": chunk.start, "end": chunk.end,
                     "title": a.title, "date": a.date or "", "date_num": date_number(a.date),
-                    "outlet": a.outlet, "url": a.url, "source": a.source,
+                    "outlet": a.outlet, "url": a.url, "source": source, "author": a.author,
+                    "fingerprint": a.fingerprint, "n_chunks": len(item.chunks), "sources": article_sources,
                 })
-        stale = set(self.catalog.chunk_ids(item.article.id for item in batch)) - set(ids)
+        stale = set(self.catalog.chunk_ids(new_ids)) - set(ids)
         step = self.client.get_max_batch_size()
         for begin in range(0, len(ids), step):
             end = begin + step
@@ -263,42 +319,159 @@ class Store:
                     (source, a.id),
                 )
             self.catalog.bump(db)
-        self.recover()
+        self._remove_orphans()
+        self._push_sources(previous)
+        self._publish()
 
     def link(self, source: str, article_id: str) -> None:
         """Point a source at an article already stored (same text under another name, or unchanged)."""
+        self.sync()
+        previous = self.catalog.article_of_source(source)
+        if previous == article_id:
+            return
         with self.catalog.transaction() as db:
             db.execute(
                 "INSERT INTO sources(source, article_id) VALUES(?, ?) "
                 "ON CONFLICT(source) DO UPDATE SET article_id=excluded.article_id",
                 (source, article_id),
             )
-        self.recover()
+        self._remove_orphans()
+        self._push_sources({article_id, previous} - {None})
+        self._publish()
 
     def delete_source(self, source: str) -> int:
         """Forget a source (or every source of an article id); returns how many sources were removed."""
+        self.sync()
+        affected = {r[0] for r in self.catalog.db.execute(
+            "SELECT article_id FROM sources WHERE source=? OR article_id=?", (source, source))}
+        if not affected:
+            return 0
         with self.catalog.transaction() as db:
             removed = db.execute(
                 "DELETE FROM sources WHERE source=? OR article_id=?", (source, source)
             ).rowcount
-        self.recover()
+        self._remove_orphans()
+        self._push_sources(affected)
+        self._publish()
         return removed
 
     def recover(self) -> None:
         """Remove interrupted or unreferenced articles: Chroma first, then the catalog."""
+        if self._remove_orphans():
+            self._publish()
+
+    def _remove_orphans(self) -> bool:
         orphans = self.catalog.orphans()
-        if orphans:
-            step = 100
-            for begin in range(0, len(orphans), step):
-                self.collection.delete(where={"article_id": {"$in": orphans[begin : begin + step]}})
-            marks = ",".join("?" * len(orphans))
-            with self.catalog.transaction() as db:
-                db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", orphans)
-                db.execute(f"DELETE FROM articles WHERE id IN ({marks})", orphans)
-                self.catalog.bump(db)
+        if not orphans:
+            return False
+        step = 100
+        for begin in range(0, len(orphans), step):
+            self.collection.delete(where={"article_id": {"$in": orphans[begin : begin + step]}})
+        marks = ",".join("?" * len(orphans))
+        with self.catalog.transaction() as db:
+            db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", orphans)
+            db.execute(f"DELETE FROM articles WHERE id IN ({marks})", orphans)
+            self.catalog.bump(db)
+        return True
+
+    def _push_sources(self, article_ids: Iterable[str]) -> None:
+        """Copy the catalog's sources of these articles into their chunks' metadata (articles gone are skipped)."""
+        ids = list(article_ids)
+        sources = self.catalog.sources_of(ids)
+        chunk_ids, metadatas = [], []
+        for article_id, chunks in self.catalog.chunk_ids_by_article(ids).items():
+            if article_id in sources:
+                chunk_ids += chunks
+                metadatas += [{"sources": sources[article_id]}] * len(chunks)
+        if not chunk_ids:
+            return
+        step = self.client.get_max_batch_size()
+        for begin in range(0, len(chunk_ids), step):
+            self.collection.update(ids=chunk_ids[begin : begin + step], metadatas=metadatas[begin : begin + step])
+
+    # -- keeping processes that share a Chroma server consistent -----------------------------------
+
+    def _server_state(self) -> tuple[Any, str | None]:
+        """The collection as the server has it now (recreated if another process reset it) and its commit token."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            collection = self.client.get_collection(self.settings.collection, embedding_function=None)
+        except NotFoundError:
+            collection = self._open_collection()
+        return collection, (collection.metadata or {}).get(COMMIT_KEY)
+
+    def _publish(self) -> None:
+        """On a server: record a new commit token, so other processes know to rebuild their catalogs.
+
+        If another process committed since this one last synced, the catalog is marked out of date, so the
+        next sync rebuilds it with both commits.
+        """
+        if not self.settings.uses_chroma_server:
+            return
+        collection, seen = self._server_state()
+        token = uuid.uuid4().hex
+        collection.modify(metadata={**(collection.metadata or {}), COMMIT_KEY: token})
+        self.collection = collection
+        with self.catalog.transaction() as db:
+            self.catalog.set_meta(db, _MIRRORED_KEY, token if seen == self.catalog.meta(_MIRRORED_KEY) else "")
+
+    def sync(self) -> bool:
+        """On a Chroma server, rebuild the catalog from the server when another process committed; True if rebuilt.
+
+        Costs one metadata read when nothing changed. An embedded store's catalog is the record itself: no-op.
+        BM25 follows on the next refresh_lexical (the rebuild bumps the catalog generation).
+        """
+        if not self.settings.uses_chroma_server:
+            return False
+        collection, token = self._server_state()
+        self.collection = collection
+        if token == self.catalog.meta(_MIRRORED_KEY):
+            return False
+        self._mirror(collection, token)
+        return True
+
+    def _mirror(self, collection: Any, token: str | None) -> None:
+        """Replace the catalog with the articles whose chunks the server holds completely."""
+        by_article: dict[str, list[tuple[str, str, dict]]] = {}
+        offset = 0
+        while True:
+            page = collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                break
+            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+                if meta and meta.get("article_id"):  # anything else in the collection is not ours
+                    by_article.setdefault(meta["article_id"], []).append((chunk_id, text or "", meta))
+            offset += len(page["ids"])
+        now = time.time()
+        articles, chunks, sources = [], [], []
+        for article_id, rows in by_article.items():
+            rows = _complete_version(rows)
+            if not rows:
+                continue  # a write still in progress (or abandoned mid-way): not committed
+            m = rows[0][2]
+            articles.append((article_id, m.get("fingerprint", ""), m.get("title", ""), m.get("date") or None,
+                             m.get("outlet", ""), m.get("url", ""), m.get("author", ""), len(rows), now))
+            chunks += [(cid, article_id, meta["index"], meta["start"], meta["end"], text) for cid, text, meta in rows]
+            sources += [(source, article_id) for source in m.get("sources") or [m.get("source", "")]]
+        with self.catalog.transaction() as db:
+            for table in ("chunks", "sources", "articles"):
+                db.execute(f"DELETE FROM {table}")
+            db.executemany(
+                "INSERT INTO articles(id, fingerprint, title, date, outlet, url, author, n_chunks, state, updated_at) "
+                "VALUES(?,?,?,?,?,?,?,?, 'ready', ?)", articles,
+            )
+            db.executemany('INSERT INTO chunks(id, article_id, idx, start, "end", text) VALUES(?,?,?,?,?,?)', chunks)
+            db.executemany("INSERT OR REPLACE INTO sources(source, article_id) VALUES(?, ?)", sources)
+            self.catalog.set_meta(db, _MIRRORED_KEY, token)
+            self.catalog.bump(db)
 
     def refresh_lexical(self) -> None:
-        """Rebuild BM25 when the catalog changed since it was last built (once per ingest, never per query)."""
+        """Rebuild BM25 when the catalog changed since it was last built (once per ingest, never per query).
+
+        On a Chroma server the catalog is first brought up to date with the server (see sync).
+        """
+        self.sync()
         generation = self.catalog.generation
         if self.lexical.generation != generation:
             ids, texts = self.catalog.ready_chunks()
@@ -321,8 +494,6 @@ class Store:
     # -- reading -------------------------------------------------------------------------------
 
     def dense(self, vector: Sequence[float], k: int, where: dict | None = None) -> list[Passage]:
-        if self.collection.count() == 0:
-            return []
         result = self.collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where or None, include=["distances"]
         )
@@ -352,3 +523,20 @@ class Store:
                       if self.settings.uses_chroma_server else f"embedded {self.settings.data_dir / 'chroma'}"),
             "data_dir": str(self.settings.data_dir),
         }
+
+
+def _complete_version(rows: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
+    """The chunks of the article's complete version (every index below n_chunks, one fingerprint), in order.
+
+    [] while a write is in progress or after one was abandoned half-way. Chunk ids are article id + index,
+    so at most one version can hold index 0 and be complete.
+    """
+    versions: dict[str, list[tuple[str, str, dict]]] = {}
+    for row in rows:
+        versions.setdefault(row[2].get("fingerprint", ""), []).append(row)
+    for version in versions.values():
+        version.sort(key=lambda row: row[2]["index"])
+        n = version[0][2].get("n_chunks", len(version))
+        if [row[2]["index"] for row in version] == list(range(n)):
+            return version
+    return []

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, BinaryIO, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -229,10 +229,27 @@ def basic_auth(users: Sequence[tuple[str, str]]) -> Callable[[HTTPBasicCredentia
     return check
 
 
+def same_site_only(request: Request) -> None:
+    """Refuse browser requests sent by other sites (CSRF) to the API's writing routes.
+
+    A page anywhere on the web can make the user's browser POST a multipart form to
+    http://127.0.0.1:7860/api/ingest, which would plant articles (and the instructions in them) in the
+    library. Browsers send an Origin header with every cross-site POST or DELETE; scripts, curl and
+    gradio_client send none and are not affected.
+    """
+    origin = request.headers.get("origin")
+    if origin is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    hosts = {request.headers.get(name, "").lower() for name in ("host", "x-forwarded-host")} - {""}
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts:
+        raise HTTPException(403, f"cross-site request from {origin} refused; the API serves scripts and this site only")
+
+
 def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> APIRouter:
     """/healthz (open, for probes) and the /api routes (behind HTTP Basic when users are given)."""
     router = APIRouter()
-    api = APIRouter(prefix="/api", dependencies=[Depends(basic_auth(users))], tags=["api"])
+    api = APIRouter(prefix="/api", dependencies=[Depends(same_site_only), Depends(basic_auth(users))], tags=["api"])
 
     @router.get("/healthz")
     def healthz() -> dict:

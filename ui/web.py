@@ -281,6 +281,39 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def loopback_host_guard(app: Callable, bind_host: str) -> Callable:
+    """On a loopback address, answer only requests addressed to a loopback name (421 otherwise).
+
+    DNS rebinding: a web page on evil.example re-points its name at 127.0.0.1 and, being same-origin
+    with itself, reads the local API and the chat. Its requests carry "Host: evil.example:7860";
+    requests from the user's browser or scripts carry 127.0.0.1, localhost or [::1]. Bound to another
+    address (a server, a container) the app is reached under names we cannot know, so nothing changes.
+    """
+    if bind_host not in LOOPBACK_HOSTS:
+        return app
+
+    async def guarded(scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name not in LOOPBACK_HOSTS:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                await send({"type": "http.response.start", "status": 421,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body",
+                            "body": b"newsrag on a loopback address answers to 127.0.0.1, localhost or [::1] only\n"})
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     """Run the web app with uvicorn until interrupted."""
-    uvicorn.run(build_app(settings), host=host or settings.ui_host, port=port or settings.ui_port)
+    host = host or settings.ui_host
+    uvicorn.run(loopback_host_guard(build_app(settings), host), host=host, port=port or settings.ui_port)
