@@ -86,6 +86,7 @@ def run_eval(
         if data_dir is None:
             ingest([str(sample_corpus_dir())], run_settings, store=store)
         chain = build_chain(run_settings, store=store)
+        chain.warm_up()  # as `serve` does, so latency figures are what a user of the UI sees
         rows = [_evaluate(chain, item) for item in tqdm(items, desc="eval", unit="q", disable=not progress)]
 
     summary = {

@@ -20,6 +20,7 @@ from rag.config import Settings, get_settings
 from rag.llm import get_chat_model
 from rag.context import fit_passages, focus_passages
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
+from rag.questions import answers_the_question
 from rag.retrieve import Filters, Reranker, Retriever
 from rag.store import Store
 from rag.types import Answer, Passage
@@ -33,28 +34,8 @@ _DECLINE = re.compile(
 StreamEvent = list[Passage] | str | Answer
 
 
-_ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
-_ASKS_TIME = re.compile(r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in (?:what|which) (?:year|month))\b", re.IGNORECASE)
-_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)\b", re.IGNORECASE)
-_TIME = re.compile(
-    r"\b(?:1[89]|20)\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(?:yesterday|today|"
-    r"earlier|later|before|after|since|ago|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-    re.IGNORECASE,
-)
-
-
 def is_decline(text: str) -> bool:
     return bool(_DECLINE.search(text)) or not text.strip()
-
-
-def answers_the_question(question: str, answer: str) -> bool:
-    """A "how many" answer needs a number and a "when" answer a time; small models often answer a nearby question."""
-    answer = re.sub(r"\[\d+\]", "", answer)
-    if _ASKS_NUMBER.search(question) and not _NUMBER.search(answer):
-        return False
-    if _ASKS_TIME.search(question) and not _TIME.search(answer):
-        return False
-    return True
 
 
 class AnswerChain(Runnable[dict, Answer]):
@@ -67,6 +48,15 @@ class AnswerChain(Runnable[dict, Answer]):
         self.verifier = CitationVerifier(retriever.store.embeddings)
         self._condense = llm | StrOutputParser()
         self._answer = llm | StrOutputParser()
+
+    def warm_up(self) -> None:
+        """Have the model read the fixed instructions once, so no user waits for them.
+
+        llama.cpp keeps what it has read as a prompt cache; every answer prompt starts with these same
+        tokens, so afterwards only the passages and the question are read per answer (seconds on a CPU).
+        A remote backend just answers a one-token request.
+        """
+        self.llm.invoke(answer_messages("", []), max_tokens=1)
 
     def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
         final = None

@@ -14,16 +14,22 @@ from rag.citations import split_sentences
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
 from rag.prompts import answer_messages, format_passage
+from rag.questions import offers_what_is_asked
 from rag.tokens import count_tokens
 from rag.types import Passage
 
+ASKED_KIND_BOOST = 0.25  # cosine units; measured with `newsrag eval --ablation` (evidence in prompt), evals/README.md
 PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on some text: keep headroom
 
 
 def focus_passages(
     question: str, passages: Sequence[Passage], embeddings: MiniLMEmbeddings, keep: int
 ) -> list[Passage]:
-    """Each passage cut to its `keep` sentences most similar to the question, in their original order."""
+    """Each passage cut to its `keep` sentences most similar to the question, in their original order.
+
+    For a "when" or "how many" question a sentence holding a date or a number gets ASKED_KIND_BOOST: the
+    answer is often in the sentence beside the one that sounds most like the question.
+    """
     if keep <= 0:
         return list(passages)
     groups = [split_sentences(p.text) or [p.text] for p in passages]
@@ -31,7 +37,7 @@ def focus_passages(
     if not flat:
         return list(passages)
     vectors = embeddings.embed([question, *flat])
-    similarity = vectors[1:] @ vectors[0]
+    similarity = vectors[1:] @ vectors[0] + np.array([ASKED_KIND_BOOST * offers_what_is_asked(question, s) for s in flat])
     out, offset = [], 0
     for passage, group in zip(passages, groups):
         scores = similarity[offset : offset + len(group)]

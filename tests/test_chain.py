@@ -137,6 +137,31 @@ def test_focus_keeps_the_sentences_closest_to_the_question(embeddings):
     assert focus_passages("q", [passage], embeddings, keep=0) == [passage]
 
 
+def test_focus_keeps_the_dated_sentence_for_a_when_question(embeddings):
+    passage = Passage(id="p", article_id="a", text=(
+        "Iran fired ballistic missiles at the airbase after the strike. One of the sharpest moments of tension "
+        "came in January 2020. Markets in Baghdad were calm."))
+    question = "When did Iran fire missiles at the base?"
+    [focused] = focus_passages(question, [passage], embeddings, keep=2)
+    assert "January 2020" in focused.text
+    [same_words_no_date] = focus_passages(question.replace("When did", "Why did"), [passage], embeddings, keep=2)
+    assert "January 2020" not in same_words_no_date.text  # the date sentence won only because a time was asked
+
+
+@pytest.mark.parametrize("question, text, expected", [
+    ("How many detainees could be moved?", "As many as 7,000 could be transferred.", True),
+    ("How many detainees could be moved?", "The transfer was described as orderly.", False),
+    ("When did the coalition leave?", "It left on January 18.", True),
+    ("When did the coalition leave?", "It left a day after the handover.", False),  # no date in the sentence
+    ("When did the coalition leave?", "Markets were calm; the decision may be final.", False),  # month-like words
+    ("Who commands CENTCOM?", "Brad Cooper has led it since 2025.", False),  # not a number or time question
+])
+def test_offers_what_is_asked(question, text, expected):
+    from rag.questions import offers_what_is_asked
+
+    assert offers_what_is_asked(question, text) is expected
+
+
 @pytest.mark.parametrize("question, answer, expected", [
     ("How many US troops remain in the Kurdistan Region?", "US troops moved to the Kurdistan Region [1].", False),
     ("How many detainees could be moved?", "Up to 7,000 detainees [1].", True),
@@ -146,6 +171,6 @@ def test_focus_keeps_the_sentences_closest_to_the_question(embeddings):
     ("Who commands CENTCOM?", "Admiral Brad Cooper [1].", True),
 ])
 def test_answer_must_be_of_the_kind_asked(question, answer, expected):
-    from rag.chain import answers_the_question
+    from rag.questions import answers_the_question
 
     assert answers_the_question(question, answer) is expected

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -314,6 +316,15 @@ def loopback_host_guard(app: Callable, bind_host: str) -> Callable:
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Run the web app with uvicorn until interrupted."""
+    """Run the web app with uvicorn until interrupted; the model reads its instructions while the UI starts."""
     host = host or settings.ui_host
-    uvicorn.run(loopback_host_guard(build_app(settings), host), host=host, port=port or settings.ui_port)
+    services = Services(settings)
+    threading.Thread(target=_warm_up, args=(services,), name="newsrag-warm-up", daemon=True).start()
+    uvicorn.run(loopback_host_guard(build_app(settings, services), host), host=host, port=port or settings.ui_port)
+
+
+def _warm_up(services: Services) -> None:
+    try:
+        services.chain.warm_up()
+    except Exception as exc:  # a remote backend that is down: the first question will report it properly
+        logging.getLogger("newsrag").warning("model warm-up failed (%s); the first answer will be slower", exc)
