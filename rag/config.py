@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     )
 
     embedding_model: str = Field("minilm-int8", description=f"One of {', '.join(EMBEDDING_MODELS)}.")
-    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_batch_size: int = Field(8, ge=1, le=1024, description="Texts per onnxruntime call; see docs/performance.md.")
     embed_threads: int = Field(0, ge=0, le=256, description="onnxruntime intra-op threads; 0 = all cores.")
 
     chunk_tokens: int = Field(200, ge=32, le=240, description="Target chunk size in tiktoken tokens.")

@@ -34,7 +34,7 @@ class MiniLMEmbeddings(Embeddings):
     name = "minilm-int8"
     dimension = 384
 
-    def __init__(self, batch_size: int = 32, threads: int = 0) -> None:
+    def __init__(self, batch_size: int = 8, threads: int = 0) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

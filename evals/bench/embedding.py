@@ -14,7 +14,7 @@ from evals.bench.measure import Stopwatch, rate
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
 
-BATCH_SIZES = (8, 16, 32, 64, 128)
+BATCH_SIZES = (2, 4, 8, 16, 32, 64)
 
 
 def thread_options() -> tuple[int, ...]:
