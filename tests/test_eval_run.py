@@ -121,3 +121,32 @@ def test_shipped_thresholds_gate_the_headline_metrics():
 def test_limit_takes_the_first_questions():
     assert [item["id"] for item in load_dataset(DEFAULT_DATASET, limit=2)] == ["q01", "q02"]
     assert len(load_dataset(DEFAULT_DATASET)) == 59
+
+
+def test_retrieval_ablation_scores_every_setting_and_misses_a_wrong_evidence(tmp_path, monkeypatch):
+    from evals.ablation import render_ablation, retrieval_ablation, search_query
+    from rag.config import Settings
+
+    gold = {item["id"]: item for item in load_dataset(DEFAULT_DATASET)}
+    misplaced = {**gold["q01"], "id": "misplaced",
+                 "evidence": [{"article": "no-such-article.md", "span": gold["q01"]["evidence"][0]["span"]}]}
+    dataset = tmp_path / "tiny.jsonl"
+    dataset.write_text("".join(json.dumps(item) + "\n" for item in [gold["q01"], misplaced]))
+    monkeypatch.chdir(tmp_path)
+
+    rows = retrieval_ablation(Settings(data_dir=tmp_path / "unused"), modes=("dense", "bm25"), ks=(1, 4),
+                              chunk_sizes=(120,), focus=(0, 1), dataset=dataset)
+
+    assert [(row["mode"], row["k"], row["focus"]) for row in rows] == [
+        (mode, k, focus) for mode in ("dense", "bm25") for k in (1, 4) for focus in (0, 1)]
+    assert all(row["chunk_tokens"] == 120 and row["chunks"] > 0 for row in rows)
+    # q01's evidence is found with k=4 by both modes; the misplaced copy never is, so hit@4 is exactly 1/2
+    assert [row["hit_at_k"] for row in rows if row["k"] == 4] == [0.5] * 4
+    whole, one_sentence = [row for row in rows if row["k"] == 4 and row["mode"] == "dense"]
+    assert whole["kept"] == 0.5 and one_sentence["kept"] <= whole["kept"]
+    assert 0 < one_sentence["uncached_tokens"] < whole["uncached_tokens"]
+    assert not (tmp_path / "unused").exists()  # each chunk size gets its own temporary store
+    table = render_ablation(rows)
+    assert table.count("\n") == len(rows) + 1 and "| 120 (" in table
+    assert search_query(gold["q38"]).startswith(gold["q38"]["history"][0]["content"])
+    assert search_query(gold["q01"]) == gold["q01"]["question"]

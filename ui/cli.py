@@ -247,7 +247,10 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--gate", is_flag=True, help="Exit 1 when a metric is below evals/thresholds.toml (what CI runs).")
 @click.option("--compare", nargs=2, type=click.Path(exists=True, dir_okay=False), metavar="OLD.json NEW.json",
               help="Print what improved and what regressed between two results.json files, and stop.")
-def eval_command(dataset, out_dir, retrieval, k, limit, data_dir, gate, compare) -> None:
+@click.option("--ablation", is_flag=True,
+              help="No model: for each retrieval mode, k, chunk size and focus, how often the evidence "
+                   "reaches the prompt and at what size (under a minute).")
+def eval_command(dataset, out_dir, retrieval, k, limit, data_dir, gate, compare, ablation) -> None:
     """Run the gold questions through the same chain users get, and score them.
 
     \b
@@ -255,6 +258,7 @@ def eval_command(dataset, out_dir, retrieval, k, limit, data_dir, gate, compare)
       newsrag eval --limit 5                     # a quick look
       newsrag eval --retrieval bm25 --out evals/out-bm25
       newsrag eval --compare evals/out-bm25/results.json evals/out/results.json
+      newsrag eval --ablation                    # which retrieval settings find the evidence
     """
     from pathlib import Path
 
@@ -262,6 +266,16 @@ def eval_command(dataset, out_dir, retrieval, k, limit, data_dir, gate, compare)
 
     if compare:
         click.echo(run.compare(Path(compare[0]), Path(compare[1])))
+        return
+    if ablation:
+        from evals.ablation import render_ablation, retrieval_ablation
+
+        settings, gold = _settings(), Path(dataset) if dataset else run.DEFAULT_DATASET
+        click.echo(f"Modes, k and chunk sizes (focus {settings.focus_sentences}):\n")
+        click.echo(render_ablation(retrieval_ablation(settings, dataset=gold)))
+        click.echo(f"\nFocus (sentences kept per passage), {settings.retrieval}:\n")
+        click.echo(render_ablation(retrieval_ablation(settings, modes=[settings.retrieval], ks=(3, 4, 6),
+                                                      chunk_sizes=(150, 200, 240), focus=(0, 2, 3, 4), dataset=gold)))
         return
     settings = _settings()
     kwargs = {"limit": limit, "retrieval": retrieval, "k": k, "data_dir": Path(data_dir) if data_dir else None}

@@ -1,0 +1,127 @@
+"""Retrieval ablation: how well each retrieval mode, k, chunk size and focus setting puts the gold evidence
+in front of the model, and how many prompt tokens that costs.
+
+No model answers here, so the whole grid takes under a minute instead of one ~16-minute `newsrag eval` per
+setting; it tells which settings can find the evidence at all, and `newsrag eval` then measures the answers of
+the few worth it. A follow-up question is searched with the previous user turn in front of it, standing in for
+the model's condensed question. Prompt tokens matter because on a CPU the model reads ~55 of them a second
+before it writes the first word; the fixed instructions are cached, so the passages and question are the cost.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from evals.metrics import contains_evidence, reciprocal_rank, retrieval_hit, retrieval_recall
+from evals.run import DEFAULT_DATASET, load_dataset
+from ingest.pipeline import ingest, sample_corpus_dir
+from rag.config import RetrievalMode, Settings
+from rag.context import fit_passages, focus_passages
+from rag.embeddings import MiniLMEmbeddings
+from rag.prompts import ANSWER_SYSTEM, answer_messages
+from rag.retrieve import Retriever
+from rag.store import Store
+from rag.tokens import count_tokens
+from rag.types import Passage
+
+MODES: tuple[RetrievalMode, ...] = ("dense", "bm25", "hybrid", "mmr")
+
+
+def search_query(item: Mapping) -> str:
+    """The question, with the last user turn before it when the question is a follow-up."""
+    previous = [turn["content"] for turn in item.get("history") or [] if turn.get("role") == "user"]
+    return f"{previous[-1]} {item['question']}" if previous else item["question"]
+
+
+def _mean(values: Sequence[float | bool | None]) -> float | None:
+    present = [float(v) for v in values if v is not None]
+    return round(sum(present) / len(present), 3) if present else None
+
+
+class _MemoEmbeddings:
+    """The store's embedder with a per-text memo: the grid focuses the same sentences hundreds of times."""
+
+    def __init__(self, embeddings: MiniLMEmbeddings) -> None:
+        self._embeddings = embeddings
+        self._memo: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            self._memo.update(zip(missing, self._embeddings.embed(missing)))
+        return np.array([self._memo[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
+
+
+def evidence_kept(item: Mapping, passages: Sequence[Passage]) -> bool:
+    """Some evidence span of the item is still in these (focused) passages."""
+    return any(contains_evidence(e, p) for e in item["evidence"] for p in passages)
+
+
+def retrieval_ablation(
+    settings: Settings,
+    modes: Sequence[RetrievalMode] = MODES,
+    ks: Sequence[int] = (2, 3, 4, 6, 8),
+    chunk_sizes: Sequence[int] = (100, 150, 200, 240),
+    focus: Sequence[int] | None = None,
+    dataset: Path = DEFAULT_DATASET,
+) -> list[dict]:
+    """One row per (chunk size, mode, k, focus): metrics over the gold items that have evidence.
+
+    Each chunk size gets a fresh temporary store with the sample corpus. `kept` is the share of items with
+    evidence still in the prompt after each passage is focused to `focus` sentences (0 = whole passages;
+    default: the configured setting); `uncached_tokens` the mean cl100k tokens of the prompt after the
+    fixed instructions, which is what the model must read before its first token.
+    """
+    focus = tuple(focus) if focus is not None else (settings.focus_sentences,)
+    instructions = count_tokens(ANSWER_SYSTEM)
+    items = [item for item in load_dataset(dataset) if item.get("evidence")]
+    rows: list[dict] = []
+    for chunk_tokens in chunk_sizes:
+        overlap = min(settings.chunk_overlap, chunk_tokens // 4)
+        with tempfile.TemporaryDirectory(prefix="newsrag-ablation-", ignore_cleanup_errors=True) as directory:
+            run_settings = settings.model_copy(
+                update={"data_dir": Path(directory), "chroma_host": None, "chunk_tokens": chunk_tokens,
+                        "chunk_overlap": overlap})
+            store = Store(run_settings)
+            ingest([str(sample_corpus_dir())], run_settings, store=store)
+            retriever = Retriever(store, run_settings)
+            sentences = _MemoEmbeddings(store.embeddings)
+            chunks = store.stats()["chunks"]
+            for mode in modes:
+                for k in ks:
+                    queries = [search_query(item) for item in items]
+                    found = [retriever.search(query, k=k, mode=mode) for query in queries]
+                    retrieval = {
+                        "hit_at_k": _mean([retrieval_hit(item, ps, k) for item, ps in zip(items, found)]),
+                        "recall_at_k": _mean([retrieval_recall(item, ps, k) for item, ps in zip(items, found)]),
+                        "mrr": _mean([reciprocal_rank(item, ps) for item, ps in zip(items, found)]),
+                    }
+                    for keep in focus:
+                        prompts = [
+                            fit_passages(query, focus_passages(query, ps, sentences, keep), run_settings)  # type: ignore[arg-type]
+                            for query, ps in zip(queries, found)
+                        ]
+                        tokens = [sum(count_tokens(str(m.content)) for m in answer_messages(query, context))
+                                  for query, context in zip(queries, prompts)]
+                        rows.append({
+                            "chunk_tokens": chunk_tokens, "chunk_overlap": overlap, "chunks": chunks,
+                            "mode": mode, "k": k, "focus": keep, **retrieval,
+                            "kept": _mean([evidence_kept(item, ps) for item, ps in zip(items, prompts)]),
+                            "uncached_tokens": round(sum(tokens) / len(tokens)) - instructions,
+                        })
+    return rows
+
+
+def render_ablation(rows: Sequence[Mapping]) -> str:
+    """A Markdown table, the form evals/README.md keeps."""
+    lines = ["| chunk tokens (chunks) | mode | k | focus | hit@k | recall@k | MRR | evidence in prompt "
+             "| uncached prompt tokens |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['chunk_tokens']} ({row['chunks']}) | {row['mode']} | {row['k']} | {row['focus'] or 'whole'} | "
+                     f"{row['hit_at_k']:.3f} | {row['recall_at_k']:.3f} | {row['mrr']:.3f} | {row['kept']:.3f} | "
+                     f"{row['uncached_tokens']} |")
+    return "\n".join(lines)
