@@ -12,7 +12,7 @@ from evals.bench.embedding import bench_embedding
 from evals.bench.ingestion import bench_ingest, chunk_texts
 from evals.bench.measure import Contention, latency, rate, ratio
 from evals.bench.retrieval import MODES, bench_retrieval, synthetic_writes
-from evals.bench.run import TARGETS, render, rows
+from evals.bench.run import TARGETS, render, rows, run_bench
 from rag.config import Settings
 
 
@@ -82,6 +82,18 @@ def test_a_tiny_ingest_benchmark(tmp_path, embeddings):
     assert result["langchain"]["articles"] == 20 and result["langchain"]["chunks"] > 20
     assert result["raw_embedding"]["wordpieces"] > 100 * ours["chunks"] and result["langchain"]["wordpieces"] > 0
     assert result["ours_vs_raw"] > 0 and result["ours_vs_langchain"] > 0
+
+
+def test_a_corpus_that_does_not_go_in_stops_the_benchmark(tmp_path):
+    path = corpus.write_jsonl(tmp_path / "corpus.jsonl", 3)
+    with pytest.raises(RuntimeError, match="corpus.jsonl"):
+        bench_ingest(path, Settings(data_dir=tmp_path / "data", max_file_bytes=100), tmp_path, compare=False)
+
+
+def test_the_bench_corpus_is_admitted_whatever_the_file_cap(tmp_path):
+    results = run_bench(Settings(data_dir=tmp_path / "user", max_file_bytes=100), ["reingest"], articles=3,
+                        workdir=tmp_path / "bench")
+    assert results["ingest"]["ours"]["articles"] == 3 and results["ingest"]["reingest"]["unchanged"] == 3
 
 
 def test_a_tiny_retrieval_benchmark(tmp_path):

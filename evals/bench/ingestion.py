@@ -12,7 +12,7 @@ import numpy as np
 
 from evals.bench.measure import Stopwatch, rate, ratio
 from ingest.loaders import load_source
-from ingest.pipeline import chunk_article, embedding_text, ingest
+from ingest.pipeline import IngestReport, chunk_article, embedding_text, ingest
 from rag.config import Settings
 from rag.embeddings import MAX_TOKENS, MiniLMEmbeddings, get_embeddings
 from rag.store import Store
@@ -37,12 +37,20 @@ class TimedEmbeddings:
         return getattr(self.inner, name)
 
 
+def _complete(report: IngestReport) -> IngestReport:
+    """A benchmark of a corpus that did not go in would time nothing: stop with the reason."""
+    if report.failures:
+        first = report.failures[0]
+        raise RuntimeError(f"the benchmark corpus failed to ingest: {first.source}: {first.reason}")
+    return report
+
+
 def ours(corpus: Path, settings: Settings) -> dict:
     """`ingest` on the corpus into a fresh store, opening the store included."""
     timed = TimedEmbeddings(get_embeddings(settings))
     with Stopwatch() as watch:
         report = ingest([str(corpus)], settings, store=Store(settings, timed))  # type: ignore[arg-type]
-    counts = report.counts
+    counts = _complete(report).counts
     return {
         "seconds": round(watch.seconds, 2),
         "articles": counts["added"],
@@ -58,7 +66,7 @@ def ours(corpus: Path, settings: Settings) -> dict:
 def reingest(corpus: Path, settings: Settings, first_seconds: float) -> dict:
     """The same corpus into the same store again: nothing should be embedded or written."""
     with Stopwatch() as watch:
-        report = ingest([str(corpus)], settings, store=Store(settings))
+        report = _complete(ingest([str(corpus)], settings, store=Store(settings)))
     return {
         "seconds": round(watch.seconds, 2),
         "unchanged": report.counts["unchanged"],
