@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.citations import CitationVerifier
 from rag.config import Settings, get_settings
+from rag.errors import QuestionError
 from rag.llm import get_chat_model
 from rag.context import fit_passages, focus_passages
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
@@ -32,6 +33,7 @@ _DECLINE = re.compile(
     re.IGNORECASE,
 )
 StreamEvent = list[Passage] | str | Answer
+MAX_QUESTION_CHARS = 2000  # ~500 tokens: a question, not a document; the rest of the window is for passages
 
 
 def is_decline(text: str) -> bool:
@@ -70,7 +72,10 @@ class AnswerChain(Runnable[dict, Answer]):
         timings: dict[str, float] = {}
         question = str(input.get("question", "")).strip()
         if not question:
-            raise ValueError("the question is empty")
+            raise QuestionError("the question is empty: ask something about the articles")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionError(f"the question is {len(question):,} characters long; ask it in at most "
+                                f"{MAX_QUESTION_CHARS:,} (the passages need the rest of the model's window)")
         history = to_messages(input.get("chat_history"))
         standalone = question
         if history:

@@ -24,3 +24,7 @@ class StoreError(NewsragError):
 
 class ModelError(NewsragError):
     """An embedding or answering model could not be loaded or called."""
+
+
+class QuestionError(NewsragError, ValueError):
+    """The question cannot be asked as given: empty, or longer than the model can read with passages."""

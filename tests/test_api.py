@@ -101,6 +101,12 @@ def test_empty_question_is_refused_with_a_message(client, question):
     assert "question is empty" in response.text
 
 
+def test_a_too_long_question_is_refused_with_the_limit(client):
+    response = client.post("/api/ask", json={"question": "why " * 600})
+    assert response.status_code == 422
+    assert "longer than 2,000 characters" in response.text
+
+
 @pytest.mark.parametrize("body", [
     {"question": "q", "filters": {"date_from": "19/01/2026"}},
     {"question": "q", "mode": "fuzzy"},

@@ -76,7 +76,7 @@ def test_a_question_that_raises_is_a_recorded_failure(eval_run):
     assert "empty" in broken["error"]
     assert broken["scores"]["answer_correct"] is False
     assert eval_run["summary"]["overall"]["errors"] == 1
-    assert "### broken (single_fact): error: ValueError" in (eval_run["out"] / "report.md").read_text()
+    assert "### broken (single_fact): error: QuestionError" in (eval_run["out"] / "report.md").read_text()
 
 
 def test_compare_names_regressed_and_improved_questions(eval_run, tmp_path):

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
+from rag.chain import MAX_QUESTION_CHARS
 from rag.config import RetrievalMode, Settings
 from rag.errors import NewsragError
 from rag.types import Answer
@@ -97,10 +98,13 @@ def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | 
 
 def check_chat_inputs(message: str, chat: list, k: float, mode: str, date_from: str, date_to: str) -> list[dict]:
     """Gradio's validator: messages beside the offending inputs instead of an error over the whole chat."""
+    question = (message or "").strip()
     problems = [
-        None if (message or "").strip() else "Type a question first.", None, None, None,
+        None if question else "Type a question first.", None, None, None,
         date_problem(date_from, "Date from"), date_problem(date_to, "Date to"),
     ]
+    if len(question) > MAX_QUESTION_CHARS:
+        problems[0] = f"Ask in at most {MAX_QUESTION_CHARS:,} characters (this is {len(question):,})."
     return [gr.validate(problem is None, problem or "") for problem in problems]
 
 
