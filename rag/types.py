@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pydantic import BaseModel, Field
 
@@ -26,11 +27,11 @@ class Article:
     url: str = ""
     author: str = ""
 
-    @property
+    @cached_property  # a frozen dataclass: the text cannot change, and hashing megabytes on every read did add up
     def id(self) -> str:
         return content_hash(self.text)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Changes when the text or any shown metadata changes, so edits to either are re-ingested."""
         meta = "\x1f".join([self.title, self.date or "", self.outlet, self.url, self.author])
