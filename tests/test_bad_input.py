@@ -14,16 +14,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from conftest import free_port
+from conftest import free_port, serve_http
 from test_loaders import PNG, make_pdf
 
 from ingest import pipeline
@@ -388,13 +387,9 @@ class Routes(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Routes)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[str]:
+    with serve_http(Routes) as url:
+        yield url
 
 
 def stored_chunks(store: Store, article_id: str) -> list[tuple]:

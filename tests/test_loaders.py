@@ -7,10 +7,10 @@ import io
 import json
 import os
 import re
-import threading
 import time
+from collections.abc import Iterator
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pypdf import PdfWriter
+from conftest import serve_http
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from ingest import loaders
@@ -605,14 +606,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[str]:
+    with serve_http(Handler) as url:
+        yield url
 
 
 @pytest.fixture
