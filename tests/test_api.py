@@ -107,6 +107,15 @@ def test_a_too_long_question_is_refused_with_the_limit(client):
     assert "longer than 2,000 characters" in response.text
 
 
+def test_the_chat_box_flags_a_too_long_question_beside_it():
+    from ui.web import check_chat_inputs
+
+    [question, *others] = check_chat_inputs("why " * 600, [], 4, "hybrid", "", "")
+    assert not question["is_valid"] and "at most 2,000 characters" in question["message"]
+    assert all(check["is_valid"] for check in others)
+    assert check_chat_inputs("Who commands CENTCOM?", [], 4, "hybrid", "", "")[0]["is_valid"]
+
+
 @pytest.mark.parametrize("body", [
     {"question": "q", "filters": {"date_from": "19/01/2026"}},
     {"question": "q", "mode": "fuzzy"},
