@@ -89,6 +89,9 @@ class Retriever:
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval
         filters = filters or Filters()
+        # another process may have committed to a shared Chroma server since the last search (one metadata
+        # read there; a no-op on an embedded store unless this process ingested)
+        self.store.refresh_lexical()
         n_candidates = k * CANDIDATES_PER_K
         query_vector = self.store.embeddings.embed([query])[0]
 

@@ -109,6 +109,20 @@ def test_a_second_data_dir_sees_what_the_first_committed(chroma_server, tmp_path
     assert Store(server_settings(chroma_server, tmp_path, "three", collection), embeddings).stats()["articles"] == 0
 
 
+def test_a_running_retriever_finds_what_another_process_ingested_since(chroma_server, tmp_path, embeddings,
+                                                                        collection):
+    """Two `serve` processes on one server: the second one's retriever exists before the first ingests."""
+    first = Store(server_settings(chroma_server, tmp_path, "one", collection), embeddings)
+    second_settings = server_settings(chroma_server, tmp_path, "two", collection)
+    retriever = Retriever(Store(second_settings, embeddings), second_settings)
+    assert retriever.search("ferry passengers rebooked", k=2) == []
+
+    ingest([write(tmp_path, "ferry.md", ARTICLE)], first.settings, store=first)
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = retriever.search("ferry passengers rebooked", k=2, mode=mode)
+        assert hits and hits[0].title == "Ferry service resumes after storm", mode
+
+
 def test_a_commit_that_raced_another_is_caught_up_later(chroma_server, tmp_path, embeddings, collection, monkeypatch):
     first = Store(server_settings(chroma_server, tmp_path, "one", collection), embeddings)
     second = Store(server_settings(chroma_server, tmp_path, "two", collection), embeddings)
