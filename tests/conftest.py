@@ -62,8 +62,9 @@ def embeddings():
 
 @contextmanager
 def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A threaded HTTP server on a free loopback port for the duration; yields its base URL."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """A threaded HTTP server on a free loopback port for the duration; yields its base URL. Logs nothing."""
+    quiet = type(handler.__name__, (handler,), {"log_message": lambda self, *args: None})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), quiet)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
