@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.metrics import contains_evidence, reciprocal_rank, retrieval_hit, retrieval_recall
+from evals.metrics import mean, reciprocal_rank, retrieval_hit, retrieval_recall
 from evals.run import DEFAULT_DATASET, load_dataset
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.config import RetrievalMode, Settings
@@ -26,7 +26,6 @@ from rag.prompts import ANSWER_SYSTEM, answer_messages
 from rag.retrieve import Retriever
 from rag.store import Store
 from rag.tokens import count_tokens
-from rag.types import Passage
 
 MODES: tuple[RetrievalMode, ...] = ("dense", "bm25", "hybrid", "mmr")
 
@@ -38,8 +37,8 @@ def search_query(item: Mapping) -> str:
 
 
 def _mean(values: Sequence[float | bool | None]) -> float | None:
-    present = [float(v) for v in values if v is not None]
-    return round(sum(present) / len(present), 3) if present else None
+    value = mean(values)
+    return None if value is None else round(value, 3)
 
 
 class _MemoEmbeddings:
@@ -54,11 +53,6 @@ class _MemoEmbeddings:
         if missing:
             self._memo.update(zip(missing, self._embeddings.embed(missing)))
         return np.array([self._memo[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
-
-
-def evidence_kept(item: Mapping, passages: Sequence[Passage]) -> bool:
-    """Some evidence span of the item is still in these (focused) passages."""
-    return any(contains_evidence(e, p) for e in item["evidence"] for p in passages)
 
 
 def retrieval_ablation(
@@ -79,6 +73,7 @@ def retrieval_ablation(
     focus = tuple(focus) if focus is not None else (settings.focus_sentences,)
     instructions = count_tokens(ANSWER_SYSTEM)
     items = [item for item in load_dataset(dataset) if item.get("evidence")]
+    queries = [search_query(item) for item in items]
     rows: list[dict] = []
     for chunk_tokens in chunk_sizes:
         overlap = min(settings.chunk_overlap, chunk_tokens // 4)
@@ -93,7 +88,6 @@ def retrieval_ablation(
             chunks = store.stats()["chunks"]
             for mode in modes:
                 for k in ks:
-                    queries = [search_query(item) for item in items]
                     found = [retriever.search(query, k=k, mode=mode) for query in queries]
                     retrieval = {
                         "hit_at_k": _mean([retrieval_hit(item, ps, k) for item, ps in zip(items, found)]),
@@ -110,7 +104,7 @@ def retrieval_ablation(
                         rows.append({
                             "chunk_tokens": chunk_tokens, "chunk_overlap": overlap, "chunks": chunks,
                             "mode": mode, "k": k, "focus": keep, **retrieval,
-                            "kept": _mean([evidence_kept(item, ps) for item, ps in zip(items, prompts)]),
+                            "kept": _mean([retrieval_hit(item, ps, k) for item, ps in zip(items, prompts)]),
                             "uncached_tokens": round(sum(tokens) / len(tokens)) - instructions,
                         })
     return rows

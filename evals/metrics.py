@@ -233,7 +233,8 @@ def percentile(values: Iterable[float], p: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _mean(values: Iterable[float | bool | None]) -> float | None:
+def mean(values: Iterable[float | bool | None]) -> float | None:
+    """Mean of the values that apply (None is left out); None when none does."""
     present = [float(v) for v in values if v is not None]
     return sum(present) / len(present) if present else None
 
@@ -244,12 +245,12 @@ def _headline(rows: Sequence[Mapping]) -> dict:
     out = {
         "n": len(rows),
         "errors": sum(1 for row in rows if row.get("error")),
-        "answer_correctness": _mean(s["answer_correct"] for s in scores),
-        "citation_precision": _mean(s["citation_precision"] for s in scores),
-        "citation_recall": _mean(s["citation_recall"] for s in scores),
-        "hit_at_k": _mean(s["hit_at_k"] for s in scores),
-        "recall_at_k": _mean(s["recall_at_k"] for s in scores),
-        "mrr": _mean(s["reciprocal_rank"] for s in scores),
+        "answer_correctness": mean(s["answer_correct"] for s in scores),
+        "citation_precision": mean(s["citation_precision"] for s in scores),
+        "citation_recall": mean(s["citation_recall"] for s in scores),
+        "hit_at_k": mean(s["hit_at_k"] for s in scores),
+        "recall_at_k": mean(s["recall_at_k"] for s in scores),
+        "mrr": mean(s["reciprocal_rank"] for s in scores),
         "abstention_precision": abstention["precision"],
         "abstention_recall": abstention["recall"],
         "abstention_accuracy": abstention["accuracy"],

@@ -36,6 +36,17 @@ StreamEvent = list[Passage] | str | Answer
 MAX_QUESTION_CHARS = 2000  # ~500 tokens: a question, not a document; the rest of the window is for passages
 
 
+def question_problem(question: str) -> str | None:
+    """Why this question cannot be asked, or None; the chain, the API and the chat box all say it this way."""
+    question = question.strip()
+    if not question:
+        return "the question is empty: ask something about the articles"
+    if len(question) > MAX_QUESTION_CHARS:
+        return (f"the question is longer than {MAX_QUESTION_CHARS:,} characters ({len(question):,}): "
+                f"ask it in at most {MAX_QUESTION_CHARS:,} characters")
+    return None
+
+
 def is_decline(text: str) -> bool:
     return bool(_DECLINE.search(text)) or not text.strip()
 
@@ -71,11 +82,9 @@ class AnswerChain(Runnable[dict, Answer]):
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question = str(input.get("question", "")).strip()
-        if not question:
-            raise QuestionError("the question is empty: ask something about the articles")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise QuestionError(f"the question is {len(question):,} characters long; ask it in at most "
-                                f"{MAX_QUESTION_CHARS:,} (the passages need the rest of the model's window)")
+        problem = question_problem(question)
+        if problem:
+            raise QuestionError(problem)
         history = to_messages(input.get("chat_history"))
         standalone = question
         if history:

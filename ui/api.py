@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
 from ingest.pipeline import IngestReport, ingest
-from rag.chain import MAX_QUESTION_CHARS, AnswerChain, StreamEvent, build_chain
+from rag.chain import AnswerChain, StreamEvent, build_chain, question_problem
 from rag.config import RetrievalMode, Settings
 from rag.errors import ConfigError, NewsragError
 from rag.store import Store
@@ -192,10 +192,9 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the question is empty: ask something about the articles")
-        if len(value.strip()) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the question is longer than {MAX_QUESTION_CHARS:,} characters: ask it in fewer words")
+        problem = question_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value.strip()
 
 

@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
-from rag.chain import MAX_QUESTION_CHARS
+from rag.chain import question_problem
 from rag.config import RetrievalMode, Settings
 from rag.errors import NewsragError
 from rag.types import Answer
@@ -100,11 +100,9 @@ def check_chat_inputs(message: str, chat: list, k: float, mode: str, date_from: 
     """Gradio's validator: messages beside the offending inputs instead of an error over the whole chat."""
     question = (message or "").strip()
     problems = [
-        None if question else "Type a question first.", None, None, None,
+        question_problem(question) if question else "Type a question first.", None, None, None,
         date_problem(date_from, "Date from"), date_problem(date_to, "Date to"),
     ]
-    if len(question) > MAX_QUESTION_CHARS:
-        problems[0] = f"Ask in at most {MAX_QUESTION_CHARS:,} characters (this is {len(question):,})."
     return [gr.validate(problem is None, problem or "") for problem in problems]
 
 
