@@ -118,6 +118,7 @@ class AnswerChain(Runnable[dict, Answer]):
         timings["generation"] = time.perf_counter() - started
 
         answer = self._finish(question, standalone, raw, passages[: len(context)], passages)
+        answer.raw_answer = raw
         answer.timings = {**timings, "verification": time.perf_counter() - started - timings["generation"],
                           "total": time.perf_counter() - started}
         yield answer

@@ -89,6 +89,7 @@ class Answer(BaseModel):
     standalone_question: str = ""
     answer: str
     abstained: bool = False
+    raw_answer: str = Field("", description="The model's own text before clean-up, verification and re-attribution.")
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     unsupported_sentences: list[str] = Field(default_factory=list)
