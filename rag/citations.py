@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
+from rag.dates import date_labels
 from rag.embeddings import MiniLMEmbeddings
 from rag.types import Citation, Passage
 
@@ -104,7 +105,7 @@ def lexical_support(sentence: str, passage_text: str) -> float:
 
 
 def support_text(passage: Passage) -> str:
-    """The passage as evidence: its text plus the title and publication date shown with it in the prompt."""
+    """The passage as evidence: its text plus the title, publication date and resolved relative dates the prompt shows."""
     date = ""
     if passage.date:
         try:
@@ -112,7 +113,7 @@ def support_text(passage: Passage) -> str:
             date = f"{passage.date} {day:%B} {day.day}, {day.year} {day:%b}"
         except ValueError:
             date = passage.date
-    return f"{passage.title}. {date}. {passage.text}"
+    return f"{passage.title}. {date}. {passage.text} {' '.join(date_labels(passage.text, passage.date))}"
 
 
 class CitationVerifier:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from rag.dates import anchor_dates
 from rag.types import Passage
 
 ABSTAIN_TEXT = "The articles do not answer this question."
@@ -32,9 +33,12 @@ Standalone question: What did Jane Doe, the winner of the Springfield mayoral el
 
 
 def format_passage(n: int, passage: Passage) -> str:
-    """One passage, numbered, with its metadata; its text escaped so it cannot close the fence."""
+    """One passage, numbered, with its metadata; its text escaped so it cannot close the fence.
+
+    Relative dates get the date they stand for beside them ("in September [September 2024]").
+    """
     attrs = f'n="{n}" title="{html.escape(passage.title)}" outlet="{html.escape(passage.outlet)}" date="{passage.date or "unknown"}"'
-    body = passage.text.replace("<", "&lt;").replace(">", "&gt;")
+    body = anchor_dates(passage.text, passage.date).replace("<", "&lt;").replace(">", "&gt;")
     return f"<passage {attrs}>\n{body}\n</passage>"
 
 
