@@ -11,13 +11,12 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePath
 
-from rag.citations import lexical_support, markers_of, split_sentences, strip_markers
+from rag.citations import markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Answer, Citation, Passage
 
-SUPPORT_MIN = 0.5  # lexical support a citation needs when the item has no gold evidence to check against
 MIN_SHARED_WORDS = 8  # consecutive words a passage must share with a span that a chunk boundary cut
 LATENCY_KEYS = ("retrieval", "first_token", "total")
 
@@ -28,6 +27,19 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _MARKER = re.compile(r"\[\d+\]")
 _WORD = re.compile(r"\w+")
+# words that cannot start a clause before a comma ("In, up to 7,000 ...") or end a sentence ("... invasion from.")
+_DANGLING = ("a an the and or but as than of in on at by for from with to into about after before since during "
+             "until between among").split()
+_STARTS_BROKEN = re.compile(r"^(?:[,;:.!?)\]}]|(?:" + "|".join(_DANGLING) + r")\s*[,;:])", re.IGNORECASE)
+# a sentence end, then only markers and another end: "... moved [1]. [2]." or "... moved [1]. . [2]"
+_EMPTY_SENTENCE = re.compile(r"[.!?;,]\s*(?:\[\d+\]\s*)*[.!?;,]\s*\[\d+\]|[.!?]\s*(?:\[\d+\]\s*)+[.!?;,]")
+# the model retelling its sources instead of answering: "The passage states: ...", "According to passage 2, ..."
+_NARRATION = re.compile(
+    r"\b(?:passages?|excerpts?)\b"
+    r"|\b(?:according to|based on) the (?:provided |given |retrieved )?(?:context|texts?|articles?|information)\b"
+    r"|\b(?:the|this) (?:context|text|article)s? (?:states?|says?|mentions?|notes?|reports?|indicates?)\b",
+    re.IGNORECASE,
+)
 
 
 def normalize(text: str) -> str:
@@ -37,7 +49,8 @@ def normalize(text: str) -> str:
 
 
 def is_answerable(item: Mapping) -> bool:
-    return item.get("category") != "unanswerable"
+    """unanswerable_on_topic and unanswerable_off_topic (and the old "unanswerable") expect an abstention."""
+    return not str(item.get("category", "")).startswith("unanswerable")
 
 
 def _occurs(alternative: str, text: str) -> bool:
@@ -51,12 +64,18 @@ def _occurs(alternative: str, text: str) -> bool:
 
 
 def answer_correct(item: Mapping, answer: Answer) -> bool | None:
-    """Every must_include group has an alternative in the answer; None for unanswerable items."""
+    """Every must_include group has an alternative in the answer and no must_not string occurs in it.
+
+    must_not is what makes a plausible answer wrong (the other year, "yes" to a "no longer" fact): without
+    it an answer that names both the right and the wrong figure would pass. None for unanswerable items.
+    """
     if not is_answerable(item):
         return None
     if answer.abstained:
         return False
     text = normalize(_MARKER.sub(" ", answer.answer))  # a marker's number is not a fact of the answer
+    if any(_occurs(wrong, text) for wrong in item.get("must_not") or []):
+        return False
     return all(any(_occurs(alt, text) for alt in group) for group in item.get("must_include", []))
 
 
@@ -130,40 +149,68 @@ def _cited_passage(citation: Citation, answer: Answer) -> Passage:
     return found or Passage(id=citation.passage_id, article_id="", text=citation.text)
 
 
-def _sentences_citing(answer: Answer, n: int) -> list[str]:
-    return [strip_markers(s) for s in split_sentences(answer.answer) if n in markers_of(s)]
-
-
 def citation_is_precise(item: Mapping, answer: Answer, citation: Citation) -> bool:
-    """The cited passage holds gold evidence, or its text backs every sentence citing it.
-
-    The second clause matters because facts repeat across articles (a wire brief and a full story): a
-    citation of the other article that states the same fact is right, not a miss.
-    """
+    """The cited passage holds a gold evidence span. The evidence lists every place a fact is stated, so
+    citing another article that states it is right, and nothing the system computed can vouch for itself."""
     passage = _cited_passage(citation, answer)
-    if any(contains_evidence(e, passage) for e in item.get("evidence") or []):
-        return True
-    sentences = _sentences_citing(answer, citation.n)
-    support_text = f"{citation.quote} {citation.text}"
-    return bool(sentences) and all(lexical_support(s, support_text) >= SUPPORT_MIN for s in sentences)
+    return any(contains_evidence(e, passage) for e in item.get("evidence") or [])
 
 
 def citation_precision(item: Mapping, answer: Answer) -> float | None:
-    """Share of citations that point at evidence (or, with no gold evidence, that support their sentence)."""
+    """Share of citations that point at gold evidence (so every citation on an unanswerable question is wrong)."""
     if not answer.citations:
         return None
     return sum(citation_is_precise(item, answer, c) for c in answer.citations) / len(answer.citations)
 
 
+def _share_cited(sentences: Sequence[str], cited: Callable[[str], bool]) -> float | None:
+    """Share of the sentences with words in them (a lone "[2]." is no sentence) for which `cited` holds."""
+    worded = [s for s in sentences if _WORD.search(strip_markers(s))]
+    return sum(cited(s) for s in worded) / len(worded) if worded else None
+
+
 def citation_recall(answer: Answer) -> float | None:
-    """Share of answer sentences carrying a marker that resolves to a citation; None when abstained."""
+    """Share of the model's own sentences (raw_answer, before re-attribution) carrying a valid passage marker.
+
+    Valid: a number from 1 to the count of retrieved passages. This is the model citing by itself; the
+    verifier's later repairs are in citation_recall_verified. None when abstained or without raw text.
+    """
     if answer.abstained:
         return None
-    sentences = split_sentences(answer.answer)
-    if not sentences:
+    text = normalize_markers(answer.raw_answer, len(answer.passages))  # [1, 2] → [1][2]; [9] of 4 dropped
+    return _share_cited(split_sentences(text), lambda s: bool(markers_of(s)))
+
+
+def citation_recall_verified(answer: Answer) -> float | None:
+    """Share of the shown answer's sentences with a marker that resolves to a citation; None when abstained."""
+    if answer.abstained:
         return None
     known = {c.n for c in answer.citations}
-    return sum(any(n in known for n in markers_of(s)) for s in sentences) / len(sentences)
+    return _share_cited(split_sentences(answer.answer), lambda s: any(n in known for n in markers_of(s)))
+
+
+# --- text quality -----------------------------------------------------------------------------------------------
+
+
+def malformed_reason(text: str) -> str | None:
+    """Why an answer reads broken, or None: what clean-up leftovers and narrating small models produce.
+
+    Flags a sentence that starts with punctuation or a dangling word ("In, up to ..."), a sentence ending on
+    a preposition or article ("... from."), an empty sentence between markers ("[1]. [2]."), and narration of
+    the sources ("The passage states: ...", "According to passage 2, ...").
+    """
+    if narration := _NARRATION.search(text):
+        return f"narrates its sources ('{narration.group(0)}')"
+    if _EMPTY_SENTENCE.search(text):
+        return "an empty sentence between markers"
+    for sentence in split_sentences(text):
+        bare = strip_markers(sentence)
+        if start := _STARTS_BROKEN.match(bare):
+            return f"a sentence starts with '{start.group(0)}'"
+        words = _WORD.findall(bare)
+        if words and words[-1].lower() in _DANGLING:
+            return f"a sentence ends on '{words[-1]}'"
+    return None
 
 
 # --- abstention -------------------------------------------------------------------------------------------------
@@ -199,10 +246,14 @@ def abstention_scores(outcomes: Iterable[str]) -> dict[str, float | None]:
 
 def score_item(item: Mapping, answer: Answer, k: int) -> dict:
     """Every per-question score, as stored in results.json and read by summarize."""
+    reason = None if answer.abstained else malformed_reason(answer.answer)
     return {
         "answer_correct": answer_correct(item, answer),
         "citation_precision": citation_precision(item, answer),
         "citation_recall": citation_recall(answer),
+        "citation_recall_verified": citation_recall_verified(answer),
+        "malformed": None if answer.abstained else reason is not None,
+        "malformed_reason": reason,
         "hit_at_k": retrieval_hit(item, answer.passages, k),
         "recall_at_k": retrieval_recall(item, answer.passages, k),
         "reciprocal_rank": reciprocal_rank(item, answer.passages),
@@ -216,6 +267,9 @@ def failed_scores(item: Mapping, passages: Sequence[Passage], k: int) -> dict:
         "answer_correct": False if is_answerable(item) else None,
         "citation_precision": None,
         "citation_recall": None,
+        "citation_recall_verified": None,
+        "malformed": None,
+        "malformed_reason": None,
         "hit_at_k": retrieval_hit(item, passages, k),
         "recall_at_k": retrieval_recall(item, passages, k),
         "reciprocal_rank": reciprocal_rank(item, passages),
@@ -248,6 +302,8 @@ def _headline(rows: Sequence[Mapping]) -> dict:
         "answer_correctness": mean(s["answer_correct"] for s in scores),
         "citation_precision": mean(s["citation_precision"] for s in scores),
         "citation_recall": mean(s["citation_recall"] for s in scores),
+        "citation_recall_verified": mean(s["citation_recall_verified"] for s in scores),
+        "malformed_rate": mean(s["malformed"] for s in scores),
         "hit_at_k": mean(s["hit_at_k"] for s in scores),
         "recall_at_k": mean(s["recall_at_k"] for s in scores),
         "mrr": mean(s["reciprocal_rank"] for s in scores),

@@ -10,7 +10,10 @@ from evals.metrics import (
     answer_correct,
     citation_precision,
     citation_recall,
+    citation_recall_verified,
     contains_evidence,
+    is_answerable,
+    malformed_reason,
     normalize,
     percentile,
     reciprocal_rank,
@@ -51,8 +54,11 @@ MULTI = {
     "category": "multi_article",
 }
 UNANSWERABLE = {"id": "q44", "question": "How many US troops remain in the Kurdistan Region?",
-                "answer": "The articles do not say.", "must_include": [], "evidence": [],
-                "category": "unanswerable", "history": []}
+                "answer": "", "must_include": [], "evidence": [], "category": "unanswerable_on_topic", "history": []}
+NEGATION = {**ITEM, "id": "n01", "category": "negation",
+            "question": "Does Iraq still consider the Islamic State group a strategic threat?",
+            "must_include": [["no longer", "not a strategic threat"]],
+            "must_not": ["yes,", "still considers", "still a strategic threat"]}
 
 
 def passage(pid: str, source: str, text: str) -> Passage:
@@ -70,9 +76,10 @@ OTHER_PASSAGE = passage("c-0000", "/corpus/2024-09-30-us-iraq-agree-to-end-coali
 
 
 def answer(text: str, citations: list[Citation] = (), passages: list[Passage] = (), abstained: bool = False,
-           timings: dict | None = None) -> Answer:
-    return Answer(question="q", answer=text, citations=list(citations), passages=list(passages),
-                  abstained=abstained, timings=timings or {})
+           timings: dict | None = None, raw: str | None = None) -> Answer:
+    """An answer as the chain returns it; the model's own text is the shown text unless `raw` says otherwise."""
+    return Answer(question="q", answer=text, raw_answer=text if raw is None else raw, citations=list(citations),
+                  passages=list(passages), abstained=abstained, timings=timings or {})
 
 
 ABSTAIN = answer("The articles do not answer this question.", abstained=True)
@@ -109,6 +116,23 @@ def test_every_group_must_match_and_markers_are_not_facts():
 def test_abstention_is_never_correct_and_unanswerable_items_are_not_scored():
     assert answer_correct(ITEM, answer("150 fighters [1].", abstained=True)) is False
     assert answer_correct(UNANSWERABLE, ABSTAIN) is None
+
+
+def test_must_not_makes_a_right_sounding_answer_wrong():
+    assert answer_correct(NEGATION, answer("No: it no longer poses a strategic threat [1].")) is True
+    assert answer_correct(NEGATION, answer("Yes, Iraq still considers it a threat, though no longer a strategic threat [1].")) is False
+    assert answer_correct(NEGATION, answer("Baghdad still considers it a strategic threat [1].")) is False
+    both = {**ITEM, "must_not": ["100"]}  # an early report's figure
+    assert answer_correct(both, answer("The first transfer moved 150 fighters [1].")) is True
+    assert answer_correct(both, answer("Reports said 100, then 150 fighters [1].")) is False
+    assert answer_correct(both, answer("150 fighters of 1,000 held there [1].")) is True  # 100 is not in 1000
+
+
+def test_unanswerable_categories_expect_an_abstention():
+    for category in ("unanswerable", "unanswerable_on_topic", "unanswerable_off_topic"):
+        assert not is_answerable({"category": category})
+    for category in ("single_fact", "negation", "conflicting", "follow_up"):
+        assert is_answerable({"category": category})
 
 
 # --- retrieval -------------------------------------------------------------------------------------------------
@@ -173,31 +197,83 @@ def test_citation_whose_passage_lacks_the_evidence_counts_against_precision():
     assert citation_precision(ITEM, wrong) == 0.0
 
 
-def test_citation_of_another_article_that_states_the_fact_is_precise():
-    other_source = answer("The United States and Iraq agreed to end the mission [1].",
-                          [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE])
-    assert citation_precision(ITEM, other_source) == 1.0
+def test_citation_of_another_place_the_evidence_lists_is_precise():
+    brief = passage("w-0000", "/corpus/wire-briefs.jsonl:2", "CENTCOM said 150 Islamic State fighters were moved first.")
+    item = {**ITEM, "evidence": [*ITEM["evidence"],
+                                 {"article": "wire-briefs.jsonl:2", "span": "150 Islamic State fighters were moved first"}]}
+    cited = answer("The first transfer moved 150 fighters [1].", [citation(1, brief)], [brief])
+    assert citation_precision(item, cited) == 1.0
+    assert citation_precision(ITEM, cited) == 0.0  # the same words where the evidence does not point do not count
 
 
-def test_citation_without_gold_evidence_is_judged_by_lexical_support():
-    supported = answer("The United States and Iraq agreed to end the mission [1].",
-                       [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE])
-    assert citation_precision(UNANSWERABLE, supported) == 1.0
-    unsupported = answer("About 2,500 US troops remain in the Kurdistan Region [1].",
-                         [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE])
-    assert citation_precision(UNANSWERABLE, unsupported) == 0.0
+def test_a_citation_that_merely_shares_the_sentences_words_is_not_precise():
+    echo = passage("e-0000", "/corpus/other.md", "The first transfer moved 150 fighters.")
+    parrot = answer("The first transfer moved 150 fighters [1].", [citation(1, echo)], [echo])
+    assert citation_precision(ITEM, parrot) == 0.0
+
+
+def test_every_citation_on_an_unanswerable_question_is_imprecise():
+    invented = answer("About 2,500 US troops remain in the Kurdistan Region [1].",
+                      [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE])
+    assert citation_precision(UNANSWERABLE, invented) == 0.0
 
 
 def test_citation_precision_is_none_without_citations():
     assert citation_precision(ITEM, answer("150 fighters.")) is None
 
 
-def test_citation_recall_counts_sentences_with_resolved_markers():
-    cited = [citation(1, EVIDENCE_PASSAGE)]
-    assert citation_recall(answer("150 fighters were moved [1]. They came from Hasakah [1].", cited)) == 1.0
-    assert citation_recall(answer("150 fighters were moved [1]. They came from Hasakah.", cited)) == 0.5
-    assert citation_recall(answer("150 fighters were moved [3].", cited)) == 0.0  # [3] resolves to nothing
+def test_citation_recall_counts_the_models_own_valid_markers():
+    shown = [EVIDENCE_PASSAGE, SDF_PASSAGE]
+    assert citation_recall(answer("150 fighters were moved [1]. Government troops took camps [2].", passages=shown)) == 1.0
+    assert citation_recall(answer("150 fighters were moved [1]. They came from Hasakah.", passages=shown)) == 0.5
+    assert citation_recall(answer("150 fighters were moved [3].", passages=shown)) == 0.0  # only 2 passages
+    assert citation_recall(answer("150 fighters were moved [1, 2].", passages=shown)) == 1.0
+    assert citation_recall(answer("150 fighters were moved [1]. [2].", passages=shown)) == 1.0  # "[2]." is no sentence
     assert citation_recall(ABSTAIN) is None
+
+
+def test_citation_recall_is_the_model_before_the_verifier_repaired_it():
+    cited = [citation(1, EVIDENCE_PASSAGE)]
+    repaired = answer("150 fighters were moved [1]. They came from Hasakah [1].", cited, [EVIDENCE_PASSAGE],
+                      raw="150 fighters were moved [1]. They came from Hasakah.")
+    assert citation_recall(repaired) == 0.5
+    assert citation_recall_verified(repaired) == 1.0
+
+
+def test_citation_recall_verified_counts_markers_that_resolve_to_citations():
+    cited = [citation(1, EVIDENCE_PASSAGE)]
+    assert citation_recall_verified(answer("150 fighters were moved [1]. They came from Hasakah.", cited)) == 0.5
+    assert citation_recall_verified(answer("150 fighters were moved [3].", cited)) == 0.0  # [3] resolves to nothing
+    assert citation_recall_verified(ABSTAIN) is None
+
+
+# --- text quality ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, reason", [
+    (", as many as 7,000 detainees could be moved [1].", "starts with ','"),
+    ("In, up to 7,000 detainees could be moved to Iraq [1].", "starts with 'In,'"),
+    ("From, only a small number of advisers remained at the base [2].", "starts with 'From,'"),
+    ("US forces left in 2011, eight years after the 2003 invasion from.", "ends on 'from'"),
+    ("The base was handed to Iraqi forces in [1].", "ends on 'in'"),
+    ("Up to 7,000 detainees could be moved [1]. [2].", "empty sentence"),
+    ("Up to 7,000 detainees could be moved [1]. . [2]", "empty sentence"),
+    ('The passage states: "As many as 7,000 detainees could eventually be transferred." [1]', "narrates"),
+    ("According to passage 2, up to 7,000 detainees could be moved [2].", "narrates"),
+    ("Based on the provided context, 150 fighters were moved first [1].", "narrates"),
+])
+def test_malformed_answers_are_flagged_with_the_reason(text, reason):
+    assert reason in (malformed_reason(text) or "")
+
+
+@pytest.mark.parametrize("text", [
+    "Up to 7,000 detainees could be moved to Iraq [1].",
+    "US forces left in 2011, eight years after the 2003 invasion [2].",
+    "However, the base stayed open [1]. It closed in January 2026 [2][3].",
+    "The first transfer moved 150 fighters from Hasakah, Syria [1].",
+])
+def test_clean_answers_are_not_malformed(text):
+    assert malformed_reason(text) is None
 
 
 # --- abstention ------------------------------------------------------------------------------------------------
@@ -237,8 +313,8 @@ def test_summarize_a_tiny_run():
     rows = [
         {"category": "single_fact", "scores": score_item(ITEM, right, k=4), "timings": right.timings, "error": None},
         {"category": "single_fact", "scores": score_item(ITEM, wrong, k=4), "timings": wrong.timings, "error": None},
-        {"category": "unanswerable", "scores": score_item(UNANSWERABLE, abstain, k=4), "timings": abstain.timings,
-         "error": None},
+        {"category": "unanswerable_on_topic", "scores": score_item(UNANSWERABLE, abstain, k=4),
+         "timings": abstain.timings, "error": None},
     ]
     summary = summarize(rows)
     overall = summary["overall"]
@@ -246,6 +322,8 @@ def test_summarize_a_tiny_run():
     assert overall["answer_correctness"] == pytest.approx(0.5)
     assert overall["citation_precision"] == pytest.approx(0.5)
     assert overall["citation_recall"] == pytest.approx(1.0)
+    assert overall["citation_recall_verified"] == pytest.approx(1.0)
+    assert overall["malformed_rate"] == pytest.approx(0.0)  # over the two answers; the abstention is left out
     assert overall["hit_at_k"] == pytest.approx(0.5)
     assert overall["mrr"] == pytest.approx(0.5)
     assert overall["abstention_precision"] == 1.0
@@ -254,6 +332,16 @@ def test_summarize_a_tiny_run():
     assert overall["retrieval_p50"] == pytest.approx(0.2)
     assert overall["first_token_p50"] == pytest.approx(0.6)  # the abstention never produced a token
     assert overall["total_p95"] == pytest.approx(1.9)
-    assert set(summary["by_category"]) == {"single_fact", "unanswerable"}
-    assert summary["by_category"]["unanswerable"]["answer_correctness"] is None
+    assert set(summary["by_category"]) == {"single_fact", "unanswerable_on_topic"}
+    assert summary["by_category"]["unanswerable_on_topic"]["answer_correctness"] is None
     assert summary["by_category"]["single_fact"]["n"] == 2
+
+
+def test_malformed_rate_is_over_answers_that_did_not_abstain():
+    clean = answer("The first transfer moved 150 fighters [1].", [citation(1, EVIDENCE_PASSAGE)], [EVIDENCE_PASSAGE])
+    broken = answer("In, 150 fighters were moved [1].", [citation(1, EVIDENCE_PASSAGE)], [EVIDENCE_PASSAGE])
+    scores = [score_item(ITEM, a, k=4) for a in (clean, broken, ABSTAIN)]
+    assert [s["malformed"] for s in scores] == [False, True, None]
+    assert "In," in scores[1]["malformed_reason"]
+    rows = [{"category": "single_fact", "scores": s, "timings": {}, "error": None} for s in scores]
+    assert summarize(rows)["overall"]["malformed_rate"] == pytest.approx(0.5)
