@@ -6,7 +6,8 @@ still map), and whole passages are dropped from the end when the window is full;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -19,6 +20,12 @@ from rag.tokens import count_tokens
 from rag.types import Passage
 
 ASKED_KIND_BOOST = 0.25  # cosine units; measured with `newsrag eval --ablation` (evidence in prompt), evals/README.md
+MAX_ANTECEDENTS = 2  # question, fragment, sentence: "What is the main worry? A breakout. ... to avoid one."
+FRAGMENT_WORDS = 4  # "A breakout." names what the next sentence calls "one"
+_ANAPHOR = re.compile(
+    r"^\W*(?:this|that|these|those|it|its|they|them|their|he|him|his|she|her|one(?! of)|such|the latter|the former)\b",
+    re.IGNORECASE,
+)
 PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on some text: keep headroom
 
 
@@ -45,7 +52,7 @@ def focus_passages(
         if len(group) <= keep:
             out.append(passage)
             continue
-        chosen = sorted(np.argsort(-scores)[:keep])
+        chosen = with_antecedents(group, np.argsort(-scores)[:keep])
         pieces, previous = [], -1
         for i in chosen:
             if previous >= 0 and i != previous + 1:
@@ -54,6 +61,30 @@ def focus_passages(
             previous = i
         out.append(passage.model_copy(update={"text": " ".join(pieces)}))
     return out
+
+
+def with_antecedents(sentences: Sequence[str], chosen: Iterable[int]) -> list[int]:
+    """The chosen sentence indices plus the sentences before each that it leans on, and the answer after a
+    chosen question sentence, in order.
+
+    Without them "precisely to avoid one" reaches the model with no "breakout" for "one" to stand for, and
+    an explainer's "What is the main worry?" (the sentence most like the user's question) without its answer.
+    """
+    kept = {int(i) for i in chosen}
+    for i in sorted(kept):
+        if sentences[i].rstrip().endswith("?") and i + 1 < len(sentences):
+            kept.add(i + 1)
+        for back in range(i, max(i - MAX_ANTECEDENTS, 0), -1):
+            if not leans_on_previous(sentences[back], sentences[back - 1]):
+                break
+            kept.add(back - 1)
+    return sorted(kept)
+
+
+def leans_on_previous(sentence: str, previous: str) -> bool:
+    """It starts with a pronoun, answers the question before it, or follows a fragment that names its subject."""
+    return (bool(_ANAPHOR.match(sentence)) or previous.rstrip().endswith("?")
+            or len(previous.split()) <= FRAGMENT_WORDS)
 
 
 def fit_passages(question: str, passages: Sequence[Passage], settings: Settings) -> list[Passage]:
