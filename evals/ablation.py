@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from evals.metrics import mean, reciprocal_rank, retrieval_hit, retrieval_recall
-from evals.run import DEFAULT_DATASET, load_dataset
+from evals.run import DEFAULT_DATASET, Split, load_dataset
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.config import RetrievalMode, Settings
 from rag.context import fit_passages, focus_passages
@@ -62,8 +62,11 @@ def retrieval_ablation(
     chunk_sizes: Sequence[int] = (100, 150, 200, 240),
     focus: Sequence[int] | None = None,
     dataset: Path = DEFAULT_DATASET,
+    split: Split = "dev",
 ) -> list[dict]:
-    """One row per (chunk size, mode, k, focus): metrics over the gold items that have evidence.
+    """One row per (chunk size, mode, k, focus): metrics over the split's gold items that have evidence.
+
+    The split defaults to dev: the ablation is for choosing settings, and the test split never chooses one.
 
     Each chunk size gets a fresh temporary store with the sample corpus. `kept` is the share of items with
     evidence still in the prompt after each passage is focused to `focus` sentences (0 = whole passages;
@@ -72,7 +75,7 @@ def retrieval_ablation(
     """
     focus = tuple(focus) if focus is not None else (settings.focus_sentences,)
     instructions = count_tokens(ANSWER_SYSTEM)
-    items = [item for item in load_dataset(dataset) if item.get("evidence")]
+    items = [item for item in load_dataset(dataset, split=split) if item.get("evidence")]
     queries = [search_query(item) for item in items]
     rows: list[dict] = []
     for chunk_tokens in chunk_sizes:

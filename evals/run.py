@@ -1,7 +1,8 @@
 """The eval runner: every gold question through the chain users get, scored, written up, compared and gated.
 
-`run_eval` writes results.json (per question, summary, settings), report.md and report.png to out_dir;
-`compare` diffs two results.json files; `check_gate` holds a summary against thresholds.toml.
+`run_eval` writes results.json (per question, summary, settings; with `baseline`, the LangChain peer's too),
+report.md and report.png to out_dir; `compare` diffs two results.json files; `check_gate` holds a test-split
+summary against thresholds.toml's minimums and the recorded peer.
 """
 
 from __future__ import annotations
@@ -13,18 +14,23 @@ import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tqdm import tqdm
 
+from evals.baseline import CHUNK_OVERLAP, CHUNK_SIZE, TOP_K, LangChainBaseline
 from evals.metrics import failed_scores, score_item, summarize
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.chain import AnswerChain, build_chain
 from rag.config import RetrievalMode, Settings
+from rag.errors import ConfigError
 from rag.store import Store
 from rag.types import Answer, Passage
 
 EVALS_DIR = Path(__file__).resolve().parent
+REPO_DIR = EVALS_DIR.parent
 DEFAULT_DATASET = EVALS_DIR / "data" / "gold.jsonl"
 DEFAULT_THRESHOLDS = EVALS_DIR / "thresholds.toml"
 SECRET_SETTINGS = {"llm_api_key", "chroma_auth_header"}
@@ -34,6 +40,8 @@ QUALITY_METRICS = (
     ("answer_correctness", "answer correctness"),
     ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"),
+    ("citation_recall_verified", "citation recall (verified)"),
+    ("malformed_rate", "malformed rate"),
     ("hit_at_k", "hit@k"),
     ("recall_at_k", "recall@k"),
     ("mrr", "MRR"),
@@ -45,14 +53,33 @@ LATENCY_METRICS = tuple(
     (f"{stage}_{p}", f"{stage.replace('_', ' ')} {p} (s)")
     for stage in ("retrieval", "first_token", "total") for p in ("p50", "p95")
 )
+# ours | peer | difference in report.md (first-token latency: a negative difference means ours is faster)
+PEER_METRICS = (
+    ("answer_correctness", "answer correctness"),
+    ("abstention_accuracy", "abstention accuracy"),
+    ("citation_precision", "citation precision"),
+    ("citation_recall", "citation recall"),
+    ("malformed_rate", "malformed rate"),
+    ("first_token_p50", "first token p50 (s)"),
+    ("first_token_p95", "first token p95 (s)"),
+)
 CHART_METRICS = ("answer_correctness", "citation_precision", "hit_at_k", "mrr", "abstention_accuracy")
 GOOD_ABSTENTION = {"true_abstain", "answered"}
+Split = Literal["dev", "test", "all"]
+SPLITS: tuple[Split, ...] = ("dev", "test", "all")
 
 
-def load_dataset(path: Path, limit: int | None = None) -> list[dict]:
-    """Gold items from a JSONL file, the first `limit` of them when given."""
+def item_split(item: Mapping) -> str:
+    """An item's split; one without a split (the gold set before splits existed) is dev, never test."""
+    return item.get("split") or "dev"
+
+
+def load_dataset(path: Path, limit: int | None = None, split: Split = "all") -> list[dict]:
+    """Gold items of the split ("dev", "test" or "all") from a JSONL file, the first `limit` of them when given."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; valid values: {', '.join(SPLITS)}")
     lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    items = [json.loads(line) for line in lines]
+    items = [item for item in map(json.loads, lines) if split == "all" or item_split(item) == split]
     return items[:limit] if limit is not None else items
 
 
@@ -61,60 +88,86 @@ def run_eval(
     dataset: Path = DEFAULT_DATASET,
     out_dir: Path | None = None,
     *,
+    split: Split = "all",
     limit: int | None = None,
     retrieval: RetrievalMode | None = None,
     k: int | None = None,
     data_dir: Path | None = None,
+    baseline: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Answer and score every question; write the report files to out_dir (default: data_dir/eval); return the summary.
+    """Answer and score the split's questions; write the report files to out_dir (default: data_dir/eval).
 
     Without data_dir the sample corpus is ingested into a fresh temporary store, so runs are reproducible
     and never touch the user's own store; with data_dir the store already there is evaluated as it is.
+    `baseline` also runs the LangChain peer (evals.baseline) on the same questions and corpus, after ours,
+    so the two never share the model's prompt cache. Returns what results.json holds: summary, settings,
+    rows, and with the peer baseline_summary and baseline_rows.
     """
+    if baseline and data_dir is not None:
+        raise ConfigError("the LangChain peer reads the corpus files, so --baseline needs the sample corpus, "
+                          "not an existing store (--data-dir)")
     out_dir = Path(out_dir) if out_dir is not None else settings.data_dir / "eval"
     overrides: dict = {key: value for key, value in (("retrieval", retrieval), ("top_k", k)) if value is not None}
-    items = load_dataset(dataset, limit)
+    items = load_dataset(dataset, limit, split)
+    if not items:
+        raise ConfigError(f"{dataset} has no {split} questions (an item without a split is dev)")
+    corpus = sample_corpus_dir()
     with ExitStack() as stack:
-        if data_dir is None:
-            store_dir = Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="newsrag-eval-", ignore_cleanup_errors=True)))
-        else:
-            store_dir = Path(data_dir)
+        def temporary(prefix: str) -> Path:
+            return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)))
+
+        store_dir = temporary("newsrag-eval-") if data_dir is None else Path(data_dir)
         run_settings = settings.model_copy(update={**overrides, "data_dir": store_dir})
         store = Store(run_settings)
         if data_dir is None:
-            ingest([str(sample_corpus_dir())], run_settings, store=store)
+            ingest([str(corpus)], run_settings, store=store)
         chain = build_chain(run_settings, store=store)
         chain.warm_up()  # as `serve` does, so latency figures are what a user of the UI sees
-        rows = [_evaluate(chain, item) for item in tqdm(items, desc="eval", unit="q", disable=not progress)]
+        rows = [_row(item, run_settings.top_k, *_ask(chain, item))
+                for item in tqdm(items, desc="eval", unit="q", disable=not progress)]
+        if baseline:
+            peer = LangChainBaseline(run_settings, corpus, temporary("newsrag-baseline-"))
+            peer.warm_up()
+            peer_rows = [_row(item, TOP_K, *_ask_peer(peer, item))
+                         for item in tqdm(items, desc="peer", unit="q", disable=not progress)]
 
-    summary = {
-        "run": {
-            "dataset": str(dataset),
-            "questions": len(rows),
-            "corpus": "sample corpus" if data_dir is None else str(data_dir),
-            "retrieval": run_settings.retrieval,
-            "k": run_settings.top_k,
-            "llm_backend": run_settings.llm_backend,
-            "llm_model": run_settings.llm_model,
-            "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-        },
-        **summarize(rows),
+    run_info = {
+        "dataset": str(dataset),
+        "split": split,
+        "questions": len(rows),
+        "corpus": "sample corpus" if data_dir is None else str(data_dir),
+        "llm_backend": run_settings.llm_backend,
+        "llm_model": run_settings.llm_model,
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = {
+    summary = {"run": {"system": "newsrag", **run_info, "retrieval": run_settings.retrieval,
+                       "k": run_settings.top_k}, **summarize(rows)}
+    results: dict = {
         "summary": summary,
         "settings": run_settings.model_dump(mode="json", exclude=SECRET_SETTINGS),
         "rows": rows,
     }
+    if baseline:
+        results["baseline_summary"] = {
+            "run": {"system": "LangChain peer", **run_info,
+                    "retrieval": f"Chroma similarity, chunks of {CHUNK_SIZE} characters ({CHUNK_OVERLAP} overlap)",
+                    "k": TOP_K},
+            **summarize(peer_rows),
+        }
+        results["baseline_rows"] = peer_rows
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    (out_dir / "report.md").write_text(render_report(summary, rows), encoding="utf-8")
+    report = render_report(summary, rows, results.get("baseline_summary"))
+    (out_dir / "report.md").write_text(report, encoding="utf-8")
     plot_report(summary, out_dir / "report.png")
-    return summary
+    return results
 
 
-def _ask(chain: AnswerChain, item: Mapping) -> tuple[Answer | None, list[Passage], str | None]:
+Asked = tuple[Answer | None, list[Passage], str | None]
+
+
+def _ask(chain: AnswerChain, item: Mapping) -> Asked:
     """The answer, or the passages retrieved before the error and the error: one bad question never ends a run."""
     passages: list[Passage] = []
     try:
@@ -128,18 +181,27 @@ def _ask(chain: AnswerChain, item: Mapping) -> tuple[Answer | None, list[Passage
         return None, passages, f"{type(exc).__name__}: {exc}"
 
 
-def _evaluate(chain: AnswerChain, item: Mapping) -> dict:
-    k = chain.settings.top_k
-    answer, passages, error = _ask(chain, item)
+def _ask_peer(peer: LangChainBaseline, item: Mapping) -> Asked:
+    try:
+        answer = peer.ask(item["question"], item.get("history") or [])
+        return answer, answer.passages, None
+    except Exception as exc:  # recorded as this question's failure, as for ours
+        return None, [], f"{type(exc).__name__}: {exc}"
+
+
+def _row(item: Mapping, k: int, answer: Answer | None, passages: list[Passage], error: str | None) -> dict:
     sources = {p.id: p.source for p in passages}
     return {
         "id": item["id"],
+        "split": item_split(item),
         "category": item["category"],
         "question": item["question"],
         "history": item.get("history") or [],
         "expected": item.get("answer", ""),
         "must_include": item.get("must_include", []),
+        "must_not": item.get("must_not") or [],
         "answer": answer.answer if answer else "",
+        "raw_answer": answer.raw_answer if answer else "",
         "standalone_question": answer.standalone_question if answer else "",
         "abstained": answer.abstained if answer else None,
         "citations": [
@@ -175,16 +237,19 @@ def failure_reason(row: Mapping) -> str | None:
         return "answered an unanswerable question"
     if scores["answer_correct"] is False:
         return "wrong answer"
+    if scores.get("malformed"):
+        return f"malformed: {scores['malformed_reason']}"
     return None
 
 
-def render_report(summary: Mapping, rows: Sequence[Mapping]) -> str:
-    """report.md: run details, headline table, per-category table, and every failure with what was expected."""
+def render_report(summary: Mapping, rows: Sequence[Mapping], peer_summary: Mapping | None = None) -> str:
+    """report.md: run details, headline table, per-category table, ours beside the LangChain peer (when it
+    ran), and every failure of ours with what was expected."""
     run, overall, by_category = summary["run"], summary["overall"], summary["by_category"]
     lines = [
         "# newsrag eval report",
         "",
-        f"{run['questions']} questions from `{run['dataset']}` over the {run['corpus']}; "
+        f"{run['questions']} questions ({run.get('split', 'all')} split) from `{run['dataset']}` over the {run['corpus']}; "
         f"retrieval {run['retrieval']}, k={run['k']}, LLM backend {run['llm_backend']}"
         + (f" ({run['llm_model']})" if run.get("llm_model") else "")
         + f"; finished {run['finished']}. Errors: {overall['errors']}.",
@@ -203,6 +268,8 @@ def render_report(summary: Mapping, rows: Sequence[Mapping]) -> str:
     for category, metrics in by_category.items():
         values = [_fmt(metrics[key]) for key, _ in QUALITY_METRICS]
         lines.append(f"| {category} | {metrics['n']} | " + " | ".join(values) + f" | {_fmt(metrics['total_p50'])} |")
+    if peer_summary is not None:
+        lines += ["", *render_peer_comparison(summary, peer_summary)]
     failures = [(row, reason) for row in rows if (reason := failure_reason(row))]
     lines += ["", f"## Failures ({len(failures)})", ""]
     if not failures:
@@ -218,6 +285,38 @@ def render_report(summary: Mapping, rows: Sequence[Mapping]) -> str:
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _difference(ours: float | None, peer: float | None) -> str:
+    return f"{ours - peer:+.2f}" if ours is not None and peer is not None else "–"
+
+
+def render_peer_comparison(summary: Mapping, peer_summary: Mapping) -> list[str]:
+    """Markdown lines: ours | peer | difference overall, then "ours / peer (difference)" per category."""
+    ours, peer = summary["overall"], peer_summary["overall"]
+    lines = [
+        "## Ours vs the LangChain peer",
+        "",
+        f"The peer ({peer_summary['run']['retrieval']}, k={peer_summary['run']['k']}, the LangChain docs' RAG "
+        "prompt, the same model; `evals/baseline.py`) answered the same questions. Difference = ours − peer "
+        f"(for latency, negative means ours is faster). Peer errors: {peer['errors']}.",
+        "",
+        "| metric | ours | peer | difference |",
+        "|---|---|---|---|",
+        *(f"| {label} | {_fmt(ours[key])} | {_fmt(peer[key])} | {_difference(ours[key], peer[key])} |"
+          for key, label in PEER_METRICS),
+        "",
+        "### By category (ours / peer (difference))",
+        "",
+        "| category | n | " + " | ".join(label for _, label in PEER_METRICS) + " |",
+        "|---|---|" + "---|" * len(PEER_METRICS),
+    ]
+    for category, metrics in summary["by_category"].items():
+        other = peer_summary["by_category"].get(category, {})
+        cells = [f"{_fmt(metrics[key])} / {_fmt(other.get(key))} ({_difference(metrics[key], other.get(key))})"
+                 for key, _ in PEER_METRICS]
+        lines.append(f"| {category} | {metrics['n']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _oneline(text: str) -> str:
@@ -286,7 +385,13 @@ def compare(old_path: Path, new_path: Path) -> str:
     """Markdown: headline deltas, then per question what regressed and what improved from old to new."""
     old, new = _load_results(old_path), _load_results(new_path)
     old_overall, new_overall = old["summary"]["overall"], new["summary"]["overall"]
-    lines = [f"# Compare `{old_path}` → `{new_path}`", "", "| metric | old | new | delta |", "|---|---|---|---|"]
+    old_split, new_split = (results["summary"]["run"].get("split", "all") for results in (old, new))
+    lines = [f"# Compare `{old_path}` → `{new_path}`", "",
+             f"Old: {old_split} split, {old_overall['n']} questions. New: {new_split} split, {new_overall['n']} questions."]
+    if old_split != new_split:
+        lines.append("**The runs are on different splits: the headline figures are not comparable; the "
+                     "per-question lists cover the questions in both.**")
+    lines += ["", "| metric | old | new | delta |", "|---|---|---|---|"]
     for key, label in QUALITY_METRICS + LATENCY_METRICS:
         a, b = old_overall.get(key), new_overall.get(key)
         delta = f"{b - a:+.2f}" if a is not None and b is not None else "–"
@@ -299,10 +404,11 @@ def compare(old_path: Path, new_path: Path) -> str:
         improved, regressed = question_changes(old_rows[qid], new_rows[qid])
         row = new_rows[qid]
         got = _oneline(row["answer"]) or "(no answer)"
+        where = f"{qid} ({row['category']}, {row.get('split', 'dev')})"
         if regressed:
-            regressions.append(f"- {qid} ({row['category']}): {'; '.join(regressed)}. Got: {got}")
+            regressions.append(f"- {where}: {'; '.join(regressed)}. Got: {got}")
         if improved:
-            improvements.append(f"- {qid} ({row['category']}): {'; '.join(improved)}")
+            improvements.append(f"- {where}: {'; '.join(improved)}")
     lines += ["", f"## Regressed ({len(regressions)})", "", *(regressions or ["None."])]
     lines += ["", f"## Improved ({len(improvements)})", "", *(improvements or ["None."])]
     only_old = [qid for qid in old_rows if qid not in new_rows]
@@ -313,16 +419,75 @@ def compare(old_path: Path, new_path: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_gate(summary: Mapping, thresholds_path: Path = DEFAULT_THRESHOLDS) -> list[str]:
-    """Each gated metric below its minimum (or not measured at all) as one message; an empty list passes."""
-    gate = tomllib.loads(Path(thresholds_path).read_text(encoding="utf-8")).get("gate", {})
-    overall = summary["overall"]
+@dataclass(frozen=True)
+class GateOutcome:
+    """What the gate found: failures fail it; expected failures (thresholds.toml says so) and notes are printed."""
+
+    failures: list[str]
+    expected_failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def check_gate(
+    summary: Mapping, thresholds_path: Path = DEFAULT_THRESHOLDS, peer_summary: Mapping | None = None
+) -> GateOutcome:
+    """Hold a test-split summary against thresholds.toml: the [gate] minimums, and [beats_baseline].
+
+    beats_baseline compares with the peer of this run when it ran (peer_summary), else with the peer figures
+    recorded in the results file thresholds.toml names: the gate itself never spends CI time on the peer.
+    """
+    config = tomllib.loads(Path(thresholds_path).read_text(encoding="utf-8"))
+    split = summary["run"].get("split", "all")
+    failures = [] if split == "test" else [f"the gate reads the test split; this run was on {split}"]
+    failures += _below_minimums(summary["overall"], config.get("gate", {}))
+    if "beats_baseline" not in config:
+        return GateOutcome(failures)
+    section = config["beats_baseline"]
+    peer, problem = _peer_overall(summary, section, peer_summary)
+    if problem:
+        return GateOutcome([*failures, f"beats_baseline: {problem}"])
+    shortfalls = [f"beats_baseline: {message}" for message in _below_minimums(summary["overall"],
+                  {key: peer.get(key) for key in section["metrics"]}, whose="the LangChain peer")]
+    if not section.get("expected_to_fail", False):
+        return GateOutcome(failures + shortfalls)
+    notes = [] if shortfalls else ["beats_baseline now passes: set expected_to_fail = false in thresholds.toml"]
+    return GateOutcome(failures, expected_failures=shortfalls, notes=notes)
+
+
+def _below_minimums(overall: Mapping, minimums: Mapping, whose: str = "") -> list[str]:
+    """One message per metric below its minimum, not measured, or not a metric at all (a typo must not pass)."""
+    suffix = f" of {whose}" if whose else ""
     failures = []
-    for key, minimum in gate.items():
+    for key, minimum in minimums.items():
         if key not in overall:
             failures.append(f"{key} is not a metric of the summary")
+        elif minimum is None:
+            failures.append(f"{key}: no figure{suffix}")
         elif overall[key] is None:
-            failures.append(f"{key} was not measured (minimum {minimum:.3g})")
+            failures.append(f"{key} was not measured (minimum {minimum:.3g}{suffix})")
         elif overall[key] < minimum:
-            failures.append(f"{key} {overall[key]:.3g} < {minimum:.3g}")
+            failures.append(f"{key} {overall[key]:.3g} < {minimum:.3g}{suffix}")
     return failures
+
+
+def _peer_overall(summary: Mapping, section: Mapping, peer_summary: Mapping | None) -> tuple[dict, str | None]:
+    """The peer's overall figures on the test split, or why there are none to compare with."""
+    if peer_summary is None:
+        path = Path(section.get("results", ""))
+        path = path if path.is_absolute() else REPO_DIR / path
+        if not path.is_file():
+            return {}, (f"no recorded peer results at {path}: record them with `newsrag eval --split test "
+                        f"--baseline --out {path.parent}` and commit the directory")
+        peer_summary = _load_results(path).get("baseline_summary")
+        if peer_summary is None:
+            return {}, f"{path} has no baseline_summary: it was not a --baseline run"
+    recorded = peer_summary["run"]
+    if recorded.get("split") != "test" or recorded["questions"] != summary["run"]["questions"]:
+        return {}, (f"the peer ran on {recorded['questions']} {recorded.get('split', 'all')} questions, this run "
+                    f"on {summary['run']['questions']} {summary['run'].get('split', 'all')} questions: "
+                    "record the peer again on the whole test split")
+    return dict(peer_summary["overall"]), None
