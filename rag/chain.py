@@ -1,28 +1,37 @@
 """The answering chain: condense → retrieve → prompt → LLM → verify citations → Answer.
 
-`stream` yields, in order: the retrieved passages (a list of Passage, as soon as retrieval ends),
-answer tokens (str), and last the verified Answer. `invoke` and `batch` return the Answer.
+`stream` and `astream` yield, in order: the retrieved passages (a list of Passage, as soon as retrieval ends),
+answer tokens (str), and last the verified Answer. `invoke`/`ainvoke` and `batch`/`abatch` return the Answer.
+
+One call is one traced run: a root run (named by the caller's run_name, carrying its tags and metadata) whose
+children are the condense model call (with history only), the retriever, the answering model and `verify`,
+so a tracer, LangSmith or astream_events sees the whole answer as one tree.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackManager, CallbackManager
 from langchain_core.language_models import BaseChatModel
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables.config import ensure_config, patch_config, run_in_executor
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.citations import CitationVerifier
-from rag.config import Settings, get_settings
+from rag.config import RetrievalMode, Settings, get_settings
 from rag.errors import QuestionError
 from rag.llm import get_chat_model
 from rag.context import fit_passages, focus_passages
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.questions import answers_the_question
 from rag.retrieve import Filters, Reranker, Retriever
+from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
 from rag.types import Answer, Passage
 
@@ -51,16 +60,98 @@ def is_decline(text: str) -> bool:
     return bool(_DECLINE.search(text)) or not text.strip()
 
 
-class AnswerChain(Runnable[dict, Answer]):
-    """LCEL Runnable over {"question", "chat_history", optional "k", "mode", "filters"}."""
+class ChatTurn(BaseModel):
+    """One earlier turn of the conversation; Gradio 6 may send content as a list of text blocks."""
+
+    role: Literal["user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+
+class ChainInput(BaseModel):
+    """What the chain takes (`chain.input_schema`); a dict with these keys is validated into it."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    question: str = Field(description="The question; a follow-up is rewritten with the history first.")
+    chat_history: list[ChatTurn | BaseMessage] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default settings.top_k).")
+    mode: RetrievalMode | None = Field(None, description="dense, bm25, hybrid or mmr (default settings.retrieval).")
+    filters: Filters | None = Field(None, description="{date_from, date_to (YYYY-MM-DD, inclusive), outlet}.")
+
+
+def read_input(input: ChainInput | dict[str, Any]) -> ChainInput:
+    """The validated input with its question stripped; a QuestionError names every bad field."""
+    try:
+        request = input if isinstance(input, ChainInput) else ChainInput.model_validate(input)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+        raise QuestionError(f"invalid chain input ({problems}); expected {{question, chat_history, k, mode, "
+                            f"filters}}") from exc
+    problem = question_problem(request.question)
+    if problem:
+        raise QuestionError(problem)
+    return request.model_copy(update={"question": request.question.strip()})
+
+
+# --- the steps a call runs as child runs: _flow names them, stream and astream run them ------------------------
+
+
+@dataclass
+class _Condense:
+    messages: list[BaseMessage]
+
+
+@dataclass
+class _Retrieve:
+    query: str
+    k: int | None
+    mode: RetrievalMode | None
+    filters: Filters | None
+
+
+@dataclass
+class _Generate:
+    """Streams the answering model; its tokens go out as events, the flow gets (text, time of first token)."""
+
+    messages: list[BaseMessage]
+
+
+@dataclass
+class _Verify:
+    arguments: dict[str, Any]
+
+
+@dataclass
+class _Compute:
+    """CPU work (focusing passages with the embedding model): a worker thread under astream."""
+
+    function: Callable[..., Any]
+    arguments: tuple[Any, ...]
+
+
+_Step = _Condense | _Retrieve | _Generate | _Verify | _Compute
+
+
+class AnswerChain(Runnable[ChainInput | dict, Answer]):
+    """LCEL Runnable over ChainInput {"question", "chat_history", optional "k", "mode", "filters"}."""
+
+    name = "newsrag"
 
     def __init__(self, settings: Settings, retriever: Retriever, llm: BaseChatModel) -> None:
         self.settings = settings
         self.retriever = retriever
         self.llm = llm
+        self.documents = NewsRetriever(search=retriever)  # the same search, as a LangChain retriever run
         self.verifier = CitationVerifier(retriever.store.embeddings)
-        self._condense = llm | StrOutputParser()
-        self._answer = llm | StrOutputParser()
+        self._verify = RunnableLambda(self._verified, name="verify")
+
+    @property
+    def InputType(self) -> type[ChainInput]:  # noqa: N802 - LangChain's name
+        return ChainInput
+
+    @property
+    def OutputType(self) -> type[Answer]:  # noqa: N802 - LangChain's name
+        return Answer
 
     def warm_up(self) -> None:
         """Have the model read the fixed instructions once, so no user waits for them.
@@ -71,30 +162,144 @@ class AnswerChain(Runnable[dict, Answer]):
         """
         self.llm.invoke(answer_messages("", []), max_tokens=1)
 
-    def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+    # -- the public calls ------------------------------------------------------------------------------------
+
+    def invoke(self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
         final = None
         for event in self.stream(input, config, **kwargs):
             final = event
         assert isinstance(final, Answer)
         return final
 
-    def stream(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[StreamEvent]:
+    async def ainvoke(self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+        final = None
+        async for event in self.astream(input, config, **kwargs):
+            final = event
+        assert isinstance(final, Answer)
+        return final
+
+    def stream(
+        self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[StreamEvent]:
+        config = ensure_config(config)
+        manager = CallbackManager.configure(
+            config.get("callbacks"), local_tags=config.get("tags"), local_metadata=config.get("metadata")
+        )
+        run = manager.on_chain_start(None, _traced(input), name=config.get("run_name") or self.get_name(),
+                                     run_id=config.pop("run_id", None))
+        child = _child_config(config, run.get_child())
+        answer = None
+        try:
+            flow = self._flow(input)
+            result: Any = None
+            while True:
+                try:
+                    item = flow.send(result)
+                except StopIteration:
+                    break
+                result = None
+                if isinstance(item, _Generate):
+                    result = yield from self._generate(item, child)
+                elif isinstance(item, _Step):
+                    result = self._run(item, child)
+                else:
+                    answer = item if isinstance(item, Answer) else answer
+                    yield item
+        except BaseException as exc:
+            run.on_chain_error(exc)
+            raise
+        run.on_chain_end(answer)
+
+    async def astream(
+        self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        config = ensure_config(config)
+        manager = AsyncCallbackManager.configure(
+            config.get("callbacks"), local_tags=config.get("tags"), local_metadata=config.get("metadata")
+        )
+        run = await manager.on_chain_start(None, _traced(input), name=config.get("run_name") or self.get_name(),
+                                           run_id=config.pop("run_id", None))
+        child = _child_config(config, run.get_child())
+        answer = None
+        try:
+            flow = self._flow(input)
+            result: Any = None
+            while True:
+                try:
+                    item = flow.send(result)
+                except StopIteration:
+                    break
+                result = None
+                if isinstance(item, _Generate):
+                    parts: list[str] = []
+                    first_token = None
+                    async for chunk in self.llm.astream(item.messages, _named(child, "answer")):
+                        if chunk.text:
+                            first_token = first_token or time.perf_counter()
+                            parts.append(chunk.text)
+                            yield chunk.text
+                    result = ("".join(parts), first_token)
+                elif isinstance(item, _Step):
+                    result = await self._arun(item, child)
+                else:
+                    answer = item if isinstance(item, Answer) else answer
+                    yield item
+        except BaseException as exc:
+            await run.on_chain_error(exc)
+            raise
+        await run.on_chain_end(answer)
+
+    # -- running the steps -----------------------------------------------------------------------------------
+
+    def _run(self, step: _Step, config: RunnableConfig) -> Any:
+        if isinstance(step, _Condense):
+            return self.llm.invoke(step.messages, _named(config, "condense")).text
+        if isinstance(step, _Retrieve):
+            documents = self.documents.invoke(step.query, _named(config, "retrieve"), k=step.k, mode=step.mode,
+                                              filters=step.filters)
+            return [passage_of(d) for d in documents]
+        if isinstance(step, _Verify):
+            return self._verify.invoke(step.arguments, config)
+        assert isinstance(step, _Compute)
+        return step.function(*step.arguments)
+
+    async def _arun(self, step: _Step, config: RunnableConfig) -> Any:
+        if isinstance(step, _Condense):
+            return (await self.llm.ainvoke(step.messages, _named(config, "condense"))).text
+        if isinstance(step, _Retrieve):
+            documents = await self.documents.ainvoke(step.query, _named(config, "retrieve"), k=step.k,
+                                                     mode=step.mode, filters=step.filters)
+            return [passage_of(d) for d in documents]
+        if isinstance(step, _Verify):
+            return await self._verify.ainvoke(step.arguments, config)
+        assert isinstance(step, _Compute)
+        return await run_in_executor(config, step.function, *step.arguments)
+
+    def _generate(self, step: _Generate, config: RunnableConfig) -> Generator[str, None, tuple[str, float | None]]:
+        parts: list[str] = []
+        first_token = None
+        for chunk in self.llm.stream(step.messages, _named(config, "answer")):
+            if chunk.text:
+                first_token = first_token or time.perf_counter()
+                parts.append(chunk.text)
+                yield chunk.text
+        return "".join(parts), first_token
+
+    # -- what one answer does, once for both stream and astream ------------------------------------------------
+
+    def _flow(self, input: ChainInput | dict) -> Generator[_Step | StreamEvent, Any, None]:
+        """Yields steps to run (the driver sends back each result) and the events the caller sees."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        question = str(input.get("question", "")).strip()
-        problem = question_problem(question)
-        if problem:
-            raise QuestionError(problem)
-        history = to_messages(input.get("chat_history"))
+        request = read_input(input)
+        question = request.question
+        history = to_messages([t.model_dump() if isinstance(t, ChatTurn) else t for t in request.chat_history])
         standalone = question
         if history:
-            standalone = self._condense.invoke(condense_messages(question, history), config).strip() or question
+            standalone = (yield _Condense(condense_messages(question, history))).strip() or question
             timings["condense"] = time.perf_counter() - started
 
-        filters = input.get("filters")
-        if isinstance(filters, dict):
-            filters = Filters(**filters)
-        passages = self.retriever.search(standalone, input.get("k"), input.get("mode"), filters)
+        passages = yield _Retrieve(standalone, request.k, request.mode, request.filters)
         timings["retrieval"] = time.perf_counter() - started
         yield passages
 
@@ -106,22 +311,28 @@ class AnswerChain(Runnable[dict, Answer]):
                          abstained=True, passages=passages, timings=timings)
             return
 
-        focused = focus_passages(standalone, passages, self.retriever.store.embeddings, self.settings.focus_sentences)
-        context = fit_passages(standalone, focused, self.settings)
-        parts: list[str] = []
-        for token in self._answer.stream(answer_messages(standalone, context), config):
-            if not parts:
-                timings["first_token"] = time.perf_counter() - started
-            parts.append(token)
-            yield token
-        raw = "".join(parts).strip()
+        context = yield _Compute(self._context, (standalone, passages))
+        raw, first_token = yield _Generate(answer_messages(standalone, context))
+        raw = raw.strip()
+        if first_token is not None:
+            timings["first_token"] = first_token - started
         timings["generation"] = time.perf_counter() - started
 
-        answer = self._finish(question, standalone, raw, passages[: len(context)], passages)
+        answer = yield _Verify({"question": question, "standalone": standalone, "raw": raw,
+                                "shown": passages[: len(context)], "passages": passages})
         answer.raw_answer = raw
         answer.timings = {**timings, "verification": time.perf_counter() - started - timings["generation"],
                           "total": time.perf_counter() - started}
         yield answer
+
+    def _context(self, standalone: str, passages: list[Passage]) -> list[Passage]:
+        """The passages as the model reads them: focused on the question and fitted to its window."""
+        focused = focus_passages(standalone, passages, self.retriever.store.embeddings, self.settings.focus_sentences)
+        return fit_passages(standalone, focused, self.settings)
+
+    def _verified(self, arguments: dict[str, Any]) -> Answer:
+        return self._finish(arguments["question"], arguments["standalone"], arguments["raw"], arguments["shown"],
+                            arguments["passages"])
 
     def _finish(self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]) -> Answer:
         """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
@@ -134,6 +345,25 @@ class AnswerChain(Runnable[dict, Answer]):
                           abstained=True, passages=passages, unsupported_sentences=unsupported)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)
+
+
+def _traced(input: Any) -> dict[str, Any]:
+    """The input as a trace records it (read_input reports what is wrong with it, inside the run)."""
+    if isinstance(input, ChainInput):
+        return input.model_dump()
+    return input if isinstance(input, dict) else {"input": input}
+
+
+def _child_config(config: RunnableConfig, callbacks: BaseCallbackManager) -> RunnableConfig:
+    """The config for the root's children: its callbacks, without the caller's run name, tags and metadata."""
+    child = patch_config(config, callbacks=callbacks)  # also drops run_name and run_id
+    child["tags"] = []
+    child["metadata"] = {}
+    return child
+
+
+def _named(config: RunnableConfig, name: str) -> RunnableConfig:
+    return patch_config(config, run_name=name)
 
 
 def build_chain(

@@ -52,8 +52,8 @@ class Filters:
 
     def chroma_where(self) -> dict | None:
         clauses: list[dict] = []
-        if self.date_from:
-            clauses.append({"date_num": {"$gte": date_number(self.date_from)}})
+        if self.date_from or self.date_to:  # an undated article (date_num 0) matches no date range, as in accepts
+            clauses.append({"date_num": {"$gte": date_number(self.date_from) if self.date_from else 1}})
         if self.date_to:
             clauses.append({"date_num": {"$lte": date_number(self.date_to)}})
         if self.outlet:

@@ -21,15 +21,21 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.config import Settings
+from rag.config import RetrievalMode, Settings
 from rag.embeddings import MiniLMEmbeddings, get_embeddings
 from rag.errors import StoreError
 from rag.lexical import LexicalIndex
 from rag.types import Article, Chunk, Passage
+
+if TYPE_CHECKING:  # rag.retrieve and rag.retriever import this module
+    from langchain_chroma import Chroma
+
+    from rag.retrieve import Filters
+    from rag.retriever import NewsRetriever
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -523,6 +529,19 @@ class Store:
                       if self.settings.uses_chroma_server else f"embedded {self.settings.data_dir / 'chroma'}"),
             "data_dir": str(self.settings.data_dir),
         }
+
+    def as_retriever(self, k: int | None = None, mode: RetrievalMode | None = None,
+                     filters: Filters | dict | None = None) -> NewsRetriever:
+        """The chain's hybrid search as a LangChain BaseRetriever returning Documents (rag.retriever)."""
+        from rag.retriever import news_retriever
+
+        return news_retriever(self, k, mode, filters)
+
+    def as_vectorstore(self) -> Chroma:
+        """This collection as a langchain_chroma.Chroma with our embeddings, for plain dense search."""
+        from rag.retriever import chroma_view
+
+        return chroma_view(self)
 
 
 def _complete_version(rows: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
