@@ -28,6 +28,7 @@ import pypdf
 import trafilatura
 import yaml
 from dateutil import parser as date_parser
+from frontmatter.default_handlers import YAMLHandler
 
 from rag.config import Settings
 from rag.errors import ConfigError, LoadError
@@ -66,6 +67,9 @@ _CONTROL_PICTURES = {
     0x7F: 0x2421,
     **{code: 0xFFFD for code in (*range(0x80, 0x85), *range(0x86, 0xA0))},
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only JSON escapes make them; they cannot be stored as UTF-8
+# for one-line messages: line breaks too (a CR in a file name would overwrite the line on the terminal)
+_TERMINAL_PICTURES = {**_CONTROL_PICTURES, **{code: 0x2400 + code for code in range(0x0A, 0x0E)}, 0x85: 0xFFFD}
 _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x85]")  # CR, CRLF, vertical tab, form feed, NEL
 # Dates from markup (meta tags, <time>, bylines) only: htmldate's extensive free-text search took 7 s on a
 # 48 KB page and guesses from any date in the text.
@@ -79,13 +83,14 @@ _REQUEST_HEADERS = {
 }
 
 
-def expand_sources(inputs: Iterable[str]) -> Iterator[str | LoadError]:
+def expand_sources(inputs: Iterable[str], *, follow_links: bool = False) -> Iterator[str | LoadError]:
     """Turn CLI inputs into resolved file paths and http(s) URLs, in a stable order.
 
     Directories are walked recursively in name order, quietly skipping hidden entries and unsupported file
     types, while a file named explicitly with an unsupported extension is reported. Each directory is entered once
     (by its resolved path), so symlink loops end, and each file is yielded once. Paths are resolved so a
-    path and the Articles loaded from it carry the same source.
+    path and the Articles loaded from it carry the same source. A symlink inside a directory that leads
+    outside it is reported, not followed, unless follow_links: naming a folder shares that folder only.
     """
     seen_dirs: set[str] = set()
     seen_files: set[str] = set()
@@ -101,7 +106,7 @@ def expand_sources(inputs: Iterable[str]) -> Iterator[str | LoadError]:
             yield LoadError(raw, "no such file or directory")
             continue
         if path.is_dir():
-            found: Iterable[str | LoadError] = _walk(path, seen_dirs)
+            found: Iterable[str | LoadError] = _walk(path, seen_dirs, None if follow_links else os.path.realpath(path))
         elif error := _extension_error(raw, path.suffix):
             yield error
             continue
@@ -117,8 +122,11 @@ def expand_sources(inputs: Iterable[str]) -> Iterator[str | LoadError]:
                 yield resolved
 
 
-def _walk(directory: Path, seen_dirs: set[str]) -> Iterator[str | LoadError]:
-    """Supported files under directory, depth first in name order; seen_dirs holds resolved paths."""
+def _walk(directory: Path, seen_dirs: set[str], root: str | None) -> Iterator[str | LoadError]:
+    """Supported files under directory, depth first in name order; seen_dirs holds resolved paths.
+
+    With a root (a resolved path), symlinks leading outside it are reported instead of followed.
+    """
     real = os.path.realpath(directory)
     if real in seen_dirs:
         return
@@ -133,10 +141,20 @@ def _walk(directory: Path, seen_dirs: set[str]) -> Iterator[str | LoadError]:
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
-        if path.is_dir():  # Path.is_dir follows links and is False for a symlink loop; DirEntry.is_dir raises
-            yield from _walk(path, seen_dirs)
-        elif path.suffix.lower() in SUPPORTED_EXTENSIONS:
+        is_dir = path.is_dir()  # Path.is_dir follows links and is False for a symlink loop; DirEntry.is_dir raises
+        if not is_dir and path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+            continue
+        if root is not None and entry.is_symlink() and not _inside(os.path.realpath(path), root):
+            yield LoadError(entry.path, "symlink leads outside the folder being ingested; not followed "
+                                        "(pass --follow-links to follow it)")
+        elif is_dir:
+            yield from _walk(path, seen_dirs, root)
+        else:
             yield entry.path
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def load_source(
@@ -154,6 +172,9 @@ def load_source(
             yield _load_url(source, settings)
         except LoadError as error:
             yield error
+        return
+    if _SURROGATE.search(source):  # bytes that are not UTF-8 in a file name: it could not be stored as a source
+        yield LoadError(printable(source), "the file name is not valid UTF-8; rename the file")
         return
     path = os.path.realpath(source)
     suffix = Path(path).suffix.lower()
@@ -321,10 +342,23 @@ def _text_article(source: str, text: str, fallback_title: str) -> Article:
     return _article(source, text, title="", fallback_title=fallback_title)
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """The safe loader, but YAML dates stay text for normalize_date: year 0 or month 13 then costs only the date."""
+
+
+_DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
+class _FrontMatterYAML(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> object:
+        return yaml.load(fm, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
+
+
 def _markdown_article(source: str, text: str) -> Article:
+    handler = frontmatter.detect_format(text.strip(), frontmatter.handlers)
     try:
-        post = frontmatter.loads(text)
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: YAML dates like 2026-13-45
+        post = frontmatter.loads(text, handler=_FrontMatterYAML() if isinstance(handler, YAMLHandler) else handler)
+    except (yaml.YAMLError, ValueError) as exc:
         raise LoadError(source, f"front matter is not valid YAML: {_one_line(exc)}") from None
     meta = post.metadata
     heading = _MARKDOWN_HEADING.search(post.content)
@@ -617,6 +651,10 @@ def _article(
     body = _clean_text(text)
     if not body:
         raise LoadError(source, "the article has no text")
+    for value in (body, title, outlet, url, author):
+        if _SURROGATE.search(value):
+            raise LoadError(source, "the text holds a lone surrogate escape (such as \\ud800), which is not a "
+                                    "character; fix or drop it in the export")
     return Article(
         source=source,
         text=body,
@@ -654,6 +692,14 @@ def _meta_text(value: object) -> str:
 
 def _one_line(value: object) -> str:
     return " ".join(str(value).split()).translate(_CONTROL_PICTURES)
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control characters (ESC...) as their pictures, lone surrogates as U+FFFD.
+
+    For file names and reasons in messages: a file name can hold escape sequences.
+    """
+    return _SURROGATE.sub("\ufffd", text.translate(_TERMINAL_PICTURES))
 
 
 def _is_http_url(value: str) -> bool:

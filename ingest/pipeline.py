@@ -16,11 +16,13 @@ from rag.config import Settings
 from rag.embeddings import MAX_TOKENS, MiniLMEmbeddings
 from rag.errors import LoadError
 from rag.store import ArticleWrite, Store
+from rag.tokens import count_tokens
 from rag.types import Article, Chunk
 
 Status = Literal["added", "updated", "unchanged", "duplicate", "failed"]
 STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "duplicate", "failed")
 WRITE_BATCH_CHUNKS = 512  # chunks embedded and committed together: large enough to keep the model busy
+WRITE_BATCH_LINKS = 5000  # duplicates linked together: one short transaction each
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ class _Batch:
 
     def __init__(self) -> None:
         self.items: list[tuple[Article, str, list[Chunk], Status]] = []
-        self.links: list[tuple[str, str]] = []  # (source, article id) of in-batch duplicates, linked after commit
+        self.links: list[tuple[str, str]] = []  # (source, article id) of duplicates, linked after the commit
+        self.linked: list[SourceResult] = []  # what to report for them once linked
         self.ids: set[str] = set()
 
     @property
@@ -109,10 +112,13 @@ def ingest(
     reset: bool = False,
     field_map: Mapping[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    follow_links: bool = False,
 ) -> IngestReport:
     """Ingest files, directories and URLs; bad inputs are reported per source and never stop the batch.
 
-    progress(done, total) is called after each file or URL.
+    progress(done, total) is called after each file or URL. Each batch holds the data dir's write lock only
+    while it is committed, so other processes' questions and writes go on in between. follow_links lets a
+    directory's symlinks lead outside it.
     """
     started = time.perf_counter()
     store = store or Store(settings)
@@ -122,7 +128,7 @@ def ingest(
 
     record = report.results.append
 
-    sources = list(expand_sources(inputs))
+    sources = list(expand_sources(inputs, follow_links=follow_links))
     batch = _Batch()
     for done, item in enumerate(sources, start=1):
         if progress:
@@ -138,7 +144,7 @@ def ingest(
                 continue
             seen_lines.add(loaded.source)
             _plan(loaded, settings, store, batch, record)
-            if batch.n_chunks >= WRITE_BATCH_CHUNKS:
+            if batch.n_chunks >= WRITE_BATCH_CHUNKS or len(batch.links) >= WRITE_BATCH_LINKS:
                 _flush(batch, store, record)
                 batch = _Batch()
         if seen_lines - {item}:
@@ -158,24 +164,38 @@ def _plan(article: Article, settings: Settings, store: Store, batch: _Batch, rec
         if previous == article.id:
             record(SourceResult(article.source, "unchanged", title=article.title))
         else:
-            store.link(article.source, article.id)
             status: Status = "updated" if previous else "duplicate"
-            record(SourceResult(article.source, status, "same text as an article already stored", article.title))
+            batch.links.append((article.source, article.id))
+            batch.linked.append(SourceResult(article.source, status, "same text as an article already stored", article.title))
         return
     if article.id in batch.ids:
-        record(SourceResult(article.source, "duplicate", "same text as another input", article.title))
         batch.links.append((article.source, article.id))
+        batch.linked.append(SourceResult(article.source, "duplicate", "same text as another input", article.title))
         return
-    chunks = chunk_article(article, settings, store.embeddings)
+    step = settings.chunk_tokens - min(settings.chunk_overlap, settings.chunk_tokens // 4)
+    estimate = count_tokens(article.text) // step  # before splitting: a huge article is refused in a second
+    chunks = [] if estimate > settings.max_article_chunks else chunk_article(article, settings, store.embeddings)
+    if not chunks or len(chunks) > settings.max_article_chunks:
+        record(SourceResult(article.source, "failed", (
+            f"article is too long: about {max(estimate, len(chunks)):,} chunks, above the limit of "
+            f"{settings.max_article_chunks:,} (NEWSRAG_MAX_ARTICLE_CHUNKS); split it into several articles or "
+            "raise the limit"), article.title))
+        return
     status = "updated" if previous or stored_fingerprint else "added"
     batch.items.append((article, article.source, chunks, status))
     batch.ids.add(article.id)
 
 
 def _flush(batch: _Batch, store: Store, record) -> None:
-    """Embed and commit the batch; its sources are reported only after the commit, so "added" is durable."""
-    if not batch.items:
-        return
+    """Embed (unlocked), then commit the batch; its sources are reported only after the commit, so "added" is durable."""
+    if batch.items:
+        _commit(batch, store, record)
+    store.link(batch.links)
+    for result in batch.linked:
+        record(result)
+
+
+def _commit(batch: _Batch, store: Store, record) -> None:
     texts = [embedding_text(a, c.text) for a, _, chunks, _ in batch.items for c in chunks]
     vectors = store.embeddings.embed(texts)
     writes, offset = [], 0
@@ -183,8 +203,6 @@ def _flush(batch: _Batch, store: Store, record) -> None:
         writes.append(ArticleWrite(article, chunks, vectors[offset : offset + len(chunks)]))
         offset += len(chunks)
     store.write(writes, [source for _, source, _, _ in batch.items])
-    for source, article_id in batch.links:
-        store.link(source, article_id)
     for article, source, chunks, status in batch.items:
         record(SourceResult(source, status, title=article.title, chunks=len(chunks)))
 

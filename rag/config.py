@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=32, le=240, description="Target chunk size in tiktoken tokens.")
     chunk_overlap: int = Field(40, ge=0, le=120, description="Tokens shared by neighbouring chunks.")
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files and URL bodies larger than this are refused.")
+    max_article_chunks: int = Field(
+        1000, ge=1, description="An article that would need more chunks is refused (it would hold up every writer)."
+    )
+    write_lock_timeout: float = Field(
+        600.0, ge=0, description="Seconds a write waits for another process's write to the same data dir."
+    )
 
     url_timeout: float = Field(15.0, gt=0, description="Seconds for a URL fetch.")
     allow_private_urls: bool = Field(False, description="Allow loopback, link-local and private addresses in URLs.")

@@ -24,26 +24,39 @@ class LexicalIndex:
         self.generation = -1
         self._ids: list[str] = []
         self._bm25: bm25s.BM25 | None = None
-        self._load()
+        self.load()
 
-    def _load(self) -> None:
+    def load(self, generation: int | None = None) -> bool:
+        """Read the saved index (only if it was built for this generation, when one is given); True if read.
+
+        Another process may be replacing the files meanwhile: an index that does not read back whole, or
+        whose generation changed while it was read, is not used.
+        """
         meta = self.directory / "meta.json"
-        if not meta.exists():
-            return
         try:
             info = json.loads(meta.read_text())
-            self._ids = info["ids"]
-            self.generation = info["generation"]
-            self._bm25 = bm25s.BM25.load(str(self.directory / "index")) if self._ids else None
-        except (OSError, ValueError, KeyError):
-            self.generation, self._ids, self._bm25 = -1, [], None  # unreadable: the next rebuild replaces it
+            if generation is not None and info["generation"] != generation:
+                return False
+            bm25 = bm25s.BM25.load(str(self.directory / "index")) if info["ids"] else None
+            if json.loads(meta.read_text())["generation"] != info["generation"]:
+                return False
+        except Exception:  # missing, half-replaced or unreadable (bm25s raises several kinds): rebuild instead
+            return False
+        self._ids, self._bm25, self.generation = info["ids"], bm25, info["generation"]
+        return True
 
-    def rebuild(self, ids: list[str], texts: list[str], generation: int) -> None:
-        """Index these chunks and save atomically (write beside, then rename), so a crash keeps the old index."""
+    def rebuild(self, ids: list[str], texts: list[str], generation: int, *, save: bool = True) -> None:
+        """Index these chunks; save atomically (write beside, then rename) so a crash keeps the old index.
+
+        save=False keeps it in memory only: for a process that does not hold the data dir's write lock.
+        """
         bm25 = None
         if ids:
             bm25 = bm25s.BM25()
             bm25.index(_tokenize(texts, as_ids=True), show_progress=False)
+        self._ids, self._bm25, self.generation = ids, bm25, generation
+        if not save:
+            return
         staging = self.directory.with_name(self.directory.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -56,7 +69,6 @@ class LexicalIndex:
             self.directory.rename(old)
         staging.rename(self.directory)
         shutil.rmtree(old, ignore_errors=True)
-        self._ids, self._bm25, self.generation = ids, bm25, generation
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) pairs, best first, only chunks that share a term with the query."""

@@ -9,21 +9,32 @@ chunk count, every source), so the catalog can be rebuilt from Chroma alone. On 
 several processes with their own data dirs may share, that is what keeps them consistent: every commit
 writes a new token into the collection's metadata, and a process whose catalog reflects another token
 rebuilds its catalog (and then BM25) from the server's chunks before it reads or writes.
+
+Several processes may use one data dir at once (`serve` while `ingest` or `delete` run): every write holds
+the data dir's write lock (a file lock, so a killed writer never leaves it held) for one batch at a time, and
+records its process in the rows it leaves pending, so clean-up only removes what a dead writer left. A
+reader notices another process's commit by the catalog generation and reopens what caches the store in
+memory (the embedded Chroma client's index, BM25) before its next search.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import sqlite3
-import shutil
+import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from rag.config import RetrievalMode, Settings
 from rag.embeddings import MiniLMEmbeddings, get_embeddings
@@ -40,7 +51,8 @@ if TYPE_CHECKING:  # rag.retrieve and rag.retriever import this module
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, title TEXT, date TEXT, outlet TEXT, url TEXT,
-    author TEXT, n_chunks INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, updated_at REAL NOT NULL);
+    author TEXT, n_chunks INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, updated_at REAL NOT NULL,
+    writer TEXT);
 CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, article_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sources_by_article ON sources(article_id);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -52,6 +64,97 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 COMMIT_KEY = "newsrag_commit"  # collection metadata: the token of the last commit on a Chroma server
 _MIRRORED_KEY = "server_commit"  # catalog meta: the commit token the catalog mirrors
 _PAGE = 5000  # chunks read per request when rebuilding the catalog from a server
+
+log = logging.getLogger(__name__)
+
+
+def process_identity(pid: int | None = None) -> str:
+    """'pid:start time' of a process (this one by default): a pid alone may be reused by a later process."""
+    pid = pid or os.getpid()
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            started = handle.read().rsplit(b")", 1)[1].split()[19].decode()  # field 22, starttime
+    except (OSError, IndexError):
+        started = ""  # no /proc (macOS) or no such process: the pid alone
+    return f"{pid}:{started}"
+
+
+def writer_alive(identity: str | None) -> bool:
+    """Whether the process that recorded this identity is still running (and is not a later one with its pid)."""
+    pid, _, _ = (identity or "").partition(":")
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    return not os.path.exists("/proc/self/stat") or process_identity(int(pid)) == identity
+
+
+class WriteLock:
+    """One writer at a time on a data dir: across processes (a file lock) and threads (an RLock); reentrant.
+
+    The holder writes who it is beside the lock, so a writer that has to wait can say whom it waits for.
+    The kernel releases the file lock when its holder dies, so a killed writer never leaves the dir locked.
+    """
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.holder_file = path.with_name(path.name + ".holder")
+        self.timeout = timeout
+        self._file = FileLock(str(path), thread_local=False)
+        self._threads = threading.RLock()
+        self._depth = 0
+
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock; when another process holds it, wait (saying so) up to the timeout, then StoreError."""
+        if not self._threads.acquire(blocking=blocking):
+            return False
+        if self._depth == 0:
+            try:
+                self._file.acquire(timeout=0)
+            except Timeout:
+                if not blocking:
+                    self._threads.release()
+                    return False
+                log.warning("waiting for the write lock on %s: %s", self.path.parent, self.holder())
+                try:
+                    self._file.acquire(timeout=self.timeout)
+                except Timeout:
+                    self._threads.release()
+                    raise StoreError(
+                        f"another process is writing to {self.path.parent} ({self.holder()}); waited "
+                        f"{self.timeout:g} s (NEWSRAG_WRITE_LOCK_TIMEOUT). Try again when it has finished, or "
+                        "give this command its own NEWSRAG_DATA_DIR"
+                    ) from None
+            info = {"pid": os.getpid(), "command": " ".join(sys.argv)[:300], "since": time.strftime("%H:%M:%S")}
+            self.holder_file.write_text(json.dumps(info))
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._file.release()
+        self._threads.release()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    def holder(self) -> str:
+        """Who holds the lock, in words, from what the holder wrote."""
+        try:
+            info = json.loads(self.holder_file.read_text())
+            return f"held by pid {info['pid']} (`{info['command']}`) since {info['since']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "held by another process"
 
 
 @dataclass(frozen=True)
@@ -73,6 +176,11 @@ class ArticleWrite:
     article: Article
     chunks: Sequence[Chunk]
     vectors: np.ndarray
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern for "starts with text", with LIKE's own wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def date_number(date: str | None) -> int:
@@ -117,6 +225,8 @@ class Catalog:
         self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
+        if "writer" not in {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}:
+            self.db.execute("ALTER TABLE articles ADD COLUMN writer TEXT")  # catalogs made before it existed
 
     @contextmanager
     def transaction(self):
@@ -157,6 +267,43 @@ class Catalog:
         row = self.db.execute("SELECT article_id FROM sources WHERE source=?", (source,)).fetchone()
         return row[0] if row else None
 
+    def match_sources(self, key: str) -> list[tuple[str, str]]:
+        """(source, article id) pairs that a user's key names, most specific rule first.
+
+        The exact source or article id; else an id prefix of 6+ characters; else sources whose path ends
+        with the key at a path boundary ("story.md", "uploads/story.md"), so a file name is enough.
+        """
+        rows = self.db.execute(
+            "SELECT source, article_id FROM sources WHERE source=? OR article_id=? ORDER BY source", (key, key)
+        ).fetchall()
+        if rows or not key.strip():
+            return [tuple(r) for r in rows]
+        if len(key) >= 6:
+            rows = self.db.execute("SELECT source, article_id FROM sources WHERE article_id LIKE ? ESCAPE '\\' "
+                                   "ORDER BY source", (_like_prefix(key),)).fetchall()
+            if rows:
+                return [tuple(r) for r in rows]
+        tail = key.replace("\\", "/").lstrip("/")
+        return [(source, article_id) for source, article_id in self.db.execute(
+            "SELECT source, article_id FROM sources ORDER BY source")
+            if source.replace("\\", "/").endswith("/" + tail) or source.replace("\\", "/") == tail]
+
+    def article_text(self, article_id: str) -> str | None:
+        """The article's text stitched back from its ready chunks by their offsets (None if not stored).
+
+        Chunks overlap and skip only the whitespace between sentences, so what is not covered becomes a space.
+        """
+        rows = self.db.execute(
+            "SELECT c.start, c.\"end\", c.text FROM chunks c JOIN articles a ON a.id = c.article_id "
+            "WHERE a.id=? AND a.state='ready' ORDER BY c.idx", (article_id,)
+        ).fetchall()
+        if not rows:
+            return None
+        chars = [" "] * max(end for _, end, _ in rows)
+        for start, end, text in rows:
+            chars[start : start + len(text)] = text
+        return "".join(chars).strip()
+
     def ready_fingerprint(self, article_id: str) -> str | None:
         row = self.db.execute(
             "SELECT fingerprint FROM articles WHERE id=? AND state='ready'", (article_id,)
@@ -164,11 +311,16 @@ class Catalog:
         return row[0] if row else None
 
     def orphans(self) -> list[str]:
-        """Articles that are pending (an interrupted write) or that no source points at any more."""
+        """Articles that no source points at any more, or left pending by a writer that is gone.
+
+        Pending rows of another live process are its write in progress; this process's own are not
+        (its writes run under the write lock, so by the time it looks, its own write has ended or failed).
+        """
+        me = process_identity()
         rows = self.db.execute(
-            "SELECT id FROM articles WHERE state!='ready' OR id NOT IN (SELECT article_id FROM sources)"
+            "SELECT id, state, writer FROM articles WHERE state!='ready' OR id NOT IN (SELECT article_id FROM sources)"
         ).fetchall()
-        return [r[0] for r in rows]
+        return [r[0] for r in rows if r[1] == "ready" or r[2] == me or not writer_alive(r[2])]
 
     def chunk_ids(self, article_ids: Iterable[str]) -> list[str]:
         return [chunk_id for ids in self.chunk_ids_by_article(article_ids).values() for chunk_id in ids]
@@ -240,12 +392,40 @@ class Store:
         self.settings = settings
         self.embeddings = embeddings or get_embeddings(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.write_lock = WriteLock(settings.data_dir / f"{settings.collection}.lock", settings.write_lock_timeout)
+        # in this process: searches hold it from start to end, so no write (or reopening) happens in between
+        self.lock = threading.RLock()
+        self._writing = False
+        self.catalog = Catalog(settings.data_dir / f"{settings.collection}.catalog.sqlite3")
+        self._generation = self.catalog.generation  # read before Chroma opens: a later commit is noticed
         self.client = _chroma_client(settings)
         self.collection = self._open_collection()
-        self.catalog = Catalog(settings.data_dir / f"{settings.collection}.catalog.sqlite3")
         self.lexical = LexicalIndex(settings.data_dir / f"{settings.collection}.bm25")
-        self.recover()
+        if self.write_lock.acquire(blocking=False):  # a writer at work cleans up after itself
+            try:
+                self.recover()
+            finally:
+                self.write_lock.release()
         self.sync()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the data dir's write lock, with this process's view of the store brought up to date first.
+
+        The file lock is taken before the in-process lock, so a write waiting for another process does not
+        hold up this process's searches.
+        """
+        with self.write_lock.held(), self.lock:
+            if self._writing:  # nested: already caught up
+                yield
+                return
+            self.sync()
+            self._writing = True
+            try:
+                yield
+            finally:
+                self._writing = False
+                self._generation = self.catalog.generation  # our own commits need no reopening
 
     def _open_collection(self):
         wanted = {"embedding_model": self.embeddings.name, "dimension": self.embeddings.dimension}
@@ -269,8 +449,11 @@ class Store:
 
     def write(self, batch: Sequence[ArticleWrite], sources: Sequence[str]) -> None:
         """Commit articles (pending → Chroma → ready) and point each source at its article."""
-        self.sync()
-        now = time.time()
+        with self.writing():
+            self._write(batch, sources)
+
+    def _write(self, batch: Sequence[ArticleWrite], sources: Sequence[str]) -> None:
+        now, writer = time.time(), process_identity()
         new_ids = {item.article.id for item in batch}
         previous = {self.catalog.article_of_source(source) for source in sources} - new_ids - {None}
         known_sources = self.catalog.sources_of(new_ids)
@@ -278,9 +461,10 @@ class Store:
             for item in batch:
                 a = item.article
                 db.execute(
-                    "INSERT INTO articles(id, fingerprint, title, date, outlet, url, author, n_chunks, state, updated_at) "
-                    "VALUES(?,?,?,?,?,?,?,?, 'pending', ?) ON CONFLICT(id) DO UPDATE SET state='pending', updated_at=?",
-                    (a.id, a.fingerprint, a.title, a.date, a.outlet, a.url, a.author, len(item.chunks), now, now),
+                    "INSERT INTO articles(id, fingerprint, title, date, outlet, url, author, n_chunks, state, updated_at, "
+                    "writer) VALUES(?,?,?,?,?,?,?,?, 'pending', ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET state='pending', updated_at=excluded.updated_at, writer=excluded.writer",
+                    (a.id, a.fingerprint, a.title, a.date, a.outlet, a.url, a.author, len(item.chunks), now, writer),
                 )
         ids, vectors, documents, metadatas = [], [], [], []
         for item, source in zip(batch, sources):
@@ -329,25 +513,38 @@ class Store:
         self._push_sources(previous)
         self._publish()
 
-    def link(self, source: str, article_id: str) -> None:
-        """Point a source at an article already stored (same text under another name, or unchanged)."""
-        self.sync()
-        previous = self.catalog.article_of_source(source)
-        if previous == article_id:
+    def link(self, links: Sequence[tuple[str, str]]) -> None:
+        """Point sources at articles already stored (same text under another name): [(source, article id)].
+
+        One transaction and one metadata update per article for the whole list, so linking n copies of
+        one text costs n row writes, not n rewrites of an ever longer source list.
+        """
+        if not links:
             return
-        with self.catalog.transaction() as db:
-            db.execute(
-                "INSERT INTO sources(source, article_id) VALUES(?, ?) "
-                "ON CONFLICT(source) DO UPDATE SET article_id=excluded.article_id",
-                (source, article_id),
-            )
-        self._remove_orphans()
-        self._push_sources({article_id, previous} - {None})
-        self._publish()
+        with self.writing():
+            links = [(source, article_id) for source, article_id in links
+                     if self.catalog.article_of_source(source) != article_id]
+            if not links:
+                return
+            changed = {article_id for _, article_id in links}
+            changed |= {self.catalog.article_of_source(source) for source, _ in links} - {None}
+            with self.catalog.transaction() as db:
+                db.executemany(
+                    "INSERT INTO sources(source, article_id) VALUES(?, ?) "
+                    "ON CONFLICT(source) DO UPDATE SET article_id=excluded.article_id",
+                    list(links),
+                )
+                self.catalog.bump(db)
+            self._remove_orphans()
+            self._push_sources(changed)
+            self._publish()
 
     def delete_source(self, source: str) -> int:
         """Forget a source (or every source of an article id); returns how many sources were removed."""
-        self.sync()
+        with self.writing():
+            return self._delete_source(source)
+
+    def _delete_source(self, source: str) -> int:
         affected = {r[0] for r in self.catalog.db.execute(
             "SELECT article_id FROM sources WHERE source=? OR article_id=?", (source, source))}
         if not affected:
@@ -362,9 +559,11 @@ class Store:
         return removed
 
     def recover(self) -> None:
-        """Remove interrupted or unreferenced articles: Chroma first, then the catalog."""
-        if self._remove_orphans():
-            self._publish()
+        """Remove what a dead writer left (Chroma first, then the catalog) and bring BM25 on disk up to date."""
+        with self.writing():
+            if self._remove_orphans():
+                self._publish()
+            self.refresh_lexical()
 
     def _remove_orphans(self) -> bool:
         orphans = self.catalog.orphans()
@@ -423,13 +622,22 @@ class Store:
             self.catalog.set_meta(db, _MIRRORED_KEY, token if seen == self.catalog.meta(_MIRRORED_KEY) else "")
 
     def sync(self) -> bool:
-        """On a Chroma server, rebuild the catalog from the server when another process committed; True if rebuilt.
+        """Catch up with another process's commit; True if there was one.
 
-        Costs one metadata read when nothing changed. An embedded store's catalog is the record itself: no-op.
-        BM25 follows on the next refresh_lexical (the rebuild bumps the catalog generation).
+        Embedded: the catalog is the record, but Chroma's client keeps its vector index in memory and does
+        not see vectors another process added ("Error finding id"), so it is reopened. On a Chroma server,
+        the catalog is rebuilt from the server. Costs one small read when nothing changed. BM25 follows on
+        the next refresh_lexical.
         """
         if not self.settings.uses_chroma_server:
-            return False
+            generation = self.catalog.generation
+            if generation == self._generation or self._writing:  # while writing, new generations are ours
+                return False
+            self.client.close()
+            self.client = _chroma_client(self.settings)
+            self.collection = self._open_collection()
+            self._generation = generation
+            return True
         collection, token = self._server_state()
         self.collection = collection
         if token == self.catalog.meta(_MIRRORED_KEY):
@@ -473,29 +681,43 @@ class Store:
             self.catalog.bump(db)
 
     def refresh_lexical(self) -> None:
-        """Rebuild BM25 when the catalog changed since it was last built (once per ingest, never per query).
+        """Bring BM25 up to the catalog's generation (once per commit, never per query).
 
-        On a Chroma server the catalog is first brought up to date with the server (see sync).
+        Another process's commit is picked up first (see sync). The index saved for this generation is loaded
+        when there is one; otherwise it is built, and saved when the write lock is free (only its holder
+        writes the shared files).
         """
-        self.sync()
-        generation = self.catalog.generation
-        if self.lexical.generation != generation:
-            ids, texts = self.catalog.ready_chunks()
-            self.lexical.rebuild(ids, texts, generation)
+        with self.lock:
+            self.sync()
+            if self.lexical.generation == self.catalog.generation or self.lexical.load(self.catalog.generation):
+                return
+            saving = self._writing or self.write_lock.acquire(blocking=False)
+            try:
+                generation = self.catalog.generation  # read before the chunks: a commit in between is seen next time
+                ids, texts = self.catalog.ready_chunks()
+                self.lexical.rebuild(ids, texts, generation, save=saving)
+            finally:
+                if saving and not self._writing:
+                    self.write_lock.release()
 
     def reset(self) -> None:
-        """Drop this collection's vectors, catalog and BM25 index."""
-        try:
-            self.client.delete_collection(self.settings.collection)
-        except Exception:
-            pass  # already gone
-        self.catalog.db.close()
-        for suffix in (".catalog.sqlite3", ".catalog.sqlite3-wal", ".catalog.sqlite3-shm"):
-            (self.settings.data_dir / f"{self.settings.collection}{suffix}").unlink(missing_ok=True)
-        shutil.rmtree(self.lexical.directory, ignore_errors=True)
-        self.collection = self._open_collection()
-        self.catalog = Catalog(self.settings.data_dir / f"{self.settings.collection}.catalog.sqlite3")
-        self.lexical = LexicalIndex(self.settings.data_dir / f"{self.settings.collection}.bm25")
+        """Drop this collection's vectors, catalog rows and BM25 index.
+
+        The catalog is emptied, not deleted: another process may have it open, and the generation bump
+        tells it to reopen its Chroma client on the recreated collection.
+        """
+        with self.writing():
+            try:
+                self.client.delete_collection(self.settings.collection)
+            except Exception:
+                pass  # already gone
+            self.collection = self._open_collection()
+            with self.catalog.transaction() as db:
+                for table in ("chunks", "sources", "articles"):
+                    db.execute(f"DELETE FROM {table}")
+                self.catalog.set_meta(db, _MIRRORED_KEY, None)
+                self.catalog.bump(db)
+            self.refresh_lexical()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -519,6 +741,8 @@ class Store:
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def stats(self) -> dict[str, object]:
+        """Counts from the catalog, Chroma and BM25, each brought up to date with other processes first."""
+        self.refresh_lexical()
         articles = self.catalog.db.execute("SELECT count(*), coalesce(sum(n_chunks), 0) FROM articles WHERE state='ready'").fetchone()
         sources = self.catalog.db.execute("SELECT count(*) FROM sources").fetchone()[0]
         return {

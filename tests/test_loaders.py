@@ -192,8 +192,14 @@ def test_markdown_without_title_uses_the_first_heading_then_the_file_name(tmp_pa
 def test_markdown_front_matter_that_is_not_yaml_is_reported(tmp_path, settings):
     path = write(tmp_path, "broken.md", f"---\ntitle: [unclosed\ndate: 2026-01-19\n---\n{PARAGRAPH}")
     assert reason(path, settings).startswith("front matter is not valid YAML: ")
-    impossible_date = write(tmp_path, "month13.md", f"---\ndate: 2026-13-45\n---\n{PARAGRAPH}")
-    assert reason(impossible_date, settings).startswith("front matter is not valid YAML: ")
+
+
+@pytest.mark.parametrize("impossible", ["2026-13-45", "0000-01-01", "99999-01-01"])
+def test_an_impossible_front_matter_date_costs_only_the_date(tmp_path, settings, impossible, caplog):
+    path = write(tmp_path, "dated.md", f"---\ntitle: Dated\ndate: {impossible}\n---\n{PARAGRAPH}")
+    article = load_one(path, settings)
+    assert (article.title, article.date) == ("Dated", None)
+    assert "loading the article without a date" in caplog.text
 
 
 def test_markdown_with_only_front_matter_has_no_text(tmp_path, settings):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 import secrets
 import shutil
 import tempfile
-import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, BinaryIO, Literal
@@ -80,17 +80,17 @@ def parse_auth(value: str | None) -> list[tuple[str, str]]:
 
 
 class Services:
-    """One store, one chain and one write lock per process.
+    """One store and one chain per process; the models load once.
 
-    The models load once; the lock keeps an ingest or delete from changing the store (and its BM25
-    index) while a question is being retrieved.
+    Retrieval holds the store's lock, which each write batch also takes (after the data dir's write lock,
+    shared with other processes), so a question waits at most for one batch's commit, never a whole ingest.
     """
 
     def __init__(self, settings: Settings, chain: AnswerChain | None = None) -> None:
         self.settings = settings
         self.chain = chain or build_chain(settings)
         self.store: Store = self.chain.retriever.store
-        self.lock = threading.Lock()
+        self.lock = self.store.lock
         self.uploads = (settings.data_dir / "uploads").resolve()
         self.uploads.mkdir(parents=True, exist_ok=True)
 
@@ -110,32 +110,67 @@ class Services:
         return final
 
     def ingest(self, inputs: Sequence[str], progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        with self.lock:
+        """Ingest (the store locks each batch); uploads that ended up stored under no source are removed."""
+        try:
             return ingest(inputs, self.settings, store=self.store, progress=progress)
+        finally:
+            self._drop_unused_uploads(Path(item) for item in inputs)
 
     def delete(self, key: str) -> int:
-        """Remove a source, or every source of an article id; returns how many sources went."""
-        with self.lock:
-            removed = self.store.delete_source(key)
-            self.store.refresh_lexical()
+        """Remove a source, or every source of an article id, and the uploaded files nothing points at any more."""
+        matched = [_file_of(source) for source, in self.store.catalog.db.execute(
+            "SELECT source FROM sources WHERE source=? OR article_id=?", (key, key))]
+        removed = self.store.delete_source(key)
+        self.store.refresh_lexical()
+        self._drop_unused_uploads(matched)
         return removed
 
-    def receive(self, files: Sequence[tuple[str, BinaryIO]]) -> list[Path]:
+    def _drop_unused_uploads(self, paths: Iterable[Path]) -> None:
+        """Delete files in data_dir/uploads that no stored source (the file, or a JSONL line of it) names."""
+        for path in paths:
+            if path.parent != self.uploads or not path.is_file():
+                continue
+            name = str(path)
+            if not self.store.catalog.db.execute(
+                "SELECT 1 FROM sources WHERE source=? OR substr(source, 1, ?)=? LIMIT 1", (name, len(name) + 1, name + ":")
+            ).fetchone():
+                path.unlink(missing_ok=True)
+
+    def receive(self, files: Sequence[tuple[str, BinaryIO]], *, replace: bool = False) -> list[Path]:
         """Check and copy uploads into data_dir/uploads, all or none: one bad file raises UploadRejected.
 
         Files are staged in a private directory first, so a refused batch never replaces a stored upload.
+        An upload never overwrites another: a name already taken gets a numbered suffix (story-2.txt), unless
+        the file there holds the same bytes (then it is reused). replace=True overwrites earlier uploads of
+        the same name instead (that article is then updated); uploads in one batch still never overwrite
+        each other.
         """
         incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.uploads))
         try:
-            staged = [self._stage(name, stream, incoming) for name, stream in files]
-            saved = []
+            staged = [self._stage(name, stream, incoming / str(n)) for n, (name, stream) in enumerate(files)]
+            saved: list[Path] = []
             for path in staged:
-                target = self.uploads / path.name
-                os.replace(path, target)
-                saved.append(target)
+                saved.append(self._place(path, replace=replace and self.uploads / path.name not in saved))
             return saved
         finally:
             shutil.rmtree(incoming, ignore_errors=True)
+
+    def _place(self, staged: Path, *, replace: bool) -> Path:
+        """Move a staged upload into the uploads folder under a name of its own (see receive)."""
+        if replace:
+            target = self.uploads / staged.name
+            os.replace(staged, target)
+            return target
+        target, n = self.uploads / staged.name, 1
+        while True:
+            try:
+                os.link(staged, target)  # fails if the name is taken, even by a request running meanwhile
+                return target
+            except FileExistsError:
+                if filecmp.cmp(staged, target, shallow=False):
+                    return target
+            n += 1
+            target = self.uploads / f"{staged.stem}-{n}{staged.suffix}"
 
     def _stage(self, name: str, stream: BinaryIO, directory: Path) -> Path:
         safe = safe_filename(name)
@@ -146,6 +181,7 @@ class Services:
                 415, f"{safe}: files with {found} are not accepted; allowed: {', '.join(sorted(SUPPORTED_EXTENSIONS))}"
             )
         limit = self.settings.upload_max_bytes
+        directory.mkdir()
         target = directory / safe
         size = 0
         with target.open("wb") as out:
@@ -155,6 +191,12 @@ class Services:
                     raise UploadRejected(413, f"{safe} is larger than the upload limit of {limit:,} bytes")
                 out.write(block)
         return target
+
+
+def _file_of(source: str) -> Path:
+    """The file a source names: a JSONL line's source is path:line."""
+    path, _, line = source.rpartition(":")
+    return Path(path) if path and line.isdigit() else Path(source)
 
 
 # --- the API --------------------------------------------------------------------------------------------------
@@ -279,6 +321,8 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
     def ingest_files(
         files: Annotated[list[UploadFile] | None, File(description="Article files.")] = None,
         urls: Annotated[str, Form(description="http(s) URLs, one per line.")] = "",
+        replace: Annotated[bool, Form(description="Overwrite earlier uploads of the same name (default: keep "
+                                                  "both; the new one gets a numbered name).")] = False,
     ) -> dict:
         """Upload files and/or URLs; answers with the per-source ingest summary."""
         good_urls, bad_urls = http_urls(urls)
@@ -287,7 +331,7 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
         if not files and not good_urls:
             raise HTTPException(400, "nothing to ingest: send files (multipart field 'files') and/or 'urls'")
         try:
-            saved = services.receive([(f.filename or "", f.file) for f in files or []])
+            saved = services.receive([(f.filename or "", f.file) for f in files or []], replace=replace)
         except UploadRejected as exc:
             raise HTTPException(exc.status, exc.message) from exc
         return services.ingest([str(path) for path in saved] + good_urls).to_dict()
