@@ -248,7 +248,7 @@ def shutdown_local_models() -> None:
 
 # --- a deterministic stand-in ------------------------------------------------------------------------------
 
-_TAGGED_PASSAGE = re.compile(r"<passage\b[^>]*?\bn=\"(\d+)\"[^>]*>(.*?)</passage>", re.DOTALL)
+_TAGGED_PASSAGE = re.compile(r"<passage \[(\d+)\][^>]*>(.*?)</passage>", re.DOTALL)
 _PASSAGE_START = re.compile(r"^\[(\d+)\][ \t]*", re.MULTILINE)
 # a sentence ends before a capital or quote, so "U.S. officials" and "Jan. 17" do not end it
 _FIRST_SENTENCE = re.compile(r".+?[.!?][\"'\u201d)]*(?=\s+[A-Z\"'\u201c(]|\s*$)", re.DOTALL)
@@ -303,7 +303,7 @@ class FakeNewsModel(BaseChatModel):
 
 
 def _passages(text: str) -> dict[int, str]:
-    """Passage bodies by number: rag.prompts' `<passage n="1" ...>` blocks, else `[n]` blocks up to the next `[m]`.
+    """Passage bodies by number: rag.prompts' `<passage [1] ...>` blocks, else `[n]` blocks up to the next `[m]`.
 
     A `[n]` block's body is what follows its header line, or the line itself when nothing follows.
     """
