@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field
 
 from rag.config import RetrievalMode
@@ -68,6 +69,19 @@ class NewsRetriever(BaseRetriever):
     ) -> list[Document]:
         passages = self.search.search(query, k or self.k, mode or self.mode, as_filters(filters) or self.filters)
         return [document_of(p) for p in passages]
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        filters: FiltersLike = None,
+    ) -> list[Document]:
+        """The search in a worker thread (Chroma, BM25 and the embedding model are blocking calls)."""
+        return await run_in_executor(None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(),
+                                     k=k, mode=mode, filters=filters)
 
 
 def news_retriever(store: Store, k: int | None = None, mode: RetrievalMode | None = None,
