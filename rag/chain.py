@@ -50,6 +50,8 @@ def question_problem(question: str) -> str | None:
     question = question.strip()
     if not question:
         return "the question is empty: ask something about the articles"
+    if any("\ud800" <= char <= "\udfff" for char in question):  # JSON's "\ud800" escape: no character at all
+        return "the question holds a lone surrogate escape (such as \\ud800), which is not a character: retype it"
     if len(question) > MAX_QUESTION_CHARS:
         return (f"the question is longer than {MAX_QUESTION_CHARS:,} characters ({len(question):,}): "
                 f"ask it in at most {MAX_QUESTION_CHARS:,} characters")

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import re
 import secrets
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, BinaryIO, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
 from ingest.pipeline import IngestReport, ingest
@@ -250,15 +256,22 @@ class SourceOut(BaseModel):
     sources: list[str]
 
 
-def basic_auth(users: Sequence[tuple[str, str]]) -> Callable[[HTTPBasicCredentials | None], None]:
-    """A dependency requiring HTTP Basic credentials from `users` (none required when the list is empty)."""
+def basic_auth(users: Sequence[tuple[str, str]]) -> Callable[..., None]:
+    """A dependency requiring credentials from `users` (none required when the list is empty).
+
+    HTTP Basic, or `Authorization: Bearer user:password`: what OpenAI clients send as their API key.
+    """
     security = HTTPBasic(auto_error=False, realm="newsrag")
 
     # Depends() as a default, not in Annotated: `security` is a closure variable, which string annotations
     # (from __future__ import annotations) cannot reach when FastAPI resolves them.
-    def check(credentials: HTTPBasicCredentials | None = Depends(security)) -> None:
+    def check(request: Request, credentials: HTTPBasicCredentials | None = Depends(security)) -> None:
         if not users:
             return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if credentials is None and scheme.lower() == "bearer" and ":" in token:
+            user, _, password = token.strip().partition(":")
+            credentials = HTTPBasicCredentials(username=user, password=password)
         if credentials is not None:
             given = (credentials.username.encode(), credentials.password.encode())
             for user, password in users:
@@ -280,13 +293,53 @@ def same_site_only(request: Request) -> None:
     library. Browsers send an Origin header with every cross-site POST or DELETE; scripts, curl and
     gradio_client send none and are not affected.
     """
+    if origin := _cross_site_origin(request):
+        raise HTTPException(403, f"cross-site request from {origin} refused; the API serves scripts and this site only")
+
+
+def _cross_site_origin(request: Request) -> str | None:
+    """The Origin of a writing request sent by another site, or None (same site, or not from a browser)."""
     origin = request.headers.get("origin")
     if origin is None or request.method in ("GET", "HEAD", "OPTIONS"):
-        return
+        return None
     hosts = {request.headers.get(name, "").lower() for name in ("host", "x-forwarded-host")} - {""}
     parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts:
-        raise HTTPException(403, f"cross-site request from {origin} refused; the API serves scripts and this site only")
+    return origin if parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts else None
+
+
+async def same_site_uploads(request: Request, call_next: Callable) -> Response:
+    """Middleware: Gradio's own upload route gets the same CSRF check as the API (Gradio has none without auth)."""
+    if request.url.path.endswith("/gradio_api/upload") and (origin := _cross_site_origin(request)):
+        return PlainTextResponse(f"cross-site upload from {origin} refused", status_code=403)
+    return await call_next(request)
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+    """FastAPI's 422 answer, as ASCII JSON: the default one echoes the input and fails (500) on a lone surrogate."""
+    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+    return Response(body, status_code=422, media_type="application/json")
+
+
+def build_docs_router(users: Sequence[tuple[str, str]]) -> APIRouter:
+    """/openapi.json, /docs and /redoc behind the same login as the API (FastAPI's own are open to anyone).
+
+    The app is created with its own docs routes off (openapi_url=None...) and includes this router instead.
+    """
+    router = APIRouter(dependencies=[Depends(basic_auth(users))], include_in_schema=False)
+
+    @router.get("/openapi.json")
+    def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.openapi())
+
+    @router.get("/docs")
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="openapi.json", title="newsrag API")
+
+    @router.get("/redoc")
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="openapi.json", title="newsrag API")
+
+    return router
 
 
 def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> APIRouter:
@@ -302,9 +355,12 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
             "model_backend": services.settings.llm_backend,
         }
 
-    @api.post("/ask", response_model=Answer)
-    def ask(request: AskRequest) -> Answer:
-        """The same JSON as `newsrag ask --json`."""
+    @api.post("/ask", response_model=Answer,
+              responses={200: {"content": {"text/event-stream": {}},
+                               "description": "Answer JSON, or with Accept: text/event-stream (or ?stream=true) "
+                                              "server-sent events: passages, token..., answer (or error)."}})
+    async def ask(request: AskRequest, http: Request, stream: bool = False) -> Answer | EventSourceResponse:
+        """The same JSON as `newsrag ask --json`; streamed as passages, tokens, then that JSON when asked to."""
         inputs = {
             "question": request.question,
             "chat_history": [turn.model_dump() for turn in request.history],
@@ -312,8 +368,10 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
             "mode": request.mode,
             "filters": request.filters.as_dict() if request.filters else None,
         }
+        if stream or "text/event-stream" in http.headers.get("accept", ""):
+            return EventSourceResponse(_answer_events(services, inputs))
         try:
-            return services.ask(inputs)
+            return await services.chain.ainvoke(inputs)
         except NewsragError as exc:
             raise HTTPException(503, str(exc)) from exc
 
@@ -353,4 +411,21 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
         return {"removed": removed}
 
     router.include_router(api)
+    from ui.openai_api import build_openai_router  # it builds on this module's auth and models
+
+    router.include_router(build_openai_router(services, users))
     return router
+
+
+async def _answer_events(services: Services, inputs: dict) -> AsyncIterator[ServerSentEvent]:
+    """/api/ask as server-sent events: `passages` (a JSON list), `token` (a JSON string) each, `answer` last."""
+    try:
+        async for event in services.chain.astream(inputs):
+            if isinstance(event, list):
+                yield ServerSentEvent(json.dumps([p.model_dump() for p in event]), event="passages")
+            elif isinstance(event, str):
+                yield ServerSentEvent(json.dumps(event), event="token")
+            else:
+                yield ServerSentEvent(event.model_dump_json(), event="answer")
+    except NewsragError as exc:  # the status line has gone out already: the error is the last event
+        yield ServerSentEvent(json.dumps({"detail": str(exc)}), event="error")

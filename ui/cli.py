@@ -70,7 +70,9 @@ def _print_json(data: Any) -> None:
 @click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS",
               help="JSONL field mapping, e.g. --field text=body --field date=published.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def ingest(inputs: tuple[str, ...], samples: bool, reset: bool, if_empty: bool, fields: tuple[str, ...], as_json: bool) -> None:
+@click.option("--follow-links", is_flag=True, help="Follow symlinks in a directory that lead outside it.")
+def ingest(inputs: tuple[str, ...], samples: bool, reset: bool, if_empty: bool, fields: tuple[str, ...], as_json: bool,
+           follow_links: bool) -> None:
     """Add articles: files (.txt .md .html .jsonl .pdf), directories, or http(s) URLs.
 
     Ingesting is idempotent: unchanged articles are skipped, an edited article
@@ -85,6 +87,7 @@ def ingest(inputs: tuple[str, ...], samples: bool, reset: bool, if_empty: bool, 
     """
     from tqdm import tqdm
 
+    from ingest.loaders import printable
     from ingest.pipeline import ingest as run_ingest
     from ingest.pipeline import sample_corpus_dir
     from rag.store import Store
@@ -109,14 +112,15 @@ def ingest(inputs: tuple[str, ...], samples: bool, reset: bool, if_empty: bool, 
             bar.total = total
             bar.update(done - bar.n)
 
-        report = run_ingest(paths, settings, store=store, reset=reset, field_map=field_map or None, progress=progress)
+        report = run_ingest(paths, settings, store=store, reset=reset, field_map=field_map or None, progress=progress,
+                            follow_links=follow_links)
     if as_json:
         _print_json(report.to_dict())
     else:
         counts = report.counts
         click.echo(", ".join(f"{n} {status}" for status, n in counts.items()) + f" in {report.seconds:.1f}s")
         for failure in report.failures:
-            click.echo(f"  failed: {failure.source}: {failure.reason}", err=True)
+            click.echo(f"  failed: {printable(failure.source)}: {printable(failure.reason)}", err=True)
     if report.failures:
         sys.exit(1)
 

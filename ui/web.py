@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -14,13 +15,24 @@ import gradio as gr
 import pandas as pd
 import uvicorn
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
 from rag.chain import question_problem
 from rag.config import RetrievalMode, Settings
 from rag.errors import NewsragError
 from rag.types import Answer
-from ui.api import Services, UploadRejected, build_router, http_urls, parse_auth, safe_filename
+from ui.api import (
+    Services,
+    UploadRejected,
+    build_docs_router,
+    build_router,
+    http_urls,
+    parse_auth,
+    safe_filename,
+    same_site_uploads,
+    validation_error,
+)
 from ui.render import (
     markdown_text,
     plain_text,
@@ -195,7 +207,8 @@ def build_blocks(services: Services) -> gr.Blocks:
             return ("Nothing matched; it may be gone already.", *_library(services))
         return (f"Removed {removed} source(s): {markdown_text(source)}", *_library(services))
 
-    with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
+    # uploads are copied into the library at once; Gradio's own copies go after an hour (checked every 10 min)
+    with gr.Blocks(title="newsrag", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown("## newsrag\nAsk about the news articles in the library. Every answer cites its passages.")
         with gr.Tab("Chat"):
             with gr.Row(equal_height=False):
@@ -275,7 +288,13 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """
     services = services or Services(settings)
     users = parse_auth(settings.ui_auth)
-    app = FastAPI(title="newsrag", summary="Answers about news articles, with citations.")
+    app = FastAPI(title="newsrag", summary="Answers about news articles, with citations.",
+                  openapi_url=None, docs_url=None, redoc_url=None)  # served by build_docs_router, behind the login
+    app.include_router(build_docs_router(users))
+    app.middleware("http")(same_site_uploads)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    # Gradio keeps uploads in GRADIO_TEMP_DIR (default: the system temp dir): under the data dir instead
+    os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio-uploads").resolve())
     app.include_router(build_router(services, users))
     demo = build_blocks(services)
     demo.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
