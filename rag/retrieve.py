@@ -10,6 +10,7 @@ import numpy as np
 from langchain_core.runnables import RunnableLambda
 
 from rag.config import RetrievalMode, Settings
+from rag.dedupe import collapse_near_copies
 from rag.store import Store, date_number
 from rag.types import Passage
 
@@ -123,7 +124,7 @@ class Retriever:
 
         if self.reranker:
             ranked = self.reranker(query, ranked)
-        top = ranked[:k]
+        top = collapse_near_copies(ranked, k)  # a wire copy of a kept passage does not take a second slot
         return self._with_similarity(top, query_vector)
 
     def _with_similarity(self, passages: list[Passage], query_vector: np.ndarray) -> list[Passage]:
