@@ -24,8 +24,10 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 _MONTH = "|".join(MONTHS)
 _WEEKDAY = "|".join(WEEKDAYS)
 _COUNT = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-          "nine": 9, "ten": 10, "a few": 3, "several": 3}
-_COUNT_WORDS = "|".join(sorted(_COUNT, key=len, reverse=True))
+          "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "a dozen": 12}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
+_COUNT_WORDS = (rf"(?:{'|'.join(_TENS)})(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|"
+                + "|".join(sorted(_COUNT, key=len, reverse=True)))
 _YEAR_AFTER = r"(?!\s*,?\s*(?:\d{1,2}(?:st|nd|rd|th)?\s*,?\s*)?\d{4})"  # "September 2024", "September 12, 2024"
 # "between August and September 2025": the year after the second month belongs to the first as well
 _SHARED_YEAR = rf"(?!\s*(?:and|or|to|through|until|-|–)\s*(?:\d{{1,2}}\s+)?(?:{_MONTH})(?:\s+\d{{1,2}})?,?\s+\d{{4}})"
@@ -35,22 +37,25 @@ _AFTER_PREPOSITION = "(?:" + "|".join(
     rf"(?<=\b{word} )" for word in ("in", "on", "of", "by", "since", "until", "from", "early", "late", "mid", "last", "next")
 ) + ")"
 _PHRASE = re.compile(
-    rf"(?P<ago>\b(?:(?P<n>\d+)|(?P<nword>{_COUNT_WORDS}))\s+(?P<ago_unit>day|week|month|year|decade)s?\s+ago\b)"
+    rf"(?P<ago>(?<![\w-])(?:(?P<n>\d+)|(?P<nword>{_COUNT_WORDS}))\s+(?P<ago_unit>day|week|month|year|decade)s?\s+ago\b"
+    r"(?:\s+(?P<ago_same>today|this month)\b)?)"  # "a week ago today", "six years ago this month"
     rf"|(?P<rel>\b(?P<which>last|next|this|earlier this|later this|past)\s+(?P<rel_unit>week|month|year)\b)"
     r"|(?P<day>\b(?:yesterday|today|tonight|tomorrow|last night|this morning|this afternoon|this evening)\b)"
     rf"|(?P<weekday>\b(?:(?P<wd_which>last|next|this)\s+)?(?P<wd>{_WEEKDAY})\b(?!\s*,?\s*(?:{_MONTH}|\d)))"
     # a month with an optional day either side; "May" only after a preposition (it is also a verb)
     rf"|(?P<month>\b(?:(?P<day_before>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?)?"
     rf"(?:(?P<m>{_MONTH.replace('|May', '')})|{_AFTER_PREPOSITION}(?P<may>May))"
-    rf"(?:\s+(?P<day_after>\d{{1,2}})(?:st|nd|rd|th)?\b)?\b{_YEAR_AFTER}{_SHARED_YEAR})",
+    rf"(?:\s+(?P<day_after>\d{{1,2}})(?:st|nd|rd|th)?\b)?\b(?:\s+(?P<of_year>last|this|next) year\b)?"
+    rf"{_YEAR_AFTER}{_SHARED_YEAR})",
     re.IGNORECASE,
 )
 _FUTURE = re.compile(
-    r"\b(?:will|shall|next|expected|scheduled|due to|plans? to|set to|upcoming|is to|are to)\b|'ll\b",
+    r"\b(?:will|shall|next|(?:is|are|be) expected|expected to|expects?|scheduled|(?:is|are) due|due in|plans? to|"
+    r"planned|set to|upcoming|is to|are to)\b|'ll\b",
     re.IGNORECASE,
 )
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+")
-FUTURE_WINDOW_WORDS = 5  # "talks will resume in March", "is expected to be signed on Friday"
+FUTURE_WINDOW_WORDS = 6  # "talks will resume in March", "forecasters expect the wind to ease on Thursday"
 
 
 @dataclass(frozen=True)
@@ -129,17 +134,26 @@ def _shift_months(base: datetime.date, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def _count(words: str) -> int:
+    """ "three" → 3, "twenty-three" → 23."""
+    tens, _, unit = words.partition("-")
+    return _TENS[tens] + (_COUNT[unit] if unit else 0) if tens in _TENS else _COUNT[words]
+
+
 def _resolve(match: re.Match, base: datetime.date, future: bool) -> str | None:
     if match.group("ago"):
-        n = int(match.group("n")) if match.group("n") else _COUNT[match.group("nword").lower()]
-        unit = match.group("ago_unit").lower()
-        if unit == "day":
-            return _day_label(base - datetime.timedelta(days=n))
+        n = int(match.group("n")) if match.group("n") else _count(match.group("nword").lower())
+        unit, same = match.group("ago_unit").lower(), (match.group("ago_same") or "").lower()
+        years = n * (10 if unit == "decade" else 1) if unit in ("year", "decade") else 0
+        if same == "this month" and years:
+            return _month_label(base.year - years, base.month)
+        if unit == "day" or (same == "today" and unit == "week"):
+            return _day_label(base - datetime.timedelta(days=n if unit == "day" else 7 * n))
         if unit == "week":
             return f"around {_day_label(base - datetime.timedelta(weeks=n))}"
         if unit == "month":
             return _month_label(*_shift_months(base, -n))
-        return str(base.year - n * (10 if unit == "decade" else 1))
+        return str(base.year - years)
     if match.group("rel"):
         which, unit = match.group("which").lower(), match.group("rel_unit").lower()
         step = {"last": -1, "past": -1, "next": 1}.get(which, 0)
@@ -169,7 +183,10 @@ def _resolve(match: re.Match, base: datetime.date, future: bool) -> str | None:
     if day is not None and not 1 <= day <= 31:
         day = None
     when, now = (month, day or 1), (base.month, base.day if day else 1)
-    year = base.year + (when < now) if future else base.year - (when > now)
+    if match.group("of_year"):  # "in September last year"
+        year = base.year + {"last": -1, "this": 0, "next": 1}[match.group("of_year").lower()]
+    else:
+        year = base.year + (when < now) if future else base.year - (when > now)
     if day is None:
         return _month_label(year, month)
     try:

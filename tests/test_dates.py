@@ -21,6 +21,13 @@ PUBLISHED = "2024-09-30"  # a Monday
     ("A deployment that began a decade ago.", "A deployment that began a decade ago [2014]."),
     ("Three days ago it happened.", "Three days ago [September 27, 2024] it happened."),
     ("It happened on 12 September.", "It happened on 12 September [September 12, 2024]."),
+    ("Six years ago this month, missiles hit the base.",
+     "Six years ago this month [September 2018], missiles hit the base."),
+    ("Forecasters expect the wind to ease on Thursday.", "Forecasters expect the wind to ease on Thursday [October 3, 2024]."),
+    ("Inflation fell more than expected, to 1.6 percent in August.",
+     "Inflation fell more than expected, to 1.6 percent in August [August 2024]."),
+    ("Twenty-three years ago, US troops invaded.", "Twenty-three years ago [2001], US troops invaded."),
+    ("The deal they reached in September last year.", "The deal they reached in September last year [September 2023]."),
     ("Yesterday and last week.", "Yesterday [September 29, 2024] and last week [week of September 23, 2024]."),
 ])
 def test_the_issues_phrases_get_the_date_they_stand_for(text, expected):
@@ -62,7 +69,7 @@ def test_an_answer_with_the_year_the_article_left_out_is_supported(embeddings):
     passage = Passage(id="p", article_id="a", date="2025-01-05", title="Deal holds",
                       text="The agreement between the two governments, reached in December, ended the mission.")
     assert date_labels(passage.text, passage.date) == ["December 2024"]
-    text, citations, unsupported = CitationVerifier(embeddings).verify(
+    _, citations, unsupported = CitationVerifier(embeddings).verify(
         "The agreement was reached in December 2024 [1].", [passage])
     assert citations and not unsupported
     assert citations[0].quote == passage.text  # the quote is the article's own sentence, without the bracket

@@ -12,8 +12,8 @@ EXPLAINER = [
     "Syrian government troops seized much of the country's east from the SDF.",
     "What is the main worry?",
     "A breakout.",
-    "Admiral Brad Cooper, who heads CENTCOM, has argued that the transfer has to be orderly and secure "
-    "precisely to avoid one.",
+    ("Admiral Brad Cooper, who heads CENTCOM, has argued that the transfer has to be orderly and secure "
+     "precisely to avoid one."),
     "An escape on that scale, in his view, would pose a direct danger to the United States.",
     "Where will the detainees go?",
     "CENTCOM has not said where in Iraq they will be held.",
