@@ -108,13 +108,6 @@ class Services:
         yield first
         yield from events
 
-    def ask(self, inputs: dict) -> Answer:
-        final = None
-        for event in self.stream(inputs):
-            final = event
-        assert isinstance(final, Answer)
-        return final
-
     def ingest(self, inputs: Sequence[str], progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Ingest (the store locks each batch); uploads that ended up stored under no source are removed."""
         try:

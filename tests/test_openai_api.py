@@ -1,0 +1,176 @@
+"""`newsrag serve` as chat front ends reach it: the official openai client against a running server
+(/v1/models, /v1/chat/completions streamed and not), and /api/ask as server-sent events.
+
+The fast tests use the fake model (plumbing); the last test streams a real answer from the bundled model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import openai
+import pytest
+import uvicorn
+
+from conftest import free_port
+from ingest.pipeline import sample_corpus_dir
+from rag.config import Settings
+from rag.prompts import ABSTAIN_TEXT
+from ui.api import Services
+from ui.openai_api import SOURCES_HEADING
+from ui.web import build_app
+
+QUESTION = "Who is the commander of US Central Command?"
+USER, PASSWORD = "reader", "correct-horse"
+
+
+@contextmanager
+def running_server(settings: Settings, services: Services) -> Iterator[str]:
+    """`newsrag serve`'s app under uvicorn on a free loopback port; yields the base URL."""
+    server = uvicorn.Server(uvicorn.Config(build_app(settings, services), host="127.0.0.1", port=free_port(),
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the server did not start")
+            thread.join(0.05)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+@contextmanager
+def serve_samples(data_dir, **overrides) -> Iterator[str]:
+    settings = Settings(_env_file=None, data_dir=data_dir, **overrides)
+    services = Services(settings)
+    assert not services.ingest([str(sample_corpus_dir())]).failures
+    with running_server(settings, services) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """The sample corpus behind a login, answered by the fake model."""
+    with serve_samples(tmp_path_factory.mktemp("openai") / "data", llm_backend="fake",
+                       ui_auth=f"{USER}:{PASSWORD}") as url:
+        yield url
+
+
+@pytest.fixture
+def client(server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server}/v1", api_key=f"{USER}:{PASSWORD}", max_retries=0)
+
+
+def test_models_lists_newsrag(client):
+    assert [m.id for m in client.models.list()] == ["newsrag"]
+
+
+def test_a_streamed_completion_sends_tokens_then_sources_and_citations(client):
+    chunks = list(client.chat.completions.create(
+        model="newsrag", stream=True, messages=[{"role": "system", "content": "Be brief."},
+                                                {"role": "user", "content": QUESTION}]))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    contents = [c.choices[0].delta.content or "" for c in chunks]
+    assert sum(1 for text in contents[1:-1] if text) > 1, "tokens arrive one by one"
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop" and all(c.choices[0].finish_reason is None for c in chunks[:-1])
+    citations = last.model_extra["citations"]
+    assert citations and {"n", "title", "outlet", "date", "url", "quote"} == set(citations[0])
+    text = "".join(contents)
+    assert f"[{citations[0]['n']}]" in text.split(SOURCES_HEADING)[0]
+    assert f"\n\n{SOURCES_HEADING}\n[{citations[0]['n']}] {citations[0]['title']}" in text
+    assert len({c.id for c in chunks}) == 1
+
+
+def test_a_completion_without_stream_carries_the_same_answer(client):
+    completion = client.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": QUESTION}])
+    message = completion.choices[0].message
+    citations = completion.model_extra["citations"]
+    assert completion.model == "newsrag" and completion.choices[0].finish_reason == "stop"
+    answer, sources = message.content.split(f"\n\n{SOURCES_HEADING}\n")
+    assert f"[{citations[0]['n']}]" in answer and citations[0]["title"] in sources
+    assert citations[0]["quote"] and citations[0]["outlet"] and citations[0]["date"]
+
+
+def test_earlier_turns_are_the_history_and_our_sources_list_is_left_out_of_it(client):
+    first = client.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": QUESTION}])
+    follow_up = client.chat.completions.create(model="newsrag", messages=[
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": [{"type": "text", "text": "Where are the Islamic State detainees held?"}]},
+    ], extra_body={"k": 2})
+    assert follow_up.model_extra["citations"]
+    assert not follow_up.choices[0].message.content.startswith(ABSTAIN_TEXT)
+
+
+def test_an_off_topic_question_is_an_abstention_without_sources(client):
+    completion = client.chat.completions.create(
+        model="newsrag", messages=[{"role": "user", "content": "What is a good recipe for banana bread?"}])
+    assert completion.choices[0].message.content == ABSTAIN_TEXT and completion.model_extra["citations"] == []
+
+
+def test_the_sdk_reports_our_refusals(client, server):
+    with pytest.raises(openai.BadRequestError, match="the question is empty"):
+        client.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": "  "}])
+    with pytest.raises(openai.NotFoundError, match="gpt-4o"):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{server}/v1", api_key="reader:wrong", max_retries=0).models.list()
+
+
+def test_basic_auth_works_on_v1_too(server):
+    response = httpx.get(f"{server}/v1/models", auth=(USER, PASSWORD))
+    assert response.status_code == 200 and response.json()["data"][0]["id"] == "newsrag"
+    assert httpx.get(f"{server}/v1/models").status_code == 401
+
+
+def sse(response: httpx.Response) -> list[tuple[str, object]]:
+    """(event, decoded data) pairs of a server-sent event stream."""
+    events, name = [], "message"
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            events.append((name, json.loads(line.split(":", 1)[1])))
+            name = "message"
+    return events
+
+
+@pytest.mark.parametrize("how", [{"headers": {"Accept": "text/event-stream"}}, {"params": {"stream": "true"}}])
+def test_api_ask_streams_passages_then_tokens_then_the_answer(server, how):
+    with httpx.stream("POST", f"{server}/api/ask", json={"question": QUESTION, "k": 3}, auth=(USER, PASSWORD),
+                      timeout=60, **how) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        events = sse(response)
+    names = [name for name, _ in events]
+    assert names[0] == "passages" and names[-1] == "answer" and set(names[1:-1]) == {"token"} and len(names) > 3
+    passages, answer = events[0][1], events[-1][1]
+    assert len(passages) == 3 and passages[0]["title"]
+    assert answer["citations"] and answer["raw_answer"] == "".join(data for _, data in events[1:-1]).strip()
+
+
+def test_api_ask_without_streaming_still_answers_json(server):
+    response = httpx.post(f"{server}/api/ask", json={"question": QUESTION}, auth=(USER, PASSWORD), timeout=60)
+    assert response.status_code == 200 and response.json()["citations"]
+
+
+@pytest.mark.slow
+def test_the_real_model_streams_a_cited_answer_to_the_openai_client(tmp_path):
+    """End to end as a user would run it: `newsrag serve` with the bundled model, a streamed request."""
+    with serve_samples(tmp_path / "data") as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=300)
+        chunks = list(client.chat.completions.create(
+            model="newsrag", stream=True,
+            messages=[{"role": "user", "content": "How many Islamic State detainees could be moved to Iraq?"}]))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks)
+        citations = chunks[-1].model_extra["citations"]
+        print(f"\n{text}")
+        assert sum(1 for c in chunks if c.choices[0].delta.content) > 3
+        assert "7,000" in text and citations and SOURCES_HEADING in text
