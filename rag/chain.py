@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rag.citations import CitationVerifier
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.errors import QuestionError
-from rag.llm import get_chat_model
+from rag.llm import get_chat_model, prime_prompt_cache
 from rag.context import fit_passages, focus_passages
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.questions import answers_the_question
@@ -160,9 +160,10 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
 
         llama.cpp keeps what it has read as a prompt cache; every answer prompt starts with these same
         tokens, so afterwards only the passages and the question are read per answer (seconds on a CPU).
-        A remote backend just answers a one-token request.
+        The bundled model restores them from disk when an earlier process has read them; a remote backend
+        just answers a one-token request.
         """
-        self.llm.invoke(answer_messages("", []), max_tokens=1)
+        prime_prompt_cache(self.llm, answer_messages("", []))
 
     # -- the public calls ------------------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import uuid
 
+import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
@@ -167,7 +169,7 @@ def test_an_unloadable_model_file_is_a_model_error(tmp_path):
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"GGUF" + bytes(4096))
     with pytest.raises(ModelError, match="could not be started"):
-        llm._start_server(str(bogus), 512, 1)
+        llm._start_server(str(bogus), 512, 1, api_key="key")
 
 
 # --- the real bundled model ---------------------------------------------------------------------------------
@@ -207,3 +209,26 @@ def test_local_model_answers_from_a_passage(local_settings):
 def test_local_model_streams(local_settings):
     chunks = [c.content for c in llm.get_chat_model(local_settings).stream("Name three colours.") if c.content]
     assert len(chunks) > 1
+
+
+@pytest.mark.slow
+def test_the_local_server_refuses_requests_without_its_key(local_settings):
+    base = llm.get_chat_model(local_settings).openai_api_base
+    response = httpx.post(f"{base}/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}]},
+                          trust_env=False, timeout=60)
+    assert response.status_code == 401
+
+
+@pytest.mark.slow
+def test_instructions_read_by_one_process_are_restored_by_the_next(local_settings):
+    messages = [SystemMessage(f"Answer from the passages. Run {uuid.uuid4()}."), HumanMessage("Passages:")]
+    slot_file = llm.local_model_path(local_settings).parent / llm.PROMPT_CACHE_DIR / llm._slot_file_name(messages)
+    try:
+        assert llm.prime_prompt_cache(llm.get_chat_model(local_settings), messages) == "read and saved"
+        llm.shutdown_local_models()  # what a new process starts from: no server, nothing in memory
+        model = llm.get_chat_model(local_settings)
+        assert llm.prime_prompt_cache(model, messages) == "restored"
+        reply = model.invoke([messages[0], HumanMessage("Passages: none. Question: Who left?")], max_tokens=4)
+        assert reply.usage_metadata["input_token_details"]["cache_read"] >= 15  # the system message, not re-read
+    finally:
+        slot_file.unlink(missing_ok=True)
