@@ -35,17 +35,17 @@ TOP_K = 4
 # LangChain's RAG prompt (the hub's rlm/rag-prompt used by the RAG tutorial), plus the citation request
 RAG_PROMPT = ChatPromptTemplate.from_messages([(
     "human",
-    "You are an assistant for question-answering tasks. Use the following pieces of retrieved context to answer "
-    "the question. If you don't know the answer, just say that you don't know. Use three sentences maximum and "
-    "keep the answer concise. Cite the numbered context pieces you use like [1].\n"
-    "Question: {question} \nContext:\n{context} \nAnswer:",
+    ("You are an assistant for question-answering tasks. Use the following pieces of retrieved context to answer "
+     "the question. If you don't know the answer, just say that you don't know. Use three sentences maximum and "
+     "keep the answer concise. Cite the numbered context pieces you use like [1].\n"
+     "Question: {question} \nContext:\n{context} \nAnswer:"),
 )])
 # The contextualize-question prompt of LangChain's conversational RAG tutorial
 CONTEXTUALIZE_PROMPT = ChatPromptTemplate.from_messages([
     ("system",
-     "Given a chat history and the latest user question which might reference context in the chat history, "
-     "formulate a standalone question which can be understood without the chat history. Do NOT answer the "
-     "question, just reformulate it if needed and otherwise return it as is."),
+     ("Given a chat history and the latest user question which might reference context in the chat history, "
+      "formulate a standalone question which can be understood without the chat history. Do NOT answer the "
+      "question, just reformulate it if needed and otherwise return it as is.")),
     MessagesPlaceholder("chat_history"),
     ("human", "{input}"),
 ])
@@ -131,6 +131,6 @@ class LangChainBaseline:
         cited = [] if abstained else markers_of(normalize_markers(text, len(passages)))
         citations = [Citation(n=n, passage_id=passages[n - 1].id, title=passages[n - 1].title,
                               outlet=passages[n - 1].outlet, date=passages[n - 1].date, url=passages[n - 1].url,
-                              text=passages[n - 1].text) for n in cited]
+                              text=passages[n - 1].text, quote="") for n in cited]
         return Answer(question=question, standalone_question=standalone, answer=text, abstained=abstained,
                       raw_answer=text, citations=citations, passages=passages, timings=timings)

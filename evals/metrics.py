@@ -28,8 +28,8 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _MARKER = re.compile(r"\[\d+\]")
 _WORD = re.compile(r"\w+")
 # words that cannot start a clause before a comma ("In, up to 7,000 ...") or end a sentence ("... invasion from.")
-_DANGLING = ("a an the and or but as than of in on at by for from with to into about after before since during "
-             "until between among").split()
+_DANGLING = ("a", "an", "the", "and", "or", "but", "as", "than", "of", "in", "on", "at", "by", "for", "from", "with",
+             "to", "into", "about", "after", "before", "since", "during", "until", "between", "among")
 _STARTS_BROKEN = re.compile(r"^(?:[,;:.!?)\]}]|(?:" + "|".join(_DANGLING) + r")\s*[,;:])", re.IGNORECASE)
 # a sentence end, then only markers and another end: "... moved [1]. [2]." or "... moved [1]. . [2]"
 _EMPTY_SENTENCE = re.compile(r"[.!?;,]\s*(?:\[\d+\]\s*)*[.!?;,]\s*\[\d+\]|[.!?]\s*(?:\[\d+\]\s*)+[.!?;,]")

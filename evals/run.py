@@ -297,9 +297,9 @@ def render_peer_comparison(summary: Mapping, peer_summary: Mapping) -> list[str]
     lines = [
         "## Ours vs the LangChain peer",
         "",
-        f"The peer ({peer_summary['run']['retrieval']}, k={peer_summary['run']['k']}, the LangChain docs' RAG "
-        "prompt, the same model; `evals/baseline.py`) answered the same questions. Difference = ours − peer "
-        f"(for latency, negative means ours is faster). Peer errors: {peer['errors']}.",
+        (f"The peer ({peer_summary['run']['retrieval']}, k={peer_summary['run']['k']}, the LangChain docs' RAG "
+         "prompt, the same model; `evals/baseline.py`) answered the same questions. Difference = ours − peer "
+         f"(for latency, negative means ours is faster). Peer errors: {peer['errors']}."),
         "",
         "| metric | ours | peer | difference |",
         "|---|---|---|---|",

@@ -214,7 +214,8 @@ def test_shipped_thresholds_gate_the_headline_metrics():
 def test_splits_select_questions_and_an_item_without_one_is_dev(tmp_path):
     assert [item["id"] for item in load_dataset(FIXTURE_GOLD, split="test")] == ["f01", "f03", "f05"]
     assert [item["id"] for item in load_dataset(FIXTURE_GOLD, split="dev", limit=2)] == ["f02", "f04"]
-    assert len(load_dataset(FIXTURE_GOLD)) == 6
+    assert [item["id"] for item in load_dataset(FIXTURE_GOLD, split="dev")] == ["f02", "f04", "f06", "f07"]
+    assert len(load_dataset(FIXTURE_GOLD)) == 7
     unsplit = {key: value for key, value in GOLD["f01"].items() if key != "split"}
     dataset = write_gold(tmp_path / "old.jsonl", [unsplit])
     assert load_dataset(dataset, split="dev") == [unsplit] and load_dataset(dataset, split="test") == []
@@ -234,7 +235,7 @@ def test_cli_gate_refuses_another_split():
 def test_retrieval_ablation_scores_every_setting_and_misses_a_wrong_evidence(tmp_path, monkeypatch):
     from evals.ablation import render_ablation, retrieval_ablation, search_query
 
-    fact = {**GOLD["f01"], "split": "dev"}
+    fact = GOLD["f07"]  # a fact stated in one article only, so its evidence is complete however the corpus grows
     misplaced = {**fact, "id": "misplaced",
                  "evidence": [{"article": "no-such-article.md", "span": fact["evidence"][0]["span"]}]}
     held_out = {**misplaced, "id": "held-out", "split": "test"}  # the ablation tunes on dev: never counted
@@ -247,7 +248,7 @@ def test_retrieval_ablation_scores_every_setting_and_misses_a_wrong_evidence(tmp
     assert [(row["mode"], row["k"], row["focus"]) for row in rows] == [
         (mode, k, focus) for mode in ("dense", "bm25") for k in (1, 4) for focus in (0, 1)]
     assert all(row["chunk_tokens"] == 120 and row["chunks"] > 0 for row in rows)
-    # f01's evidence is found with k=4 by both modes; the misplaced copy never is, so hit@4 is exactly 1/2
+    # f07's evidence is found with k=4 by both modes; the misplaced copy never is, so hit@4 is exactly 1/2
     assert [row["hit_at_k"] for row in rows if row["k"] == 4] == [0.5] * 4
     whole, one_sentence = [row for row in rows if row["k"] == 4 and row["mode"] == "dense"]
     assert whole["kept"] == 0.5 and one_sentence["kept"] <= whole["kept"]
