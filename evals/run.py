@@ -100,8 +100,8 @@ def run_eval(
 
     Without data_dir the sample corpus is ingested into a fresh temporary store, so runs are reproducible
     and never touch the user's own store; with data_dir the store already there is evaluated as it is.
-    `baseline` also runs the LangChain peer (evals.baseline) on the same questions and corpus, after ours,
-    so the two never share the model's prompt cache. Returns what results.json holds: summary, settings,
+    `baseline` also runs the LangChain peer (evals.baseline) on the same questions and corpus, after ours
+    rather than in turns, so neither keeps evicting the other's prompt from the model's cache. Returns what results.json holds: summary, settings,
     rows, and with the peer baseline_summary and baseline_rows.
     """
     if baseline and data_dir is not None:
