@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     ui_port: int = Field(7860, ge=1, le=65535)
     ui_auth: str | None = Field(None, description="user:password, or a path to a file of such lines, to require login.")
     upload_max_bytes: int = Field(20_000_000, ge=1)
+    server_url: str | None = Field(
+        None, description="A running `newsrag serve` (http://user:password@host:port for one with a login) that "
+        "`newsrag ask` sends its question to, instead of loading the model in a process of its own.",
+    )
 
     @field_validator("embedding_model")
     @classmethod

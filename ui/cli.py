@@ -187,6 +187,10 @@ def ask(question: str, k: int | None, mode: str | None, date_from: str | None, d
         outlet: str | None, as_json: bool, stream: bool) -> None:
     """Answer QUESTION from the stored articles, citing passages as [1], [2]...
 
+    With NEWSRAG_SERVER_URL set (e.g. http://127.0.0.1:7860), the question goes to that running
+    `newsrag serve`, whose model is loaded and has read its instructions already; when nothing answers
+    there, it is answered in this process (with a note). --stream has nothing to stream from the server.
+
     \b
     Example:
       newsrag ask "How many detainees could be moved to Iraq?" --stream
@@ -197,19 +201,25 @@ def ask(question: str, k: int | None, mode: str | None, date_from: str | None, d
 
     if not question.strip():
         raise click.UsageError("the question is empty")
-    chain = build_chain(_settings())
+    settings = _settings()
     inputs = {"question": question, "k": k, "mode": mode, "filters": Filters(date_from, date_to, outlet)}
-    answer = None
-    for event in chain.stream(inputs):
-        if isinstance(event, Answer):
-            answer = event
-        elif isinstance(event, str) and stream and not as_json:
-            click.echo(event, nl=False)
+    answer = _answer_from_server(settings.server_url, inputs) if settings.server_url else None
+    streamed = False
+    if answer is None:
+        chain = build_chain(settings)
+        if settings.llm_backend == "local":
+            chain.warm_up()  # restores the instructions an earlier process read, instead of reading them again
+        for event in chain.stream(inputs):
+            if isinstance(event, Answer):
+                answer = event
+            elif isinstance(event, str) and stream and not as_json:
+                click.echo(event, nl=False)
+                streamed = True
     assert answer is not None
     if as_json:
         _print_json(answer_json(answer))
         return
-    if stream:
+    if streamed:
         click.echo("\n\nVerified answer:")
     click.echo(answer.answer)
     if answer.abstained and answer.passages:
@@ -221,6 +231,33 @@ def ask(question: str, k: int | None, mode: str | None, date_from: str | None, d
         click.echo(f"    “{c.quote}”")
     for sentence in answer.unsupported_sentences:
         click.echo(f"\n(unsupported by the articles: {sentence})")
+
+
+def _answer_from_server(url: str, inputs: dict[str, Any]) -> Any:
+    """The Answer from the `newsrag serve` at url, or None (after a note) when nothing is listening there."""
+    import httpx
+
+    from rag.types import Answer
+
+    filters = inputs["filters"]
+    body = {"question": inputs["question"], "k": inputs["k"], "mode": inputs["mode"],
+            "filters": {"date_from": filters.date_from, "date_to": filters.date_to, "outlet": filters.outlet}}
+    shown_url = httpx.URL(url).copy_with(username=None, password=None)  # never print a password
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/api/ask", json=body, timeout=httpx.Timeout(600, connect=5),
+                              trust_env=False)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        click.echo(f"note: no newsrag serve answers at {shown_url} ({exc}); answering in this process, "
+                   "which loads the model first", err=True)
+        return None
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"newsrag serve at {shown_url} failed: {exc}") from exc
+    if response.status_code == 401:
+        raise click.ClickException(f"newsrag serve at {shown_url} needs a login: set NEWSRAG_SERVER_URL to "
+                                   "http://user:password@host:port")
+    if response.status_code != 200:
+        raise click.ClickException(f"newsrag serve at {shown_url} answered {response.status_code}: {response.text[:500]}")
+    return Answer.model_validate(response.json())
 
 
 def answer_json(answer) -> dict:
