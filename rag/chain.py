@@ -28,8 +28,8 @@ from rag.config import RetrievalMode, Settings, get_settings
 from rag.errors import QuestionError
 from rag.llm import get_chat_model, prime_prompt_cache
 from rag.context import fit_passages, focus_passages
+from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
-from rag.questions import answers_the_question
 from rag.retrieve import Filters, Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
@@ -303,6 +303,12 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             timings["condense"] = time.perf_counter() - started
 
         passages = yield _Retrieve(standalone, request.k, request.mode, request.filters)
+        parts = question_parts(standalone)
+        if len(parts) > 1:  # "how many … and from which city?": each part's best passage goes in the prompt
+            per_part = []
+            for query in part_queries(parts):
+                per_part.append((yield _Retrieve(query, request.k, request.mode, request.filters)))
+            passages = merge_for_parts(passages, per_part, request.k or self.settings.top_k)
         timings["retrieval"] = time.perf_counter() - started
         yield passages
 
@@ -339,13 +345,16 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
 
     def _finish(self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]) -> Answer:
         """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
-        if is_decline(raw) or not answers_the_question(standalone, raw):
+        parts = question_parts(standalone)
+        raw, missing = open_parts(parts, raw, is_decline)  # a part left open is said, not the whole declined
+        if is_decline(raw) or len(missing) == len(parts):
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages)
         text, citations, unsupported = self.verifier.verify(raw, shown)
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages, unsupported_sentences=unsupported)
+        text = f"{text} {missing_note(missing)}".strip()
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)
 

@@ -14,6 +14,7 @@ import numpy as np
 from rag.citations import split_sentences
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
+from rag.multipart import part_queries, question_parts
 from rag.prompts import answer_messages, format_passage
 from rag.questions import offers_what_is_asked
 from rag.tokens import count_tokens
@@ -32,7 +33,7 @@ PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on 
 def focus_passages(
     question: str, passages: Sequence[Passage], embeddings: MiniLMEmbeddings, keep: int
 ) -> list[Passage]:
-    """Each passage cut to its `keep` sentences most similar to the question, in their original order.
+    """Each passage cut to its `keep` sentences most similar to the question (or one of its parts), in order.
 
     For a "when" or "how many" question a sentence holding a date or a number gets ASKED_KIND_BOOST: the
     answer is often in the sentence beside the one that sounds most like the question.
@@ -43,8 +44,11 @@ def focus_passages(
     flat = [s for group in groups for s in group]
     if not flat:
         return list(passages)
-    vectors = embeddings.embed([question, *flat])
-    similarity = vectors[1:] @ vectors[0] + np.array([ASKED_KIND_BOOST * offers_what_is_asked(question, s) for s in flat])
+    parts = question_parts(question)
+    queries = [question, *part_queries(parts)] if len(parts) > 1 else [question]  # each part finds its sentences
+    vectors = embeddings.embed([*queries, *flat])
+    asked = [ASKED_KIND_BOOST * any(offers_what_is_asked(part, s) for part in parts) for s in flat]
+    similarity = (vectors[len(queries) :] @ vectors[: len(queries)].T).max(axis=1) + np.array(asked)
     out, offset = [], 0
     for passage, group in zip(passages, groups):
         scores = similarity[offset : offset + len(group)]

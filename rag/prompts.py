@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rag.dates import anchor_dates
+from rag.multipart import question_parts
 from rag.types import Passage
 
 ABSTAIN_TEXT = "The articles do not answer this question."
@@ -44,7 +45,9 @@ def format_passage(n: int, passage: Passage) -> str:
 
 def answer_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
     blocks = "\n\n".join(format_passage(n, p) for n, p in enumerate(passages, start=1))
-    user = f"Passages:\n\n{blocks}\n\nQuestion: {question}\nAnswer with citations:"
+    parts = question_parts(question)
+    asks = "".join(f"\n({i}) {part}" for i, part in enumerate(parts, start=1)) if len(parts) > 1 else ""
+    user = f"Passages:\n\n{blocks}\n\nQuestion: {question}{asks}\nAnswer {'each part ' if asks else ''}with citations:"
     return [SystemMessage(ANSWER_SYSTEM), HumanMessage(user)]
 
 

@@ -1,0 +1,99 @@
+"""Questions that ask two things at once ("How many … and from which city?").
+
+Retrieval for the whole question favours the part with more words, and the number/time check declined the
+whole answer when one part was missing. Each part gets its own search, the prompt keeps each part's best
+passage, and a part the answer leaves open is said to be missing instead of declining the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.citations import split_sentences
+from rag.questions import answers_the_question
+from rag.types import Passage
+
+_WH = r"(?:how|what|which|who|whom|whose|when|where|why)\b"
+# "... and from which city?", "...; who ...", "... as well as when ..."; not "What did Iraq and the US agree?"
+_JOIN = re.compile(
+    rf",?\s*\b(?:and|as well as|plus)\s+(?=(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH})|\s*;\s*(?={_WH})",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}|^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b",
+                   re.IGNORECASE)
+_LEADING_WH = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}(?:\s+(?:many|much|long|far|old))?\s*",
+                         re.IGNORECASE)
+_FUNCTION_WORDS = frozenset("the and which what who whom whose when where why how many much did does was were are has have "
+                            "had not say said passage passages article articles mention information".split())
+_QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
+MIN_PART_WORDS = 4  # a shorter part ("from which city?") is searched with the first part's topic beside it
+_PRONOUN = re.compile(r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those)\b", re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions asked, each ending with "?"; a single question is one part."""
+    pieces = [p for chunk in _QUESTION_END.split(question.strip()) for p in _JOIN.split(chunk)]
+    parts = [p.strip().rstrip("?").strip() for p in pieces if p and p.strip(" ?")]
+    if len(parts) < 2 or not all(_ASKS.search(p) for p in parts):
+        return [question.strip()]
+    return [f"{p}?" for p in parts]
+
+
+def part_queries(parts: Sequence[str]) -> list[str]:
+    """Search text for each part: a later part that is short or says "they" borrows the first part's topic."""
+    topic = _LEADING_WH.sub("", parts[0]).rstrip("?")
+    return [f"{p} {topic}" if i and (len(p.split()) < MIN_PART_WORDS or _PRONOUN.search(p)) else p
+            for i, p in enumerate(parts)]
+
+
+def merge_for_parts(whole: Sequence[Passage], per_part: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
+    """The whole question's top k with each part's best passage swapped in (for the lowest-ranked) if absent."""
+    def ids(p: Passage) -> set[str]:
+        return {p.id, *(copy.id for copy in p.also_reported_by)}
+
+    kept = list(whole[:k])
+    protected: set[str] = set()
+    for found in per_part:
+        if not found:
+            continue
+        best = found[0]
+        present = next((p for p in kept if ids(p) & ids(best)), None)
+        if present is not None:
+            protected |= ids(present)
+            continue
+        replaceable = [i for i, p in enumerate(kept) if not ids(p) & protected]
+        if len(kept) < k:
+            kept.append(best)
+        elif replaceable:
+            kept[replaceable[-1]] = best
+        protected |= ids(best)
+    return kept
+
+
+def open_parts(parts: Sequence[str], answer: str, declines: Callable[[str], bool]) -> tuple[str, list[str]]:
+    """The answer without the sentences that decline a part, and the parts it leaves open.
+
+    A part is open when it asks for a number or a time and the answer gives none, or when a sentence declines
+    it ("The passages do not say which city"): that one is the part sharing most words with the decline. A
+    single question keeps its whole answer, so one decline still declines it.
+    """
+    if len(parts) < 2:
+        return answer, [p for p in parts if not answers_the_question(p, answer)]
+    sentences = split_sentences(answer)
+    declined = [s for s in sentences if declines(s)]
+    kept = " ".join(s for s in sentences if not declines(s))
+    missing = [p for p in parts if not answers_the_question(p, kept)]
+    if declined and not missing:
+        words = _content_words(" ".join(declined))
+        missing = [max(reversed(parts), key=lambda p: len(_content_words(p) & words))]
+    return kept, missing
+
+
+def missing_note(parts: Sequence[str]) -> str:
+    """Said after the answer for each part left open: "The articles do not say from which city."."""
+    return " ".join(f"The articles do not say {p.rstrip('?')[:1].lower()}{p.rstrip('?')[1:]}." for p in parts)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _FUNCTION_WORDS}

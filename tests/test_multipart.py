@@ -1,0 +1,90 @@
+"""Questions with two parts: each part is searched, kept in the prompt, and a part left open is said."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from ingest.pipeline import ingest, sample_corpus_dir
+from rag.chain import AnswerChain, is_decline
+from rag.config import Settings
+from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
+from rag.prompts import answer_messages
+from rag.retrieve import Retriever
+from rag.store import Store
+from rag.types import Passage
+
+QUESTION = "How many Islamic State fighters were in the first group and from which city were they moved?"
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("How many detainees were moved and from which city?", ["How many detainees were moved?", "from which city?"]),
+    ("Who commands CENTCOM and when did the transfers begin?", ["Who commands CENTCOM?", "when did the transfers begin?"]),
+    ("When did US forces leave Ain al-Asad? Where did they go?", ["When did US forces leave Ain al-Asad?", "Where did they go?"]),
+    ("What did Iraq and the US agree?", ["What did Iraq and the US agree?"]),  # "and" between names: one question
+    ("How many troops remain?", ["How many troops remain?"]),
+])
+def test_question_parts(question, parts):
+    assert question_parts(question) == parts
+
+
+def test_a_short_or_pronoun_part_is_searched_with_the_first_parts_topic():
+    queries = part_queries(question_parts(QUESTION))
+    assert queries[0] == "How many Islamic State fighters were in the first group?"
+    assert queries[1] == "from which city were they moved? Islamic State fighters were in the first group"
+    assert part_queries(["Who commands CENTCOM?", "when did the transfers begin?"])[1] == "when did the transfers begin?"
+
+
+def _p(pid: str) -> Passage:
+    return Passage(id=pid, article_id=pid, text=pid)
+
+
+def test_each_parts_best_passage_takes_the_lowest_slot_of_the_whole_questions_top_k():
+    whole = [_p("a"), _p("b"), _p("c")]
+    merged = merge_for_parts(whole, [[_p("a"), _p("b")], [_p("x"), _p("a")]], k=3)
+    assert [p.id for p in merged] == ["a", "b", "x"]
+    # a part's best already present (even folded in as a copy) is not added twice
+    holder = _p("b").model_copy(update={"also_reported_by": [_p("x")]})
+    assert [p.id for p in merge_for_parts([_p("a"), holder], [[_p("a")], [_p("x")]], k=2)] == ["a", "b"]
+
+
+def test_the_prompt_lists_the_parts_only_for_a_question_with_parts():
+    assert "(2) from which city were they moved?" in answer_messages(QUESTION, [])[1].content
+    assert "(1)" not in answer_messages("How many troops remain?", [])[1].content
+
+
+@pytest.mark.parametrize("answer, kept, missing", [
+    ("The first group had 150 fighters [1]. The passages do not say which city.", "The first group had 150 fighters [1].",
+     ["from which city were they moved?"]),
+    ("They were moved from Hasakah [1].", "They were moved from Hasakah [1].",
+     ["How many Islamic State fighters were in the first group?"]),  # a how-many part with no number
+    ("150 fighters were moved from Hasakah [1].", "150 fighters were moved from Hasakah [1].", []),
+])
+def test_open_parts(answer, kept, missing):
+    assert open_parts(question_parts(QUESTION), answer, is_decline) == (kept, missing)
+
+
+def test_a_single_question_keeps_its_whole_answer_so_a_decline_still_declines():
+    answer = "It was 150 [1]. The passages do not say more."
+    assert open_parts(["How many fighters?"], answer, is_decline) == (answer, [])
+
+
+@pytest.fixture(scope="module")
+def detainee_store(tmp_path_factory, embeddings):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("multipart"), llm_backend="fake")
+    store = Store(settings, embeddings)
+    ingest([str(sample_corpus_dir() / "2026-01-21-centcom-begins-moving-is-detainees-to-iraq.md"),
+            str(sample_corpus_dir() / "2026-01-21-syrian-government-forces-push-back-sdf.md")], settings, store=store)
+    return settings, store
+
+
+def test_an_answer_to_one_part_is_kept_and_the_other_part_said_missing(detainee_store):
+    settings, store = detainee_store
+    llm = GenericFakeChatModel(messages=iter([AIMessage(
+        "The first group had 150 Islamic State fighters [1]. The passages do not say which city they came from.")]))
+    answer = AnswerChain(settings, Retriever(store, settings), llm).invoke({"question": QUESTION})
+    assert not answer.abstained and answer.citations
+    assert answer.answer.startswith("The first group had 150 Islamic State fighters")
+    assert answer.answer.endswith(missing_note(["from which city were they moved?"]))
+    assert any("Hasakah" in p.text for p in answer.passages)  # the evidence was there: the model missed it
