@@ -67,7 +67,8 @@ class NewsRetriever(BaseRetriever):
         mode: RetrievalMode | None = None,
         filters: FiltersLike = None,
     ) -> list[Document]:
-        passages = self.search.search(query, k or self.k, mode or self.mode, as_filters(filters) or self.filters)
+        with self.search.store.lock:  # no commit or reopening of the store in the middle of a search
+            passages = self.search.search(query, k or self.k, mode or self.mode, as_filters(filters) or self.filters)
         return [document_of(p) for p in passages]
 
     async def _aget_relevant_documents(

@@ -10,7 +10,7 @@ import secrets
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, BinaryIO, Literal
@@ -27,7 +27,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
 from ingest.pipeline import IngestReport, ingest
-from rag.chain import AnswerChain, StreamEvent, build_chain, question_problem
+from rag.chain import AnswerChain, build_chain, question_problem
 from rag.config import RetrievalMode, Settings
 from rag.errors import ConfigError, NewsragError
 from rag.store import Store
@@ -88,25 +88,17 @@ def parse_auth(value: str | None) -> list[tuple[str, str]]:
 class Services:
     """One store and one chain per process; the models load once.
 
-    Retrieval holds the store's lock, which each write batch also takes (after the data dir's write lock,
-    shared with other processes), so a question waits at most for one batch's commit, never a whole ingest.
+    The chain's retriever holds the store's lock while it searches; each write batch also takes it (after the
+    data dir's write lock, shared with other processes), so a question waits at most for one batch's commit,
+    never a whole ingest.
     """
 
     def __init__(self, settings: Settings, chain: AnswerChain | None = None) -> None:
         self.settings = settings
         self.chain = chain or build_chain(settings)
         self.store: Store = self.chain.retriever.store
-        self.lock = self.store.lock
         self.uploads = (settings.data_dir / "uploads").resolve()
         self.uploads.mkdir(parents=True, exist_ok=True)
-
-    def stream(self, inputs: dict) -> Iterator[StreamEvent]:
-        """The chain's events; retrieval (the first event) runs under the lock, generation outside it."""
-        events = self.chain.stream(inputs)
-        with self.lock:
-            first = next(events)
-        yield first
-        yield from events
 
     def ingest(self, inputs: Sequence[str], progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Ingest (the store locks each batch); uploads that ended up stored under no source are removed."""

@@ -6,7 +6,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 from typing import get_args
@@ -141,9 +141,9 @@ def build_blocks(services: Services) -> gr.Blocks:
     """The chat, upload and library tabs; one Services object behind every event."""
     settings = services.settings
 
-    def respond(
+    async def respond(
         message: str, chat: list[dict], k: float, mode: str, date_from: str, date_to: str
-    ) -> Iterator[tuple[list[dict], str, str]]:
+    ) -> AsyncIterator[tuple[list[dict], str, str]]:
         """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text."""
         question = (message or "").strip()
         chat = list(chat or [])
@@ -157,7 +157,7 @@ def build_blocks(services: Services) -> gr.Blocks:
         yield chat, '<p class="nr-muted">Searching the articles…</p>', ""
         streamed = ""
         try:
-            for event in services.stream(inputs):
+            async for event in services.chain.astream(inputs):  # native async: the event loop is never blocked
                 if isinstance(event, list):
                     yield chat, render_sources_html(event, "Retrieved passages"), ""
                 elif isinstance(event, str):
