@@ -398,14 +398,13 @@ class Store:
         self._writing = False
         self.catalog = Catalog(settings.data_dir / f"{settings.collection}.catalog.sqlite3")
         self._generation = self.catalog.generation  # read before Chroma opens: a later commit is noticed
-        self.client = _chroma_client(settings)
-        self.collection = self._open_collection()
         self.lexical = LexicalIndex(settings.data_dir / f"{settings.collection}.bm25")
-        if self.write_lock.acquire(blocking=False):  # a writer at work cleans up after itself
-            try:
-                self.recover()
-            finally:
-                self.write_lock.release()
+        # under the lock: two processes creating one Chroma store at once collide ("table collections already
+        # exists"), and clean-up must not run while another process writes
+        with self.write_lock.held():
+            self.client = _chroma_client(settings)
+            self.collection = self._open_collection()
+            self.recover()
         self.sync()
 
     @contextmanager
