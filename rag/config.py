@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["dense", "bm25", "hybrid", "mmr"]
 LLMBackend = Literal["local", "openai", "ollama", "fake"]
+EmbeddingBackend = Literal["local", "openai"]
 EMBEDDING_MODELS = ("minilm-int8",)
 
 
@@ -29,8 +30,17 @@ class Settings(BaseSettings):
         None, description="'Header-Name: value' sent to the Chroma server, e.g. 'Authorization: Bearer TOKEN'."
     )
 
-    embedding_model: str = Field("minilm-int8", description=f"One of {', '.join(EMBEDDING_MODELS)}.")
-    embed_batch_size: int = Field(8, ge=1, le=1024, description="Texts per onnxruntime call; see docs/performance.md.")
+    embedding_backend: EmbeddingBackend = Field(
+        "local", description="local (bundled MiniLM, in-process) or openai (an OpenAI-compatible /v1/embeddings server)."
+    )
+    embedding_model: str = Field(
+        "minilm-int8", description=f"local: one of {', '.join(EMBEDDING_MODELS)}; openai: the server's model name."
+    )
+    embedding_base_url: str | None = Field(None, description="The embedding server's base URL, e.g. http://gpu:8080/v1.")
+    embedding_api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it needs one.")
+    embed_batch_size: int = Field(
+        8, ge=1, le=2048, description="Texts per onnxruntime call or per /v1/embeddings request; see docs/performance.md."
+    )
     embed_threads: int = Field(0, ge=0, le=256, description="onnxruntime intra-op threads; 0 = all cores.")
 
     chunk_tokens: int = Field(200, ge=32, le=240, description="Target chunk size in tiktoken tokens.")
@@ -79,12 +89,14 @@ class Settings(BaseSettings):
         "`newsrag ask` sends its question to, instead of loading the model in a process of its own.",
     )
 
-    @field_validator("embedding_model")
-    @classmethod
-    def _known_embedding_model(cls, value: str) -> str:
-        if value not in EMBEDDING_MODELS:
-            raise ValueError(f"unknown embedding model {value!r}; valid values: {', '.join(EMBEDDING_MODELS)}")
-        return value
+    @model_validator(mode="after")
+    def _known_embedding_model(self) -> "Settings":
+        if self.embedding_backend == "local" and self.embedding_model not in EMBEDDING_MODELS:
+            raise ValueError(f"unknown embedding model {self.embedding_model!r}; valid values: "
+                             f"{', '.join(EMBEDDING_MODELS)} (or NEWSRAG_EMBEDDING_BACKEND=openai for a server's model)")
+        if self.embedding_backend == "openai" and not self.embedding_base_url:
+            raise ValueError("the openai embedding backend needs NEWSRAG_EMBEDDING_BASE_URL (e.g. http://gpu:8080/v1)")
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":

