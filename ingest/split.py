@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from rag.text import sentence_spans, trim_span
 from rag.tokens import count_tokens, encoding
-
-# A sentence ends at . ! ? (maybe followed by quotes or brackets) before whitespace, or at a blank line.
-_SENTENCE_END = re.compile(r"""(?<=[.!?])["'”’)\]]*\s+|\n\s*\n""")
 
 
 @dataclass(frozen=True)
@@ -18,21 +15,7 @@ class Span:
 
 
 def _sentences(text: str) -> list[Span]:
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.start() > start:
-            spans.append(Span(start, match.start()))
-        start = match.end()
-    if start < len(text) and text[start:].strip():
-        spans.append(Span(start, len(text)))
-    return [_strip(text, s) for s in spans if text[s.start : s.end].strip()]
-
-
-def _strip(text: str, span: Span) -> Span:
-    piece = text[span.start : span.end]
-    lead = len(piece) - len(piece.lstrip())
-    trail = len(piece) - len(piece.rstrip())
-    return Span(span.start + lead, span.end - trail)
+    return [Span(start, end) for start, end in sentence_spans(text)]
 
 
 def _split_long(text: str, span: Span, max_tokens: int) -> list[Span]:
@@ -53,7 +36,7 @@ def _split_long(text: str, span: Span, max_tokens: int) -> list[Span]:
             out.extend(_split_long(text, Span(piece.start, cut), max_tokens))
             piece = Span(cut, piece.end)
         out.append(piece)
-    return [p for p in (_strip(text, p) for p in out) if p.end > p.start]
+    return [p for p in (Span(*trim_span(text, p.start, p.end)) for p in out) if p.end > p.start]
 
 
 def split_spans(text: str, chunk_tokens: int = 200, overlap_tokens: int = 40) -> list[Span]:

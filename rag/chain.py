@@ -148,11 +148,11 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         self._verify = RunnableLambda(self._verified, name="verify")
 
     @property
-    def InputType(self) -> type[ChainInput]:  # noqa: N802 - LangChain's name
+    def InputType(self) -> type[ChainInput]:  # LangChain's name
         return ChainInput
 
     @property
-    def OutputType(self) -> type[Answer]:  # noqa: N802 - LangChain's name
+    def OutputType(self) -> type[Answer]:  # LangChain's name
         return Answer
 
     def warm_up(self) -> None:
