@@ -1,4 +1,5 @@
-"""newsrag's library: `from rag import build_chain, answer_question, Settings`.
+"""newsrag's library: `from rag import build_chain, answer_question, Settings`; for LangChain users also
+`NewsRetriever` (or `Store(settings).as_retriever()`), `Store.as_vectorstore()` and the embeddings.
 
 Names load lazily so that importing the settings alone stays fast.
 """
@@ -16,7 +17,11 @@ _EXPORTS = {
     "Answer": "rag.types",
     "Citation": "rag.types",
     "Passage": "rag.types",
+    "ChainInput": "rag.chain",
     "Filters": "rag.retrieve",
+    "NewsRetriever": "rag.retriever",
+    "RemoteEmbeddings": "rag.embeddings",
+    "MiniLMEmbeddings": "rag.embeddings",
     "Store": "rag.store",
     "NewsragError": "rag.errors",
 }

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from pydantic import SecretStr
 
 from rag.config import EMBEDDING_MODELS, Settings
 from rag.errors import ConfigError, ModelError
@@ -123,7 +124,7 @@ class RemoteEmbeddings(NewsEmbeddings):
 
         self.name = model
         self._client = OpenAIEmbeddings(
-            model=model, base_url=base_url, api_key=api_key or "unused", chunk_size=batch_size, max_retries=retries,
+            model=model, base_url=base_url, api_key=SecretStr(api_key or "unused"), chunk_size=batch_size, max_retries=retries,
             check_embedding_ctx_length=False,  # send the texts; token ids are OpenAI's own models' input only
         )
         self._tokenizer = _minilm_tokenizer(_minilm_files()[1])

@@ -1,13 +1,11 @@
-"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval, plus MMR, as plain functions and a Runnable."""
+"""Dense, BM25 and hybrid (reciprocal rank fusion) retrieval, plus MMR; rag.retriever wraps it for LangChain."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from langchain_core.runnables import RunnableLambda
 
 from rag.config import RetrievalMode, Settings
 from rag.dedupe import collapse_near_copies
@@ -135,13 +133,3 @@ class Retriever:
             else p.model_copy(update={"similarity": float(vectors[p.id] @ query_vector) if p.id in vectors else 0.0})
             for p in passages
         ]
-
-    def as_runnable(self) -> RunnableLambda:
-        """A Runnable taking {"question", optional "k", "mode", "filters"} and returning timed passages."""
-
-        def run(inputs: dict) -> dict:
-            started = time.perf_counter()
-            passages = self.search(inputs["question"], inputs.get("k"), inputs.get("mode"), inputs.get("filters"))
-            return {**inputs, "passages": passages, "retrieval_seconds": time.perf_counter() - started}
-
-        return RunnableLambda(run, name="retrieve")

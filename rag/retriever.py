@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
@@ -54,8 +57,8 @@ class NewsRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     search: Retriever = Field(description="The search the answering chain uses.")
-    k: int | None = Field(None, ge=1, le=50, description="Documents returned; default settings.top_k.")
-    mode: RetrievalMode | None = Field(None, description="dense, bm25, hybrid or mmr; default settings.retrieval.")
+    k: int | None = Field(default=None, ge=1, le=50, description="Documents returned; default settings.top_k.")
+    mode: RetrievalMode | None = Field(default=None, description="dense, bm25, hybrid or mmr; default settings.retrieval.")
     filters: Filters | None = None
 
     def _get_relevant_documents(

@@ -4,19 +4,21 @@ the Documents' metadata, filters through the retriever, and the Chroma view of t
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 import tempfile
+from pathlib import Path
 
-import pytest
 from langchain_core.documents import Document
-from langchain_tests.integration_tests import EmbeddingsIntegrationTests, RetrieversIntegrationTests
+from langchain_tests.integration_tests import (
+    EmbeddingsIntegrationTests,
+    RetrieversIntegrationTests,
+)
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings, get_embeddings
-from rag.retriever import NewsRetriever, passage_of
 from rag.retrieve import Retriever
+from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
 
 QUESTION = "How many Islamic State detainees could be moved to Iraq?"

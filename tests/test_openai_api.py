@@ -15,8 +15,8 @@ import httpx
 import openai
 import pytest
 import uvicorn
-
 from conftest import free_port
+
 from ingest.pipeline import sample_corpus_dir
 from rag.config import Settings
 from rag.prompts import ABSTAIN_TEXT

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLES, serve_http
+
 from ingest.pipeline import ingest
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings, RemoteEmbeddings, get_embeddings
@@ -36,7 +36,7 @@ class EmbeddingServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     failing = server.failures_left > 0

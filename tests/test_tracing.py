@@ -6,6 +6,7 @@ Plumbing only, so the deterministic fake model answers (the real model is exerci
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -129,7 +130,7 @@ async def test_ainvoke_and_abatch_answer_without_blocking_the_event_loop(chain):
         beat.cancel()
     assert not answer.abstained and answer.standalone_question
     assert [a.question for a in answers] == [QUESTION, "Where is Hasakah?"]
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > elapsed / 0.05 and max(gaps) < 0.5, "retrieval or verification blocked the loop"
 
 
