@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.citations import CitationVerifier
 from rag.config import RetrievalMode, Settings, get_settings
+from rag.conflicts import with_conflict_note
 from rag.errors import QuestionError
 from rag.llm import get_chat_model, prime_prompt_cache
 from rag.context import fit_passages, focus_passages
@@ -355,6 +356,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages, unsupported_sentences=unsupported)
         text = f"{text} {missing_note(missing)}".strip()
+        text, citations = with_conflict_note(standalone, text, citations, shown, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)
 

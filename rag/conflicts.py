@@ -1,0 +1,220 @@
+"""Reports that disagree on the number or date asked about (an early report and its correction, two outlets).
+
+The small model picks one figure silently, so the disagreement is found in the passages it was shown and
+said after its answer, newest report first, each with its citation: "Reports differ: 150 (Northern Gazette,
+2026-01-22) [2]; about 100 (Desert Wire, 2026-01-21) [1]." Conservative on purpose: a passage's figure is
+the one in its sentence closest to the question, a number must sit beside the noun the question counts, and a
+sentence that retracts a figure ("an earlier version said about 100") is not a report of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.citations import split_sentences
+from rag.dates import MONTHS, find_relative_dates
+from rag.embeddings import MiniLMEmbeddings
+from rag.multipart import question_parts
+from rag.types import Citation, Passage
+
+RELEVANCE = 0.45  # cosine of the claim sentence to the question; below it the sentence is about something else
+MARGIN = 0.15  # a passage's count must be nearly as close to the question as the closest passage's count
+DATE_WORDS_SHARED = 0.5  # a dated sentence must hold half the question's content words: the same event, not its context
+NOUN_WINDOW = 4  # words between a number and the noun it counts: "150 Islamic State fighters"
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[\w-]+\s+){0,3}?[\w-]+?)(?=\s+(?:were|was|are|is|did|does|do|have|has|had|"
+                       r"could|can|will|would|remain|still|in|at|on|from|to|of)\b|\?|$)", re.IGNORECASE)
+_ASKS_TIME = re.compile(r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in (?:what|which) (?:year|month))\b",
+                        re.IGNORECASE)
+_APPROXIMATE = ("about", "around", "some", "roughly", "nearly", "almost", "approximately")
+_AT_MOST, _AT_LEAST = ("up to", "as many as", "fewer than", "less than"), ("more than", "at least", "over")
+_QUALIFIER = rf"(?:(?:{'|'.join((*_APPROXIMATE, *_AT_MOST, *_AT_LEAST, 'only'))})\s+)?"
+_VAGUE = {"a dozen": (12, 12), "a few dozen": (24, 60), "dozens": (24, 99), "a few hundred": (200, 500),
+          "several hundred": (200, 900), "hundreds": (200, 999), "a few thousand": (2000, 5000),
+          "several thousand": (2000, 9000), "thousands": (2000, 99999)}
+_SCALE = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+_QUANTITY = re.compile(
+    rf"\b{_QUALIFIER}(?:(?P<digits>\d[\d,]*(?:\.\d+)?)(?:\s+(?P<scale>{'|'.join(_SCALE)}))?|"
+    rf"(?P<vague>{'|'.join(sorted(_VAGUE, key=len, reverse=True))}))\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_AFTER_MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\s+$")
+_FULL_DATE = re.compile(rf"\b(?:(?:{'|'.join(MONTHS)})(?:\s+\d{{1,2}})?,?\s+)?(?:19|20)\d\d\b")
+_RETRACTED = re.compile(r"\b(?:earlier version|was wrong|were wrong|incorrectly|erroneously|misstated|not about)\b",
+                        re.IGNORECASE)
+# "began leaving in August" answers when it started, not "when did they leave": both speak of a start or neither
+_START = re.compile(r"\b(?:beg[ia]n\w*|start\w*|first)\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")  # "al-Asad" is one word, not two shared ones
+_FUNCTION_WORDS = frozenset(("the", "and", "did", "does", "was", "were", "are", "has", "have", "had", "when", "what",
+                             "which", "year", "date", "day", "month", "from", "with", "for", "into", "that", "this"))
+
+
+@dataclass(frozen=True)
+class Report:
+    n: int  # the passage's number in the prompt
+    passage: Passage
+    sentence: str
+    value: str  # as the article says it: "about 100", "August 2025"
+    key: tuple  # what is compared: ("number", low, high) or ("date", year, month, day)
+
+
+def conflict_note(question: str, shown: Sequence[Passage], embeddings: MiniLMEmbeddings) -> tuple[str, list[Report]]:
+    """The note for the first asked number or date the shown passages disagree on, and the reports it cites.
+
+    Each figure is named once, from its newest report, with the markers of every passage that gives it.
+    """
+    for part in question_parts(question):
+        if not (_HOW_MANY.search(part) or _ASKS_TIME.search(part)):
+            continue
+        groups = _disagreeing(_reports(part, shown, embeddings))
+        if groups:
+            listed = "; ".join(
+                f"{g[0].value} ({', '.join(x for x in (g[0].passage.outlet, g[0].passage.date) if x)}) "
+                + "".join(f"[{r.n}]" for r in g) for g in groups)
+            return f"Reports differ: {listed}.", [r for g in groups for r in g]
+    return "", []
+
+
+def with_conflict_note(
+    question: str, text: str, citations: list[Citation], shown: Sequence[Passage], embeddings: MiniLMEmbeddings
+) -> tuple[str, list[Citation]]:
+    """The verified answer with the note appended and a citation for each report it names."""
+    note, reports = conflict_note(question, shown, embeddings)
+    if not note:
+        return text, citations
+    cited = {c.n for c in citations}
+    added = [Citation(n=r.n, passage_id=r.passage.id, title=r.passage.title, outlet=r.passage.outlet,
+                      date=r.passage.date, url=r.passage.url, text=r.passage.text, quote=r.sentence)
+             for r in reports if r.n not in cited]
+    return f"{text} {note}", sorted([*citations, *added], key=lambda c: c.n)
+
+
+def _reports(part: str, shown: Sequence[Passage], embeddings: MiniLMEmbeddings) -> list[Report]:
+    """Per passage, the figure in its sentence closest to the question, if that sentence is about it."""
+    counts = bool(_HOW_MANY.search(part))
+    candidates: list[tuple[int, str, str, tuple]] = []
+    for n, passage in enumerate(shown, start=1):
+        for sentence in split_sentences(passage.text):
+            if _RETRACTED.search(sentence) or not (counts or _same_event(part, sentence)):
+                continue
+            value = _number_in(part, sentence) if counts else _date_in(sentence, passage.date)
+            if value:
+                candidates.append((n, sentence, *value))
+    if not candidates:
+        return []
+    vectors = embeddings.embed([part, *(c[1] for c in candidates)])
+    best: dict[int, tuple[float, Report]] = {}
+    for (n, sentence, value, key), score in zip(candidates, vectors[1:] @ vectors[0]):
+        if n not in best or score > best[n][0]:
+            best[n] = (float(score), Report(n, shown[n - 1], sentence, value, key))
+    top = max(score for score, _ in best.values())
+    floor = max(RELEVANCE, top - MARGIN) if counts else RELEVANCE  # a date's sentence already passed _same_event
+    return [report for score, report in best.values() if score >= floor]
+
+
+def _same_event(question: str, sentence: str) -> bool:
+    """The sentence names most of what the question asks about, and speaks of its start only if the question does."""
+    asked = _stems(question)
+    if not asked or len(asked & _stems(sentence)) / len(asked) < DATE_WORDS_SHARED:
+        return False
+    return bool(_START.search(question)) == bool(_START.search(sentence))
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _FUNCTION_WORDS}
+
+
+def _disagreeing(reports: list[Report]) -> list[list[Report]]:
+    """The reports grouped by figure, newest first, when two articles give figures that cannot both hold.
+
+    A vague figure ("hundreds of miles") joins the one group it fits, starts its own if it fits none, and is
+    left out when it fits several: it neither confirms nor contradicts them.
+    """
+    by_article: dict[str, Report] = {}
+    for report in reports:
+        by_article.setdefault(report.passage.article_id, report)
+    newest_first = sorted(by_article.values(), key=lambda r: r.passage.date or "", reverse=True)
+    groups: list[list[Report]] = []
+    for report in [r for r in newest_first if not _is_vague(r)] + [r for r in newest_first if _is_vague(r)]:
+        fits = [g for g in groups if _compatible(report.key, g[0].key)]
+        if not fits:
+            groups.append([report])
+        elif len(fits) == 1:
+            fits[0].append(report)
+    groups = [sorted(g, key=lambda r: r.passage.date or "", reverse=True) for g in groups]
+    groups.sort(key=lambda g: g[0].passage.date or "", reverse=True)
+    return groups if len(groups) > 1 else []
+
+
+def _is_vague(report: Report) -> bool:
+    return report.key[0] == "number" and _QUANTITY.fullmatch(report.value) is not None and \
+        _QUANTITY.fullmatch(report.value).group("vague") is not None
+
+
+def _compatible(a: tuple, b: tuple) -> bool:
+    """Overlapping number ranges ("about 100" and "100"; "thousands" and "up to 7,000"), or dates where one is a
+    finer reading of the other ("January 2026" and "January 21, 2026")."""
+    if a[0] != b[0]:
+        return False
+    if a[0] == "number":
+        return a[1] <= b[2] and b[1] <= a[2]
+    return all(x is None or y is None or x == y for x, y in zip(a[1:], b[1:]))
+
+
+def _number_in(part: str, sentence: str) -> tuple[str, tuple] | None:
+    """The quantity counting what the question counts ("how many fighters": "150 Islamic State fighters"), or the
+    sentence's only quantity."""
+    counted = _HOW_MANY.search(part)
+    nouns = {w[:5] for w in _WORD.findall(counted.group(1).lower()) if len(w) > 2} if counted else set()
+    quantities = [m for m in _QUANTITY.finditer(sentence) if not _is_calendar(sentence, m)]
+    for match in quantities:
+        after = {w[:5] for w in _WORD.findall(sentence[match.end() :].lower())[:NOUN_WINDOW]}
+        if not nouns or nouns & after or len(quantities) == 1:
+            return match.group(0), ("number", *_number_range(match))
+    return None
+
+
+def _is_calendar(sentence: str, match: re.Match) -> bool:
+    """A year ("in 2014") or a day of a month ("January 19") is not a count."""
+    if match.group("digits") is None or match.group("scale"):
+        return False
+    return bool(_YEAR.fullmatch(match.group(0)) or _AFTER_MONTH.search(sentence, 0, match.start()))
+
+
+def _number_range(match: re.Match) -> tuple[float, float]:
+    """What a quantity allows: "about 100" 90-110, "up to 7,000" 0-7,000, "a few dozen" 24-60."""
+    if match.group("vague"):
+        return _VAGUE[match.group("vague").lower()]
+    value = float(match.group("digits").replace(",", "")) * _SCALE.get((match.group("scale") or "").lower(), 1)
+    said = match.group(0).lower()
+    if said.startswith(_APPROXIMATE):
+        return value * 0.9, value * 1.1
+    if said.startswith(_AT_MOST):
+        return 0.0, value
+    if said.startswith(_AT_LEAST):
+        return value, float("inf")
+    return value, value
+
+
+def _date_in(sentence: str, published: str | None) -> tuple[str, tuple] | None:
+    """The first date the sentence gives (a relative one resolved): "began in August and continued through
+    September" began in August."""
+    found = [(m.start(), m.group(0)) for m in _FULL_DATE.finditer(sentence)]
+    found += [(d.start, d.label) for d in find_relative_dates(sentence, published)]
+    for _, text in sorted(found):
+        key = _calendar(text)
+        if key:
+            return text, ("date", *key)
+    return None
+
+
+def _calendar(text: str) -> tuple[int, int | None, int | None] | None:
+    """ "January 21, 2026" → (2026, 1, 21); "August 2025" → (2025, 8, None); "2014" → (2014, None, None)."""
+    match = re.fullmatch(rf"(?:({'|'.join(MONTHS)})(?:\s+(\d{{1,2}}))?,?\s+)?(\d{{4}})", text.strip())
+    if not match:
+        return None
+    month = MONTHS.index(match.group(1)) + 1 if match.group(1) else None
+    return int(match.group(3)), month, int(match.group(2)) if match.group(2) else None
+

@@ -1,0 +1,73 @@
+"""Reports that disagree on the asked number or date are named after the answer, newest first, both cited."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.citations import CitationVerifier
+from rag.conflicts import conflict_note, with_conflict_note
+from rag.types import Passage
+
+FIGHTERS = "How many Islamic State fighters were in the first group CENTCOM moved to Iraq?"
+EARLY = Passage(id="e-0000", article_id="e", outlet="Desert Wire", date="2026-01-21", text=(
+    "About 100 fighters were in the first group, which was taken from a detention facility in Hasakah, Syria. "
+    "Up to 7,000 detainees could be moved in all."))
+CORRECTED = Passage(id="c-0000", article_id="c", outlet="Northern Gazette", date="2026-01-22", text=(
+    "An earlier version of this report said that about 100 Islamic State fighters were in the first group. "
+    "That figure was wrong. US Central Command said the first group numbered 150 fighters."))
+
+
+def test_an_early_report_and_its_correction_are_both_named_newest_first(embeddings):
+    note, reports = conflict_note(FIGHTERS, [EARLY, CORRECTED], embeddings)
+    assert note == "Reports differ: 150 (Northern Gazette, 2026-01-22) [2]; About 100 (Desert Wire, 2026-01-21) [1]."
+    assert [r.n for r in reports] == [2, 1]
+
+
+@pytest.mark.parametrize("other", [
+    "The operation began with 150 Islamic State fighters taken from Hasakah.",  # the same figure
+    "Roughly 150 fighters were in the first group moved out of Hasakah.",  # "roughly 150" allows 150
+    "In January 2020 the first group of Iranian missiles hit the base; on January 19 US forces left.",  # no count
+])
+def test_agreeing_or_countless_reports_get_no_note(embeddings, other):
+    agreeing = Passage(id="o-0000", article_id="o", outlet="Gulf Dispatch", date="2026-01-23", text=other)
+    assert conflict_note(FIGHTERS, [CORRECTED, agreeing], embeddings) == ("", [])
+
+
+def test_two_outlets_on_the_border_miles(embeddings):
+    question = "How many miles of the border do Syrian government forces hold?"
+    monitor = Passage(id="m-0000", article_id="m", outlet="Orontes Newswire", date="2026-01-22",
+                      text="Syrian government forces now control about 250 miles of the Syrian side of the border.")
+    officer = Passage(id="f-0000", article_id="f", outlet="Shatt Chronicle", date="2026-01-23",
+                      text="Syrian government forces now hold roughly 200 miles of the border facing Iraq.")
+    vague = Passage(id="v-0000", article_id="v", outlet="Gulf Dispatch", date="2026-01-21",
+                    text="The government now holds hundreds of miles of the Syrian side of the border with Iraq.")
+    note, _ = conflict_note(question, [monitor, vague, officer], embeddings)
+    # "hundreds" fits both figures: it neither confirms nor contradicts either
+    assert note == ("Reports differ: roughly 200 (Shatt Chronicle, 2026-01-23) [3]; "
+                    "about 250 (Orontes Newswire, 2026-01-22) [1].")
+
+
+def test_dates_resolved_from_each_articles_own_dateline_disagree(embeddings):
+    question = "When did the US pullout from Ain al-Asad begin?"
+    brief = Passage(id="b-0000", article_id="b", outlet="Anbar Monitor", date="2025-10-03",
+                    text="US forces began leaving Ain al-Asad Airbase in early October, Shafaq News reported.")
+    later = Passage(id="l-0000", article_id="l", outlet="Levant Ledger", date="2025-12-10",
+                    text="The pullout from Ain al-Asad began in August, Shafaq News reported at the time.")
+    note, _ = conflict_note(question, [brief, later], embeddings)
+    assert note == "Reports differ: August 2025 (Levant Ledger, 2025-12-10) [2]; October 2025 (Anbar Monitor, 2025-10-03) [1]."
+
+
+def test_when_a_pullout_began_is_not_when_the_forces_left(embeddings):
+    began = Passage(id="b-0000", article_id="b", outlet="Euphrates Daily", date="2026-01-22",
+                    text="Last August and September, US forces began leaving Ain al-Asad, according to Shafaq News.")
+    left = Passage(id="l-0000", article_id="l", outlet="Crescent Wire", date="2026-01-19",
+                   text="US forces have withdrawn from Ain al-Asad Airbase, CNN reported on January 19.")
+    assert conflict_note("When did US forces leave Ain al-Asad?", [began, left], embeddings) == ("", [])
+
+
+def test_the_note_follows_the_verified_answer_and_cites_the_report_the_model_left_out(embeddings):
+    text, citations, _ = CitationVerifier(embeddings).verify("The first group had 150 fighters [2].", [EARLY, CORRECTED])
+    text, citations = with_conflict_note(FIGHTERS, text, citations, [EARLY, CORRECTED], embeddings)
+    assert text.endswith("Reports differ: 150 (Northern Gazette, 2026-01-22) [2]; About 100 (Desert Wire, 2026-01-21) [1].")
+    assert [c.n for c in citations] == [1, 2]
+    assert citations[0].quote.startswith("About 100 fighters were in the first group")
