@@ -35,10 +35,14 @@ def format_passage(n: int, passage: Passage) -> str:
 
     The header is ~20 of the model's tokens (the title and attribute names were ~50): on 2 cores each costs ~12 ms.
 
-    Relative dates get the date they stand for beside them ("in September [September 2024]").
+    Relative dates get the date they stand for beside them ("in September [September 2024]"), and the outlets of
+    near-copies folded into the passage follow its own.
     """
     outlet = html.escape(" ".join(passage.outlet.split()), quote=False)
     header = " ".join(part for part in (f"[{n}]", passage.date or "undated", outlet) if part)
+    also = sorted({" ".join(copy.outlet.split()) for copy in passage.also_reported_by} - {"", passage.outlet})
+    if also:  # the near-copies folded into this passage: "which outlets reported it" still sees them
+        header += f"; also {html.escape(', '.join(also), quote=False)}"
     body = anchor_dates(passage.text, passage.date).replace("<", "&lt;").replace(">", "&gt;")
     return f"<passage {header}>\n{body}\n</passage>"
 

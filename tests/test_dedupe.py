@@ -40,6 +40,15 @@ def test_a_wire_copy_is_folded_into_the_story_and_listed():
     assert [p.id for p in kept[0].also_reported_by] == ["w"]
 
 
+def test_the_prompt_names_the_outlets_of_the_folded_copies():
+    from rag.prompts import format_passage
+
+    story = passage("s", "a1", STORY, outlet="Desert Wire", date="2026-01-21")
+    wire = passage("w", "a2", WIRE, outlet="Gulf Dispatch", date="2026-01-21")
+    [kept] = collapse_near_copies([story, wire], k=1)
+    assert format_passage(1, kept).startswith("<passage [1] 2026-01-21 Desert Wire; also Gulf Dispatch>\n")
+
+
 def test_the_copy_with_a_date_and_outlet_is_the_one_kept_in_the_better_ranked_slot():
     undated = passage("s", "a1", STORY, score=0.9)
     wire = passage("w", "a2", WIRE, outlet="Gulf Dispatch", date="2026-01-21", score=0.5)
