@@ -212,12 +212,18 @@ def _local_chat_model(settings: Settings) -> ChatOpenAI:
                 http_client=DefaultHttpxClient(trust_env=False),
                 http_async_client=DefaultAsyncHttpxClient(trust_env=False),
                 http_socket_options=(),
+                stream_usage=True,  # streamed answers report prompt tokens read and reused from the cache
             )
     return model
 
 
 def _start_server(model_path: str, n_ctx: int, threads: int, api_key: str) -> Any:
     """llama.cpp's OpenAI-compatible HTTP server on a random loopback port, inside this process."""
+    return start_server(server_params(model_path, n_ctx, threads, api_key))
+
+
+def server_params(model_path: str, n_ctx: int, threads: int, api_key: str) -> Any:
+    """The xllamacpp.CommonParams newsrag serves the bundled model with (`bench --what llm-grid` varies them)."""
     import xllamacpp as xlc  # llama.cpp is loaded only by processes that use the bundled model
 
     params = xlc.CommonParams()
@@ -239,11 +245,18 @@ def _start_server(model_path: str, n_ctx: int, threads: int, api_key: str) -> An
     params.verbosity = -1
     params.warmup = False
     params.offline = True
+    return params
+
+
+def start_server(params: Any) -> Any:
+    """An xllamacpp.Server for params; a model that cannot be loaded is a ModelError that says what to do."""
+    import xllamacpp as xlc
+
     try:
         return xlc.Server(params)
     except (RuntimeError, ValueError) as exc:
         raise ModelError(
-            f"the local model {model_path} could not be started ({exc}); delete it to have it joined again, "
+            f"the local model {params.model.path} could not be started ({exc}); delete it to have it joined again, "
             "or lower NEWSRAG_LLM_CONTEXT_TOKENS if memory is short"
         ) from exc
 
@@ -255,25 +268,25 @@ def prime_prompt_cache(llm: BaseChatModel, messages: list[BaseMessage]) -> str:
     prompt: a later process (a one-shot `newsrag ask`) restores it in milliseconds instead of reading the
     instructions again (~125 tokens, ~1.5 s on 2 cores). Returns "restored", "read and saved" or "read".
     """
-    server, api_key = _server_of(llm)
-    if server is None:
+    endpoint = local_endpoint(llm)
+    if endpoint is None:
         llm.invoke(messages, max_tokens=1)
         return "read"
     name = _slot_file_name(messages)
-    if _slot_action(server, api_key, "restore", name):
+    if _slot_action(endpoint, "restore", name):
         return "restored"
     llm.invoke(messages, max_tokens=1)
-    return "read and saved" if _slot_action(server, api_key, "save", name) else "read"
+    return "read and saved" if _slot_action(endpoint, "save", name) else "read"
 
 
-def _server_of(llm: BaseChatModel) -> tuple[Any, str]:
-    """The in-process server behind a local chat model and its API key, or (None, "") for any other model."""
+def local_endpoint(llm: BaseChatModel) -> tuple[str, str] | None:
+    """(address, API key) of the in-process llama.cpp server behind a local chat model; None for other models."""
     base = str(getattr(llm, "openai_api_base", "") or "")
     with _servers_lock:
         for key, server in _servers.items():
             if base == f"{server.listening_address}/v1":
-                return server, _server_keys[key]
-    return None, ""
+                return server.listening_address, _server_keys[key]
+    return None
 
 
 def _slot_file_name(messages: list[BaseMessage]) -> str:
@@ -284,10 +297,11 @@ def _slot_file_name(messages: list[BaseMessage]) -> str:
     return f"prefix-{hashlib.sha256(json.dumps(record).encode()).hexdigest()[:32]}.bin"
 
 
-def _slot_action(server: Any, api_key: str, action: str, filename: str) -> bool:
+def _slot_action(endpoint: tuple[str, str], action: str, filename: str) -> bool:
     """Save or restore slot 0 through llama.cpp's /slots endpoint; False when it could not (no file, busy)."""
+    address, api_key = endpoint
     try:
-        response = httpx.post(f"{server.listening_address}/slots/0", params={"action": action},
+        response = httpx.post(f"{address}/slots/0", params={"action": action},
                               json={"filename": filename}, headers={"Authorization": f"Bearer {api_key}"},
                               timeout=60, trust_env=False)
     except httpx.HTTPError:

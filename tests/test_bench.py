@@ -164,3 +164,41 @@ def test_re_ingest_that_writes_anything_misses_its_target(results):
     results["ingest"]["reingest"]["chunks_written"] = 3
     table = {(row[0], row[1]): row for row in rows(results)}
     assert table[("reingest", "unchanged corpus (100 unchanged)")][4] == "NO"
+
+
+def test_the_models_own_token_counts_and_the_one_shot_rows(results):
+    one_shot = {"model_load_s": 2.0, "first_token_s": 6.0, "after_start_s": 8.0, "tokens_read": 480}
+    results["answer"].update({
+        "instructions": "restored", "model_tokens_read_p50": 470.0,
+        "model_token_parts_p50": {"instructions": 115, "passage_headers": 100, "passage_texts": 400, "question": 10,
+                                  "passages": 4},
+        "follow_ups": [{"prompt_tokens": 600, "cached": 130}],
+        "one_shot": {"warm": {**one_shot, "model_load_s": 0.0, "after_start_s": 6.0}, "cold": one_shot},
+    })
+    table = {(row[0], row[1]): row[2] for row in rows(results)}
+    assert table[("answer", "model load + instructions restored (local)")] == "5.0 s"
+    assert table[("answer", "prompt tokens p50 (model): instructions / headers / texts / question")] == (
+        "115 / 100 / 400 / 10 (4 passages)")
+    assert table[("answer", "follow-up answer: prompt tokens / of them cached")] == "600 / 130"
+    assert table[("answer", "first question, warm (serve): load + first token (tokens read)")] == "0.0 + 6.0 = 6.0 s (480)"
+    assert table[("answer", "first question, one-shot, cold: load + first token (tokens read)")] == "2.0 + 6.0 = 8.0 s (480)"
+
+
+def test_the_llm_grid_rows_compare_each_setting_with_the_defaults_run_beside_it(results):
+    default = {"load_s": 2.0, "prompt_tokens": 600, "read_per_s": 80.0, "written_per_s": 30.0}
+    results["llm_grid"] = {"settings": {"n_ctx 2048": {
+        "default": default, "changed": {**default, "read_per_s": 88.0}, "other_processes_cores": 0.02,
+        "read_vs_default": 1.1, "written_vs_default": 1.0}}}
+    table = {(row[0], row[1]): row[2] for row in rows(results)}
+    assert table[("llm-grid", "n_ctx 2048: read / written tok/s (defaults just before)")] == (
+        "88.0 / 30.0 (80.0 / 30.0) = 1.1x / 1.0x, 0.02 other cores")
+
+
+@pytest.mark.slow
+def test_one_llm_grid_setting_on_the_real_model():
+    from evals.bench.llm_grid import bench_llm_grid
+
+    result = bench_llm_grid(Settings(llm_context_tokens=2048), only=["n_ctx 2048"])
+    figures = result["settings"]["n_ctx 2048"]
+    assert figures["default"]["prompt_tokens"] == figures["changed"]["prompt_tokens"] > 300
+    assert figures["read_vs_default"] > 0 and figures["changed"]["written_per_s"] > 0

@@ -358,7 +358,8 @@ def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baselin
 @click.option("--articles", type=click.IntRange(1), default=1000, show_default=True,
               help="Generated articles for the ingest and re-ingest benchmarks.")
 @click.option("--what", default=",".join(("ingest", "reingest", "retrieval", "answer", "memory", "embedding")),
-              show_default=True, metavar="LIST", help="Comma-separated benchmarks to run.")
+              show_default=True, metavar="LIST",
+              help="Comma-separated benchmarks to run; also llm-grid (llama.cpp settings, ~20 model loads).")
 @click.option("--chunks", "sizes", default="10000,100000", show_default=True, metavar="N,N",
               help="Store sizes for the retrieval benchmark (memory uses the largest).")
 @click.option("--queries", type=click.IntRange(1), default=50, show_default=True, help="Queries per retrieval mode.")

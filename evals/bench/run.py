@@ -16,6 +16,7 @@ from evals.bench.answer import bench_answer
 from evals.bench.corpus import write_jsonl
 from evals.bench.embedding import bench_embedding
 from evals.bench.ingestion import bench_ingest, chunk_texts
+from evals.bench.llm_grid import bench_llm_grid
 from evals.bench.measure import Contention, machine
 from evals.bench.memory import bench_memory
 from evals.bench.retrieval import bench_retrieval
@@ -23,7 +24,8 @@ from rag.config import Settings
 from rag.embeddings import get_embeddings
 from rag.llm import shutdown_local_models
 
-BENCHMARKS = ("ingest", "reingest", "retrieval", "answer", "memory", "embedding")
+BENCHMARKS = ("ingest", "reingest", "retrieval", "answer", "memory", "embedding", "llm-grid")
+DEFAULT_BENCHMARKS = BENCHMARKS[:-1]  # llm-grid loads the model ~20 times: asked for by name only
 TARGETS = {
     "ours_vs_raw": 0.85,  # at least, of the raw embedding throughput
     "ours_vs_langchain": 1.0,  # more than
@@ -39,7 +41,7 @@ Row = tuple[str, str, str, str, str]  # benchmark, figure, value, target, met
 
 def run_bench(
     settings: Settings,
-    what: Collection[str] = BENCHMARKS,
+    what: Collection[str] = DEFAULT_BENCHMARKS,
     *,
     articles: int = 1000,
     retrieval_sizes: Sequence[int] = (10_000, 100_000),
@@ -102,6 +104,9 @@ def run_bench(
             with Contention() as others:
                 results["embedding"] = bench_embedding(texts, settings)
             load["embedding"] = others.cores
+        if "llm-grid" in what:
+            log("llm-grid: each llama.cpp setting on a fresh server, beside a run of the defaults")
+            results["llm_grid"] = bench_llm_grid(settings)
     return results
 
 
@@ -162,14 +167,15 @@ def rows(results: dict) -> list[Row]:
                             target, verdict))
     answer = results.get("answer")
     if answer:
-        out.append(("answer", f"model load + instructions read ({answer['llm_backend']})", f"{answer['model_load_seconds']} s",
-                    "", ""))
+        out.append(("answer", f"model load + instructions {answer.get('instructions', 'read')} ({answer['llm_backend']})",
+                    f"{answer['model_load_seconds']} s", "", ""))
         for name, label in (("passages", "passages"), ("first_token", "first token"), ("full_answer", "full answer")):
             figures, limit = answer[name], TARGETS[f"{name}_s"]
             out.append(("answer", f"{label} p50 / p95 ({answer['questions']} questions)", _s(figures),
                         f"p95 <= {limit:g} s", _met(bool(figures["n"]) and figures["p95_s"] <= limit)))
         out.append(("answer", "first token, first question", f"{answer['first_question_first_token_s']} s", "", ""))
         out.append(("answer", "prompt tokens p50 (cl100k)", f"{answer['prompt_tokens_p50']:.0f}", "", ""))
+        out.extend(_model_token_rows(answer))
     memory = results.get("memory")
     if memory:
         out.append(("memory", f"serve peak RSS, model + {memory['chunks']:,} chunks", f"{memory['peak_rss_gib']} GiB",
@@ -183,9 +189,39 @@ def rows(results: dict) -> list[Row]:
             out.append(("embedding", "configured batch size / threads",
                         f"{configured['batch_size']} / {configured['threads']}: {configured['chunks_per_s']} chunks/s",
                         "", ""))
+    grid = results.get("llm_grid")
+    for name, figures in (grid or {}).get("settings", {}).items():
+        default, changed = figures["default"], figures["changed"]
+        out.append(("llm-grid", f"{name}: read / written tok/s (defaults just before)",
+                    f"{changed['read_per_s']} / {changed['written_per_s']} ({default['read_per_s']} / "
+                    f"{default['written_per_s']}) = {figures['read_vs_default']}x / {figures['written_vs_default']}x, "
+                    f"{figures['other_processes_cores']} other cores", "", ""))
     for name, cores in results.get("other_processes_cores", {}).items():
         out.append(("machine", f"CPU used by other processes during {name}", f"{cores} cores",
                     "0 (figures are slower otherwise)", _met(cores is not None and cores < 0.1)))
+    return out
+
+
+def _model_token_rows(answer: dict) -> list[Row]:
+    """What the bundled model read per answer, in its own tokens, and the first question as a one-shot meets it."""
+    out: list[Row] = []
+    parts = answer.get("model_token_parts_p50")
+    if parts:
+        out.append(("answer", "prompt tokens p50 (model): instructions / headers / texts / question",
+                    f"{parts['instructions']:.0f} / {parts['passage_headers']:.0f} / {parts['passage_texts']:.0f} / "
+                    f"{parts['question']:.0f} ({parts['passages']:.0f} passages)", "", ""))
+    if answer.get("model_tokens_read_p50") is not None:
+        out.append(("answer", "prompt tokens read per answer p50 (model, not cached)",
+                    f"{answer['model_tokens_read_p50']:.0f}", "", ""))
+    for turn in answer.get("follow_ups", []):
+        out.append(("answer", "follow-up answer: prompt tokens / of them cached", f"{turn['prompt_tokens']} / {turn['cached']}",
+                    "", ""))
+    for how, label in (("warm", "warm (serve)"), ("cold", "one-shot, cold"), ("restored", "one-shot, instructions restored")):
+        figures = answer.get("one_shot", {}).get(how)
+        if figures:
+            out.append(("answer", f"first question, {label}: load + first token (tokens read)",
+                        f"{figures['model_load_s']} + {figures['first_token_s']} = {figures['after_start_s']} s "
+                        f"({figures['tokens_read']})", "", ""))
     return out
 
 
