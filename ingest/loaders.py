@@ -338,8 +338,21 @@ def _text_article(source: str, text: str, fallback_title: str) -> Article:
     text = _clean_text(text)
     head, _, rest = text.partition("\n")
     if rest.strip() and len(head) <= TITLE_MAX_CHARS:
-        return _article(source, rest, title=head, fallback_title=fallback_title)
-    return _article(source, text, title="", fallback_title=fallback_title)
+        return _article(source, reflow(rest), title=head, fallback_title=fallback_title)
+    return _article(source, reflow(text), title="", fallback_title=fallback_title)
+
+
+def reflow(text: str) -> str:
+    """Hard-wrapped lines joined back into their paragraphs; blank lines between paragraphs are kept.
+
+    Text files are often wrapped at 72-80 columns, and those breaks would otherwise show mid-sentence in
+    source cards and quotes. A paragraph with list items, headings, quotes, tables or code keeps its lines.
+    """
+    paragraphs = _clean_text(text).split("\n\n")
+    return "\n\n".join(
+        p if any(_BLOCK_LINE.match(line) for line in p.split("\n")) else " ".join(p.split("\n"))
+        for p in paragraphs
+    )
 
 
 class _DatesAsText(yaml.SafeLoader):
@@ -364,7 +377,7 @@ def _markdown_article(source: str, text: str) -> Article:
     heading = _MARKDOWN_HEADING.search(post.content)
     return _article(
         source,
-        post.content,
+        reflow(post.content),
         title=_meta_text(meta.get("title")) or (heading.group(1) if heading else ""),
         fallback_title=Path(source).stem,
         raw_date=meta.get("date"),
@@ -672,6 +685,9 @@ def _lenient_date(source: str, value: object) -> str | None:
     except ValueError as exc:
         log.warning("%s: %s; loading the article without a date", source, exc)
         return None
+
+
+_BLOCK_LINE = re.compile(r"^\s*(?:[-*+\u2022]\s|\d+[.)]\s|#|\||>|```|\s{4})")  # lines that are not wrapped prose
 
 
 def _clean_text(text: str) -> str:

@@ -54,6 +54,11 @@ class Chunk:
         return f"{self.article_id}-{self.index:04d}"
 
 
+def article_id_of(chunk_id: str) -> str:
+    """The article a chunk (or passage, or citation's passage_id) belongs to: the inverse of Chunk.id."""
+    return chunk_id.rsplit("-", 1)[0]
+
+
 class Passage(BaseModel):
     """A retrieved chunk with the article it came from and how well it matched."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -128,7 +129,7 @@ def ingest(inputs: tuple[str, ...], samples: bool, reset: bool, if_empty: bool, 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def sources(as_json: bool) -> None:
-    """List the stored articles: date, title, outlet, chunks and where they came from."""
+    """List the stored articles: date, title, outlet, chunks, id, and under each the sources it came from."""
     from rag.store import Store
 
     articles = Store(_settings()).catalog.articles()
@@ -139,25 +140,60 @@ def sources(as_json: bool) -> None:
         click.echo("No articles yet. Try: newsrag ingest --samples")
         return
     for a in articles:
-        click.echo(f"{a.date or 'unknown date':<12} {a.title[:60]:<60} {a.outlet[:24]:<24} {a.n_chunks:>3} chunks  {a.id[:12]}")
+        click.echo(f"{a.date or 'unknown date':<12} {_clip(a.title or 'Untitled', 60):<60} {_clip(a.outlet, 24):<24} "
+                   f"{a.n_chunks:>3} chunks  {a.id[:12]}")
+        for source in a.sources:
+            click.echo(f"{'':<12} {_shown_source(source)}")
+
+
+def _clip(text: str, width: int) -> str:
+    """Text cut to width with an ellipsis, so a cut title never passes for the whole one."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _shown_source(source: str) -> str:
+    """A source as the user would type it: relative to the current folder when it lies under it."""
+    try:
+        return str(Path(source).relative_to(Path.cwd()))
+    except ValueError:
+        return source
 
 
 @cli.command()
 @click.argument("source")
 def delete(source: str) -> None:
-    """Remove an article by its source (path, path:line or URL, as `sources --json` shows) or article id."""
+    """Remove an article by its source (path, file name, path:line or URL, as `sources` shows) or article id.
+
+    A file name or any unique end of a source path is enough; when the key fits several articles, nothing
+    is removed and the candidates are listed.
+    """
     from rag.store import Store
 
     store = Store(_settings())
-    target = source
-    if not store.catalog.db.execute("SELECT 1 FROM sources WHERE source=? OR article_id=?", (source, source)).fetchone():
-        matches = [a.id for a in store.catalog.articles() if a.id.startswith(source)] if len(source) >= 6 else []
-        if len(matches) != 1:
-            raise click.ClickException(f"no stored article matches {source!r}; see `newsrag sources --json`")
-        target = matches[0]
-    removed = store.delete_source(target)
+    matches = store.catalog.match_sources(source)
+    if not matches:
+        raise click.ClickException(f"no stored article matches {source!r}; see `newsrag sources`")
+    by_article: dict[str, list[str]] = {}
+    for matched, article_id in matches:
+        by_article.setdefault(article_id, []).append(matched)
+    titles = {a.id: a for a in store.catalog.articles()}
+    if len(by_article) > 1:
+        listing = "\n".join(f"  {_shown_source(s)}  ({_describe(titles.get(a))})" for s, a in matches)
+        raise click.ClickException(f"{source!r} fits {len(by_article)} articles; give more of the path:\n{listing}")
+    (article_id, names), = by_article.items()
+    whole_article = source in (article_id,) or (len(source) >= 6 and article_id.startswith(source))
+    removed = sum(store.delete_source(key) for key in ([article_id] if whole_article else names))
     store.refresh_lexical()
-    click.echo(f"Removed {removed} source(s).")
+    click.echo(f"Removed {_describe(titles.get(article_id))}: {removed} source(s) "
+               f"({', '.join(_shown_source(n) for n in names)}).")
+
+
+def _describe(article) -> str:
+    """'Title' (date, outlet) for messages about an article."""
+    if article is None:
+        return "an article no longer stored"
+    meta = ", ".join(part for part in (article.date, article.outlet) if part)
+    return f"'{_clip(article.title or 'Untitled', 60)}'" + (f" ({meta})" if meta else "")
 
 
 @cli.command()

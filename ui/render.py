@@ -10,17 +10,20 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import quote as quote_path, urlencode, urlsplit
 
 from rag.prompts import ABSTAIN_TEXT
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, Citation, Passage, article_id_of
 
 UNSUPPORTED_TITLE = "No retrieved article supports this sentence"
+UNSUPPORTED_NOTE = "*Struck sentences: no retrieved article supports them.*"
+STOPPED_NOTE = "*Stopped: this partial answer was not checked against the articles.*"
+RESERVED_HOSTS = (".invalid", ".example", ".test", ".localhost")  # RFC 2606/6761 names: no page can live there
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#+!|~$-])")
-_ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 _AUTOLINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*:/|www\.|[\w.+-]+@)")  # what GFM would turn into a link
-_NOTE = re.compile(r'<span class="nr-note">.*?</span>', re.DOTALL)
+_NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*")
+_STRIKE = re.compile(r"~~")
 _TAG = re.compile(r"<[^>]*>")
 _BACKSLASHED = re.compile(r"\\(.)")
 
@@ -51,26 +54,29 @@ def markdown_text(text: str) -> str:
     return _AUTOLINK.sub(lambda m: m.group(0).replace(":", "&#58;").replace(".", "&#46;").replace("@", "&#64;"), text)
 
 
-def _marker_link(n: int | str) -> str:
-    return f'<sup class="nr-ref"><a href="#src-{n}" title="Source [{n}]">[{n}]</a></sup>'
-
-
 def render_markdown_answer(answer: Answer) -> str:
-    """The chat message for a finished answer: [n] markers link to their source cards, unsupported sentences struck."""
+    """The chat message for a finished answer, in Markdown only (no HTML: the message is also its accessible label).
+
+    Markers stay as plain "[n]" text; the page's script (CHAT_JS) turns each into a link to its source card
+    with the quote as a preview. Unsupported sentences are struck through and a note says why.
+    """
     if answer.abstained:
-        return f'<span class="nr-muted">{markdown_text(ABSTAIN_TEXT)}</span>'
+        return markdown_text(ABSTAIN_TEXT)
     text = markdown_text(answer.answer)
     flagged = False
     for sentence in answer.unsupported_sentences:
         escaped = markdown_text(sentence)
         if sentence.strip() and escaped in text:
-            text = text.replace(escaped, f'<del title="{UNSUPPORTED_TITLE}">{escaped}</del>', 1)
+            text = text.replace(escaped, f"~~{escaped}~~", 1)
             flagged = True
-    cited = {c.n for c in answer.citations}
-    text = _ESCAPED_MARKER.sub(lambda m: _marker_link(m.group(1)) if int(m.group(1)) in cited else m.group(0), text)
     if flagged:
-        text += f'\n\n<span class="nr-note">Struck sentences: {UNSUPPORTED_TITLE.lower()}.</span>'
+        text += f"\n\n{UNSUPPORTED_NOTE}"
     return text
+
+
+def render_stopped_answer(streamed: str) -> str:
+    """What a stopped answer leaves in the chat: the partial text, marked as unverified."""
+    return (markdown_text(streamed.strip()) + "\n\n" if streamed.strip() else "") + STOPPED_NOTE
 
 
 def plain_text(markup: str) -> str:
@@ -78,7 +84,7 @@ def plain_text(markup: str) -> str:
 
     Stripping tags is safe here because every `<` that came from text was escaped by markdown_text.
     """
-    text = _TAG.sub("", _NOTE.sub("", markup))
+    text = _STRIKE.sub("", _TAG.sub("", _NOTE.sub("", markup)))
     return html.unescape(_BACKSLASHED.sub(r"\1", text)).strip()
 
 
@@ -91,18 +97,38 @@ def _highlight(text: str, quote: str) -> str:
     return f"{escape(text[:start])}<mark>{escape(text[start:end])}</mark>{escape(text[end:])}"
 
 
-def _card(label: str, anchor: str, item: Citation | Passage) -> str:
+def original_url(url: str | None) -> str | None:
+    """The article's own address for a link, or None when it is not http(s) or its host cannot exist."""
+    safe = safe_url(url)
+    host = (urlsplit(url or "").hostname or "").lower()
+    if not safe or not host or host.endswith(RESERVED_HOSTS) or host in ("localhost", "invalid", "example", "test"):
+        return None
+    return safe
+
+
+def viewer_url(article_id: str, quote: str = "") -> str:
+    """The local article viewer, scrolled to and highlighting the quote: every citation checkable in context."""
+    query = f"?{urlencode({'q': quote})}" if quote.strip() else ""
+    return escape(f"/articles/{quote_path(article_id, safe='')}{query}#quote")
+
+
+def _card(label: str, anchor: str, item: Citation | Passage, relevance: float | None = None) -> str:
     title = escape(item.title or "Untitled article")
-    meta = " · ".join(escape(part) for part in (item.outlet, item.date or "date unknown") if part)
-    url = safe_url(item.url)
-    link = (f' <a class="nr-link" href="{url}" target="_blank" rel="noopener noreferrer nofollow">open article ↗</a>'
-            if url else "")
-    body = _highlight(item.text, item.quote) if isinstance(item, Citation) else escape(item.text)
+    meta = [escape(part) for part in (item.outlet, item.date or "date unknown") if part]
+    if relevance is not None:
+        meta.append(f"relevance {relevance:.2f}")
+    quote = item.quote if isinstance(item, Citation) else ""
+    article_id = item.article_id if isinstance(item, Passage) else article_id_of(item.passage_id)
+    links = f' <a class="nr-link" href="{viewer_url(article_id, quote)}" target="_blank" rel="noopener">open article</a>'
+    if original := original_url(item.url):
+        links += f' <a class="nr-link" href="{original}" target="_blank" rel="noopener noreferrer nofollow">original ↗</a>'
+    body = _highlight(item.text, quote) if quote else escape(item.text)
+    quote_attr = f' data-quote="{escape(quote)}"' if quote else ""
     return (
-        f'<div class="nr-card" id="{anchor}">'
+        f'<div class="nr-card" id="{anchor}"{quote_attr}>'
         f'<div class="nr-head"><span class="nr-n">{escape(label)}</span> '
         f'<strong class="nr-title">{title}</strong></div>'
-        f'<div class="nr-meta">{meta}{link}</div>'
+        f'<div class="nr-meta">{" · ".join(meta)}{links}</div>'
         f'<div class="nr-text">{body}</div></div>'
     )
 
@@ -116,16 +142,31 @@ def render_sources_html(items: Sequence[Citation] | Sequence[Passage], heading: 
         if isinstance(item, Citation):
             cards.append(_card(f"[{item.n}]", f"src-{item.n}", item))
         else:
-            cards.append(_card(f"#{rank}", f"passage-{rank}", item))
+            cards.append(_card(f"#{rank}", f"passage-{rank}", item, item.similarity))
     return f'<div class="nr-sources"><h3>{escape(heading)}</h3>{"".join(cards)}</div>'
 
 
-def render_answer_html(answer: Answer) -> str:
-    """The sources panel for a finished answer: cited cards, or for an abstention a muted note and related passages."""
+def render_answer_html(answer: Answer, min_relevance: float = 0.0) -> str:
+    """The sources panel for a finished answer: every retrieved passage stays in view.
+
+    Cited cards first, then the other retrieved passages folded under "Also retrieved" with their relevance.
+    An abstention lists only passages at least min_relevance close to the question: a decline on an
+    off-topic question shows none, rather than four unrelated passages.
+    """
     if answer.abstained:
         note = f'<p class="nr-muted nr-abstain">{escape(ABSTAIN_TEXT)}</p>'
-        return note + render_sources_html(answer.passages, "Related passages")
-    return render_sources_html(sorted(answer.citations, key=lambda c: c.n), "Sources")
+        related = [p for p in answer.passages if (p.similarity or 0.0) >= min_relevance]
+        if not related:
+            return note + '<div class="nr-sources"><p class="nr-muted">No stored passage is about this question.</p></div>'
+        return note + render_sources_html(related, "Related passages")
+    cited_ids = {c.passage_id for c in answer.citations}
+    html_out = render_sources_html(sorted(answer.citations, key=lambda c: c.n), "Sources")
+    others = [p for p in answer.passages if p.id not in cited_ids]
+    if others:
+        cards = "".join(_card(f"#{rank}", f"passage-{rank}", p, p.similarity) for rank, p in enumerate(others, start=1))
+        html_out += (f'<details class="nr-also"><summary>Also retrieved ({len(others)})</summary>'
+                     f'<div class="nr-sources">{cards}</div></details>')
+    return html_out
 
 
 def render_ingest_summary(results: Sequence[dict], counts: dict[str, int]) -> str:

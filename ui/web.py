@@ -25,6 +25,7 @@ from rag.types import Answer
 from ui.api import (
     Services,
     UploadRejected,
+    basic_auth,
     build_docs_router,
     build_router,
     http_urls,
@@ -37,10 +38,12 @@ from ui.render import (
     markdown_text,
     plain_text,
     render_answer_html,
+    render_stopped_answer,
     render_ingest_summary,
     render_markdown_answer,
     render_sources_html,
 )
+from ui.viewer import build_viewer_router
 
 EXAMPLES = (
     "When did US forces leave Ain al-Asad?",
@@ -48,6 +51,7 @@ EXAMPLES = (
     "Who is the CENTCOM commander and what did he say?",
 )
 LIBRARY_COLUMNS = ["Title", "Date", "Outlet", "Chunks", "Source"]
+ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
 CONCURRENT_ANSWERS = 2  # answers streamed at once; more users wait in Gradio's queue and see their place in it
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMPTY_SOURCES = '<p class="nr-muted">Sources for the answer appear here.</p>'
@@ -68,6 +72,60 @@ CSS = """
 del { text-decoration-color: #dc2626; }
 .nr-summary { font-size: .85rem; width: 100%; }
 .nr-summary tr.nr-failed td { color: #dc2626; }
+.nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
+.nr-link { margin-left: .4rem; }
+#chat-status { color: var(--body-text-color-subdued); font-size: .85rem; min-height: 1.2rem; }
+a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-align: super; }
+/* a phone: the library keeps dates and headers on one line and lets the table scroll sideways */
+#library table { min-width: 36rem; }
+#library th, #library td:nth-child(2), #library td:nth-child(4) { white-space: nowrap; }
+@media (max-width: 640px) { #library { overflow-x: auto; } }
+"""
+# The chat message is Markdown (it is also the message's accessible label), so "[n]" arrives as text: this
+# turns each into a link to its source card, previewing the supporting quote on hover, focus or tap.
+CHAT_JS = r"""
+() => {
+  const MARKER = /\[(\d+)\]/g;
+  const linkify = (root) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (MARKER.test(node.nodeValue) && !node.parentElement.closest("a, code")) nodes.push(node);
+      MARKER.lastIndex = 0;
+    }
+    for (const node of nodes) {
+      const parts = node.nodeValue.split(/(\[\d+\])/);
+      const frag = document.createDocumentFragment();
+      for (const part of parts) {
+        const m = /^\[(\d+)\]$/.exec(part);
+        if (!m) { frag.append(part); continue; }
+        const a = document.createElement("a");
+        a.className = "nr-ref"; a.href = "#src-" + m[1]; a.textContent = part;
+        a.setAttribute("aria-label", "source " + m[1]);
+        const preview = () => {
+          const card = document.querySelector("#sources #src-" + m[1]);
+          a.title = card ? (card.dataset.quote || card.querySelector(".nr-title")?.textContent || "") : "";
+        };
+        a.addEventListener("mouseenter", preview); a.addEventListener("focus", preview);
+        a.addEventListener("click", preview);
+        frag.append(a);
+      }
+      node.replaceWith(frag);
+    }
+  };
+  const observe = () => {
+    const chat = document.querySelector("#chat");
+    if (!chat) { setTimeout(observe, 200); return; }
+    const run = () => chat.querySelectorAll('[data-testid="bot"]').forEach(linkify);
+    new MutationObserver(run).observe(chat, {childList: true, subtree: true, characterData: true});
+    run();
+  };
+  observe();
+}
+"""
+CONFIRM_DELETE_JS = """
+(source, query) => (source && !confirm("Delete " + source + " from the library?")) ? [null, query] : [source, query]
 """
 # System fonts only: the default theme would fetch Google Fonts, which an offline machine cannot reach.
 THEME = gr.themes.Soft(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -108,11 +166,11 @@ def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | 
     return filters
 
 
-def check_chat_inputs(message: str, chat: list, k: float, mode: str, date_from: str, date_to: str) -> list[dict]:
-    """Gradio's validator: messages beside the offending inputs instead of an error over the whole chat."""
+def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: str | None) -> list[dict]:
+    """Gradio's validator for sending a question: messages beside the offending inputs, the typed text kept."""
     question = (message or "").strip()
     problems = [
-        question_problem(question) if question else "Type a question first.", None, None, None,
+        question_problem(question) if question else "Type a question first.", None,
         date_problem(date_from, "Date from"), date_problem(date_to, "Date to"),
     ]
     return [gr.validate(problem is None, problem or "") for problem in problems]
@@ -129,49 +187,89 @@ def history_of(chat: list[dict]) -> list[dict]:
     return turns
 
 
-def _library(services: Services) -> tuple[pd.DataFrame, dict]:
-    """The library table and the delete dropdown's choices (one per source)."""
+def _shown_path(source: str, uploads: Path) -> str:
+    """A source as the library shows it: uploads relative to the upload folder, other paths and URLs as they are."""
+    try:
+        return str(Path(source).relative_to(uploads))
+    except ValueError:
+        return source
+
+
+def _library(services: Services, query: str = "") -> tuple[pd.DataFrame, dict, dict]:
+    """The library table (rows matching every word of the query in title, outlet, date or source), the delete
+    dropdown's choices (one per source) and the chat's outlet filter choices."""
     articles = services.store.catalog.articles()
-    rows = [[a.title, a.date or "", a.outlet, a.n_chunks, "\n".join(a.sources)] for a in articles]
-    choices = [(f"{a.title or 'Untitled'} — {source}", source) for a in articles for source in a.sources]
-    return pd.DataFrame(rows, columns=LIBRARY_COLUMNS), gr.update(choices=choices, value=None)
+    words = (query or "").lower().split()
+    rows, choices = [], []
+    for a in articles:
+        shown = [_shown_path(source, services.uploads) for source in a.sources]
+        haystack = " ".join([a.title, a.outlet, a.date or "", *shown]).lower()
+        if all(word in haystack for word in words):
+            rows.append([a.title, a.date or "", a.outlet, a.n_chunks, "\n".join(shown)])
+            choices += [(f"{a.title or 'Untitled'} — {name}", source) for name, source in zip(shown, a.sources)]
+    outlets = sorted({a.outlet for a in articles if a.outlet})
+    return (pd.DataFrame(rows, columns=LIBRARY_COLUMNS), gr.update(choices=choices, value=None),
+            gr.update(choices=[ALL_OUTLETS, *outlets]))
 
 
 def build_blocks(services: Services) -> gr.Blocks:
     """The chat, upload and library tabs; one Services object behind every event."""
     settings = services.settings
 
+    def start(message: str, busy: bool, date_from: str | None, date_to: str | None) -> tuple:
+        """Take the typed question for answering, or keep it in the box while another answer is written.
+
+        Runs unqueued, so the busy flag is set before the answer starts: a question sent meanwhile is never
+        lost, it stays in the box with a notice. Returns (box, asked, busy, send, stop, status).
+        """
+        if busy:
+            return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                    "An answer is still being written: your question stays in the box. Send it when this one "
+                    "ends, or press Stop.")
+        return ("", (message or "").strip(), True, gr.update(interactive=False, value="Answering…"),
+                gr.update(visible=True), "Answering… (press Stop to cut it short)")
+
     async def respond(
-        message: str, chat: list[dict], k: float, mode: str, date_from: str, date_to: str
-    ) -> AsyncIterator[tuple[list[dict], str, str]]:
-        """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text."""
-        question = (message or "").strip()
+        question: str, chat: list[dict], k: float, mode: str, outlet: str | None,
+        date_from: str | None, date_to: str | None,
+    ) -> AsyncIterator[tuple[list[dict], str]]:
+        """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
+
+        Never writes to the question box, so what the user types meanwhile stays there.
+        """
         chat = list(chat or [])
-        if not question:
-            gr.Warning("Type a question first.")
-            yield chat, gr.skip(), ""
-            return
-        filters = chat_filters(date_from, date_to)
+        filters = {**chat_filters(date_from, date_to), "outlet": outlet or None}
         inputs = {"question": question, "chat_history": history_of(chat), "k": int(k), "mode": mode, "filters": filters}
         chat += [{"role": "user", "content": markdown_text(question)}, {"role": "assistant", "content": "…"}]
-        yield chat, '<p class="nr-muted">Searching the articles…</p>', ""
+        yield chat, '<p class="nr-muted">Searching the articles…</p>'
         streamed = ""
         try:
             async for event in services.chain.astream(inputs):  # native async: the event loop is never blocked
                 if isinstance(event, list):
-                    yield chat, render_sources_html(event, "Retrieved passages"), ""
+                    yield chat, render_sources_html(event, "Retrieved passages")
                 elif isinstance(event, str):
                     streamed += event
                     chat[-1] = {"role": "assistant", "content": markdown_text(streamed)}
-                    yield chat, gr.skip(), ""
+                    yield chat, gr.skip()
                 elif isinstance(event, Answer):
                     chat[-1] = {"role": "assistant", "content": render_markdown_answer(event)}
-                    yield chat, render_answer_html(event), ""
+                    yield chat, render_answer_html(event, settings.min_relevance)
         except NewsragError as exc:
             chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc))}"}
-            yield chat, gr.skip(), ""
+            yield chat, gr.skip()
 
-    def add_articles(files: list[str] | None, urls: str, progress: gr.Progress = gr.Progress()) -> tuple:
+    def stopped(chat: list[dict]) -> list[dict]:
+        """Mark the answer that Stop cut off as partial and unverified."""
+        chat = list(chat or [])
+        if chat and chat[-1].get("role") == "assistant":
+            partial = plain_text(str(chat[-1].get("content", ""))).removesuffix("…")
+            chat[-1] = {"role": "assistant", "content": render_stopped_answer(partial)}
+        return chat
+
+    def idle() -> tuple:
+        return False, gr.update(interactive=True, value="Send"), gr.update(visible=False), ""
+
+    def add_articles(files: list[str] | None, urls: str, query: str, progress: gr.Progress = gr.Progress()) -> tuple:
         """Check, copy and ingest uploads and URLs; refused inputs are listed as failures with the reason."""
         refused: list[dict] = []
         saved: list[Path] = []
@@ -187,7 +285,7 @@ def build_blocks(services: Services) -> gr.Blocks:
         inputs = [str(path) for path in saved] + good_urls
         if not inputs and not refused:
             gr.Warning("Choose files or enter URLs first.")
-            return (gr.skip(), *_library(services), gr.skip())
+            return (gr.skip(), *_library(services, query), gr.skip())
 
         def report_progress(done: int, total: int) -> None:
             progress((done, total), desc="Ingesting", unit="sources")
@@ -196,16 +294,29 @@ def build_blocks(services: Services) -> gr.Blocks:
         results = refused + (report.to_dict()["results"] if report else [])
         counts = dict(report.counts) if report else {"failed": 0}
         counts["failed"] = counts.get("failed", 0) + len(refused)
-        return (render_ingest_summary(results, counts), *_library(services), None)
+        told = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing ingested"
+        (gr.Warning if counts["failed"] else gr.Info)(f"Library updated: {told}.")
+        return (render_ingest_summary(results, counts), *_library(services, query), None)
 
-    def delete(source: str | None) -> tuple:
+    def delete(source: str | None, query: str) -> tuple:
         if not source:
             gr.Warning("Choose a source to delete.")
-            return (gr.skip(), *_library(services))
+            return (gr.skip(), *_library(services, query))
         removed = services.delete(source)
         if not removed:
-            return ("Nothing matched; it may be gone already.", *_library(services))
-        return (f"Removed {removed} source(s): {markdown_text(source)}", *_library(services))
+            return ("Nothing matched; it may be gone already.", *_library(services, query))
+        return (f"Removed {removed} source(s): {markdown_text(_shown_path(source, services.uploads))}",
+                *_library(services, query))
+
+    def pick_row(query: str, event: gr.SelectData) -> dict:
+        """A click on a library row chooses that article's first source for the Delete button."""
+        table, choices, _ = _library(services, query)
+        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+        if not 0 <= row < len(table):
+            return gr.skip()
+        first = table.iloc[row]["Source"].split("\n")[0]
+        source = next((s for _, s in choices["choices"] if _shown_path(s, services.uploads) == first), None)
+        return gr.update(value=source) if source else gr.skip()
 
     # uploads are copied into the library at once; Gradio's own copies go after an hour (checked every 10 min)
     with gr.Blocks(title="newsrag", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
@@ -222,16 +333,19 @@ def build_blocks(services: Services) -> gr.Blocks:
                             label="Question", placeholder="Ask about the articles…", show_label=False, scale=6,
                             autofocus=True, elem_id="question", max_lines=4,
                         )
-                        send = gr.Button("Send", variant="primary", scale=1, min_width=80)
+                        send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
+                        stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="stop")
+                    status = gr.Markdown("", elem_id="chat-status")
                     with gr.Row():
                         examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
                     with gr.Accordion("Answer settings", open=False):
                         k = gr.Slider(1, max(12, settings.top_k), value=settings.top_k, step=1,
                                       label="Passages to retrieve (k)")
                         mode = gr.Radio(list(get_args(RetrievalMode)), value=settings.retrieval, label="Retrieval mode")
+                        outlet = gr.Dropdown(label="Outlet", choices=[ALL_OUTLETS], value=ALL_OUTLETS[1])
                         with gr.Row():
-                            date_from = gr.Textbox("", label="Date from", placeholder="YYYY-MM-DD")
-                            date_to = gr.Textbox("", label="Date to", placeholder="YYYY-MM-DD")
+                            date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
+                            date_to = gr.DateTime(label="Date to", include_time=False, type="string", value="")
                         gr.Textbox(describe_backend(settings), label="Answering model", interactive=False)
                 with gr.Column(scale=2):
                     sources = gr.HTML(_EMPTY_SOURCES, label="Sources", elem_id="sources", js_on_load=None)
@@ -246,33 +360,49 @@ def build_blocks(services: Services) -> gr.Blocks:
             summary = gr.HTML(elem_id="ingest-summary", js_on_load=None)
 
         with gr.Tab("Library"):
+            search = gr.Textbox(label="Search the library", placeholder="title, outlet, date or file name",
+                                elem_id="library-search")
             library = gr.Dataframe(
                 headers=LIBRARY_COLUMNS, datatype=["str", "str", "str", "number", "str"], interactive=False,
                 wrap=True, column_widths=["32%", "10%", "16%", "7%", "35%"], elem_id="library",
             )
             refresh = gr.Button("Refresh", size="sm")
             with gr.Row():
-                to_delete = gr.Dropdown(label="Delete by source", choices=[], scale=4)
+                to_delete = gr.Dropdown(label="Delete by source (or click a row)", choices=[], scale=4)
                 delete_button = gr.Button("Delete", variant="stop", scale=1)
             delete_note = gr.Markdown()
 
-        chat_inputs = [message, chatbot, k, mode, date_from, date_to]
-        chat_outputs = [chatbot, sources, message]
-        gr.on([message.submit, send.click], respond, chat_inputs, chat_outputs, api_name="chat",
-              validator=check_chat_inputs)
+        busy = gr.State(False)
+        asked = gr.Textbox(visible=False)  # the question being answered; a component so /chat takes it as input
+        start_inputs = [message, busy, date_from, date_to]
+        start_outputs = [message, asked, busy, send, stop, status]
+        answer_inputs = [asked, chatbot, k, mode, outlet, date_from, date_to]
+        idle_outputs = [busy, send, stop, status]
+        sent = gr.on([message.submit, send.click], start, start_inputs, start_outputs, queue=False,
+                     validator=check_chat_inputs, api_visibility="private")
+        answers = [sent.success(respond, answer_inputs, [chatbot, sources], api_name="chat")]
         for button, question in zip(examples, EXAMPLES):
-            button.click(_constant(question), None, message, queue=False, api_visibility="private").then(
-                respond, chat_inputs, chat_outputs, api_visibility="private", validator=check_chat_inputs
-            )
+            picked = button.click(_constant(question), None, message, queue=False, api_visibility="private").then(
+                start, start_inputs, start_outputs, queue=False, validator=check_chat_inputs,
+                api_visibility="private")
+            answers.append(picked.success(respond, answer_inputs, [chatbot, sources], api_visibility="private"))
+        for answer in answers:
+            answer.then(idle, None, idle_outputs, queue=False, api_visibility="private")
+        # cancel first, then mark: marking in the same event can be overwritten by the answer's last update
+        stop.click(None, None, None, cancels=answers, queue=False, api_visibility="private").then(
+            stopped, chatbot, chatbot, queue=False, api_visibility="private").then(
+            idle, None, idle_outputs, queue=False, api_visibility="private")
         chatbot.clear(lambda: _EMPTY_SOURCES, None, sources, queue=False, api_visibility="private")
+        library_outputs = [library, to_delete, outlet]
         add_button.click(
-            add_articles, [files, urls], [summary, library, to_delete, files], concurrency_limit=1,
+            add_articles, [files, urls, search], [summary, *library_outputs, files], concurrency_limit=1,
             api_visibility="private",
         )
-        gr.on([refresh.click, demo.load], lambda: _library(services), None, [library, to_delete],
-              api_visibility="private")
-        delete_button.click(delete, to_delete, [delete_note, library, to_delete], concurrency_limit=1,
-                            api_visibility="private")
+        gr.on([refresh.click, demo.load, search.change], lambda query: _library(services, query), search,
+              library_outputs, api_visibility="private")
+        library.select(pick_row, search, to_delete, api_visibility="private")
+        delete_button.click(delete, [to_delete, search], [delete_note, *library_outputs], concurrency_limit=1,
+                            api_visibility="private", js=CONFIRM_DELETE_JS)
     return demo
 
 
@@ -296,10 +426,11 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Gradio keeps uploads in GRADIO_TEMP_DIR (default: the system temp dir): under the data dir instead
     os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio-uploads").resolve())
     app.include_router(build_router(services, users))
+    app.include_router(build_viewer_router(services.store, [basic_auth(users)]))
     demo = build_blocks(services)
     demo.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
     return gr.mount_gradio_app(
-        app, demo, path="/", auth=users or None, auth_message="Sign in to newsrag.", theme=THEME, css=CSS,
+        app, demo, path="/", auth=users or None, auth_message="Sign in to newsrag.", theme=THEME, css=CSS, js=CHAT_JS,
         max_file_size=settings.upload_max_bytes, ssr_mode=False,
     )
 

@@ -1,0 +1,216 @@
+"""What a chat user runs into, in a real headless Chromium at desktop and phone widths.
+
+The answers come from the fake model paced at a few words a second: these tests are about the chat's
+behaviour while an answer is written (typing, sending again, Stop), not about answer quality, which the
+real-model tests in test_browser.py and the eval cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_web import live_server
+
+from ingest.pipeline import sample_corpus_dir
+from rag.chain import build_chain
+from rag.config import Settings
+from rag.llm import FakeNewsModel
+from ui.api import Services
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: make browser"),
+]
+WORD_DELAY = 0.25  # seconds between streamed words: long enough to act while the answer is written
+QUESTION = "How many detainees could be moved to Iraq?"
+OFF_TOPIC = "Give me a recipe for banana bread."
+WRAPPED_TEXT = """Harbour crane repairs finish early
+The port authority said on Monday that repairs to the
+harbour's two container cranes had finished a week early,
+and that ships would be loaded at full speed again.
+
+Dock workers had handled cargo by hand since the
+storm damaged the cranes in December.
+"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("chat")
+    wrapped = root / "crane-repairs.txt"
+    wrapped.write_text(WRAPPED_TEXT, encoding="utf-8")
+    settings = Settings(_env_file=None, data_dir=root / "data", llm_backend="fake")
+    services = Services(settings, chain=build_chain(settings, llm=FakeNewsModel(token_delay=WORD_DELAY)))
+    report = services.ingest([str(sample_corpus_dir()), str(wrapped)])
+    assert not report.failures, report.failures
+    with live_server(services) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, width: int = 1400):
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the library's delete confirmation
+    page.goto(url)
+    return page
+
+
+@pytest.fixture
+def page(browser, app_url):
+    page = open_page(browser, app_url)
+    yield page
+    page.context.close()
+
+
+def box(page):
+    return page.get_by_placeholder("Ask about the articles…")
+
+
+def send(page, question: str) -> None:
+    box(page).fill(question)
+    box(page).press("Enter")
+
+
+def wait_until_answering(page) -> None:
+    """The first words are on screen and the Send button says the answer is being written."""
+    page.wait_for_function("() => document.querySelector('#send')?.textContent.includes('Answering')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#chat [data-testid=\"bot\"]')].pop()?.textContent.trim().length > 3")
+
+
+def wait_until_idle(page) -> None:
+    page.wait_for_function("() => document.querySelector('#send')?.textContent.trim() === 'Send'", timeout=120_000)
+
+
+def last_bot_message(page):
+    return page.locator('#chat [data-testid="bot"]').last
+
+
+def test_text_typed_while_an_answer_streams_is_kept(page):
+    send(page, QUESTION)
+    wait_until_answering(page)
+    box(page).fill("And where were they held?")
+    wait_until_idle(page)
+    assert box(page).input_value() == "And where were they held?"
+
+
+def test_a_question_sent_while_answering_stays_in_the_box_with_a_notice(page):
+    send(page, QUESTION)
+    wait_until_answering(page)
+    assert page.locator("#send").is_disabled()
+    send(page, "Who commands CENTCOM?")
+    page.get_by_text("An answer is still being written").first.wait_for()
+    assert box(page).input_value() == "Who commands CENTCOM?"
+    wait_until_idle(page)
+    assert page.locator('#chat [data-testid="user"]').count() == 1  # nothing was sent behind the user's back
+    box(page).press("Enter")  # now it goes
+    page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"user\"]').length === 2")
+    wait_until_idle(page)
+
+
+def test_stop_ends_the_answer_and_marks_it_unverified(page):
+    send(page, QUESTION)
+    wait_until_answering(page)
+    page.locator("#stop").click()
+    wait_until_idle(page)
+    assert "Stopped" in last_bot_message(page).inner_text()
+    assert "not checked" in last_bot_message(page).inner_text()
+    assert not page.locator("#stop").is_visible()
+
+
+def test_markers_link_to_cards_and_the_message_label_is_plain_text(page):
+    send(page, QUESTION)
+    wait_until_idle(page)
+    marker = page.locator("#chat a.nr-ref").first
+    marker.wait_for()
+    n = marker.inner_text().strip("[]")
+    assert marker.get_attribute("href") == f"#src-{n}"
+    marker.hover()
+    card = page.locator(f"#sources #src-{n}")
+    assert marker.get_attribute("title") == card.get_attribute("data-quote")  # hovering previews the quote
+    label = page.locator('#chat [aria-label^="bot"]').last.get_attribute("aria-label")
+    assert "<" not in label and "nr-ref" not in label, label
+
+
+def test_every_retrieved_passage_stays_in_view(page):
+    send(page, QUESTION)
+    wait_until_idle(page)
+    also = page.locator("#sources details.nr-also")
+    assert also.count() == 1
+    assert "Also retrieved" in also.locator("summary").inner_text()
+    also.locator("summary").click()
+    assert "relevance" in also.locator(".nr-meta").first.inner_text()
+
+
+def test_off_topic_decline_lists_no_unrelated_passages(page):
+    send(page, OFF_TOPIC)
+    wait_until_idle(page)
+    panel = page.locator("#sources").inner_text()
+    assert "do not answer" in panel
+    assert "No stored passage is about this question" in panel
+    assert page.locator("#sources .nr-card").count() == 0
+
+
+def test_open_article_shows_the_stored_article_at_the_quote(browser, page, app_url):
+    send(page, QUESTION)
+    wait_until_idle(page)
+    link = page.locator("#sources .nr-card a.nr-link", has_text="open article").first
+    href = link.get_attribute("href")
+    assert href.startswith("/articles/")
+    assert not page.locator("#sources a[href*='.invalid']").count()  # sample addresses that cannot open are not links
+    viewer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    response = viewer.goto(app_url + href)
+    assert response.status == 200
+    quote = page.locator("#sources .nr-card").first.get_attribute("data-quote")
+    assert " ".join(viewer.locator("mark#quote").inner_text().split()) in " ".join(quote.split())
+    assert viewer.evaluate("window.scrollY") > 0 or viewer.locator("mark#quote").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    viewer.screenshot(path=str(ARTIFACTS / "viewer.png"))
+    viewer.set_viewport_size({"width": 400, "height": 800})
+    viewer.screenshot(path=str(ARTIFACTS / "viewer-400.png"))
+    viewer.context.close()
+    assert httpx.get(f"{app_url}/articles/no-such-article").status_code == 404
+
+
+def test_wrapped_text_file_shows_as_paragraphs(page):
+    send(page, "When were the harbour crane repairs finished?")
+    wait_until_idle(page)
+    text = page.locator("#sources .nr-card .nr-text").first.inner_text()
+    assert "to the harbour's two container cranes" in text  # the hard line break is gone
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+def test_library_fits_desktop_and_phone(browser, app_url, width):
+    page = open_page(browser, app_url, width)
+    try:
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#library table").first.wait_for()
+        date_cell = page.locator("#library tbody tr").first.locator("td").nth(1)
+        header = page.locator("#library thead th", has_text="Chunks").first
+        line = float(page.evaluate("getComputedStyle(document.body).lineHeight") .rstrip("px") or 24)
+        assert date_cell.bounding_box()["height"] < 2.5 * line  # the date is on one line, not a digit per line
+        assert header.bounding_box()["height"] < 2.5 * line
+        page.locator("#library-search textarea, #library-search input").first.fill("Kurdistan")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#library tbody tr')].every(r => /Kurdistan/i.test(r.textContent))")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"library-{width}.png"), full_page=True)
+        page.get_by_role("tab", name="Chat").click()
+        page.screenshot(path=str(ARTIFACTS / f"chat-{width}.png"), full_page=True)
+    finally:
+        page.context.close()
