@@ -189,6 +189,8 @@ def _resolve(match: re.Match, base: datetime.date, future: bool) -> str | None:
         year = base.year + (when < now) if future else base.year - (when > now)
     if day is None:
         return _month_label(year, month)
+    if year == base.year:
+        return None  # "on January 21" under a 2026 dateline: the passage header's year is enough, and it is frequent
     try:
         return _day_label(datetime.date(year, month, day))
     except ValueError:  # "February 30"
