@@ -212,6 +212,9 @@ def _local_chat_model(settings: Settings) -> ChatOpenAI:
                 http_client=DefaultHttpxClient(trust_env=False),
                 http_async_client=DefaultAsyncHttpxClient(trust_env=False),
                 http_socket_options=(),
+                # the first token waits for the whole prompt to be read on the CPU, minutes on a busy machine:
+                # no per-chunk limit on astream (langchain_openai's default 120 s ended such answers mid-way)
+                stream_chunk_timeout=None,
                 stream_usage=True,  # streamed answers report prompt tokens read and reused from the cache
             )
     return model

@@ -16,8 +16,10 @@ import openai
 import pytest
 import uvicorn
 from conftest import free_port
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from ingest.pipeline import sample_corpus_dir
+from rag.chain import AnswerChain
 from rag.config import Settings
 from rag.prompts import ABSTAIN_TEXT
 from ui.api import Services
@@ -46,20 +48,23 @@ def running_server(settings: Settings, services: Services) -> Iterator[str]:
         thread.join(30)
 
 
-@contextmanager
-def serve_samples(data_dir, **overrides) -> Iterator[str]:
+def sample_services(data_dir, **overrides) -> Services:
     settings = Settings(_env_file=None, data_dir=data_dir, **overrides)
     services = Services(settings)
     assert not services.ingest([str(sample_corpus_dir())]).failures
-    with running_server(settings, services) as url:
-        yield url
+    return services
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
+def services(tmp_path_factory) -> Services:
     """The sample corpus behind a login, answered by the fake model."""
-    with serve_samples(tmp_path_factory.mktemp("openai") / "data", llm_backend="fake",
-                       ui_auth=f"{USER}:{PASSWORD}") as url:
+    return sample_services(tmp_path_factory.mktemp("openai") / "data", llm_backend="fake",
+                           ui_auth=f"{USER}:{PASSWORD}")
+
+
+@pytest.fixture(scope="module")
+def server(services) -> Iterator[str]:
+    with running_server(services.settings, services) as url:
         yield url
 
 
@@ -161,10 +166,31 @@ def test_api_ask_without_streaming_still_answers_json(server):
     assert response.status_code == 200 and response.json()["citations"]
 
 
+def test_a_model_failing_mid_answer_ends_both_streams_with_an_error(services):
+    """Tokens have gone out with a 200 status: the failure is the stream's last event, not a cut connection."""
+    failing = AnswerChain(services.settings, services.chain.retriever,
+                          FakeListChatModel(responses=["CENTCOM is led by Admiral Brad Cooper [1]."],
+                                            error_on_chunk_number=3))
+    with running_server(services.settings, Services(services.settings, chain=failing)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=f"{USER}:{PASSWORD}", max_retries=0)
+        received = []
+        with pytest.raises(openai.APIError, match="FakeListChatModelError"):
+            for chunk in client.chat.completions.create(model="newsrag", stream=True,
+                                                        messages=[{"role": "user", "content": QUESTION}]):
+                received.append(chunk.choices[0].delta.content)
+        assert "".join(filter(None, received)) == "CEN"
+        with httpx.stream("POST", f"{url}/api/ask?stream=true", json={"question": QUESTION}, auth=(USER, PASSWORD),
+                          timeout=60) as response:
+            events = sse(response)
+        assert [name for name, _ in events] == ["passages", "token", "token", "token", "error"]
+        assert events[-1][1] == {"detail": "FakeListChatModelError"}
+
+
 @pytest.mark.slow
 def test_the_real_model_streams_a_cited_answer_to_the_openai_client(tmp_path):
     """End to end as a user would run it: `newsrag serve` with the bundled model, a streamed request."""
-    with serve_samples(tmp_path / "data") as url:
+    services = sample_services(tmp_path / "data")
+    with running_server(services.settings, services) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=300)
         chunks = list(client.chat.completions.create(
             model="newsrag", stream=True,

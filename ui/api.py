@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import logging
 import os
 import re
 import secrets
@@ -412,5 +413,7 @@ async def _answer_events(services: Services, inputs: dict) -> AsyncIterator[Serv
                 yield ServerSentEvent(json.dumps(event), event="token")
             else:
                 yield ServerSentEvent(event.model_dump_json(), event="answer")
-    except NewsragError as exc:  # the status line has gone out already: the error is the last event
-        yield ServerSentEvent(json.dumps({"detail": str(exc)}), event="error")
+    except Exception as exc:  # the status line has gone out already: the error is the last event
+        if not isinstance(exc, NewsragError):
+            logging.getLogger("newsrag").exception("a streamed answer failed")
+        yield ServerSentEvent(json.dumps({"detail": str(exc) or type(exc).__name__}), event="error")

@@ -10,6 +10,7 @@ of the response or of the last chunk. newsrag's own options (k, mode, filters) m
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -158,8 +159,11 @@ async def _chunks(services: Services, inputs: dict[str, Any], completion_id: str
                 yield chunk({"content": event})
             elif isinstance(event, Answer):
                 answer = event
-    except NewsragError as exc:  # the SDK raises an APIError for an "error" event
-        yield json.dumps({"error": {"message": str(exc), "type": "newsrag_error", "code": "newsrag_error"}})
+    except Exception as exc:  # the status line has gone out: the SDK raises an APIError for an "error" event
+        if not isinstance(exc, NewsragError):
+            logging.getLogger("newsrag").exception("a streamed chat completion failed")
+        yield json.dumps({"error": {"message": str(exc) or type(exc).__name__, "type": "newsrag_error",
+                                    "code": "newsrag_error"}})
         yield "[DONE]"
         return
     assert answer is not None
