@@ -31,6 +31,7 @@ from rag.llm import get_chat_model, prime_prompt_cache
 from rag.context import fit_passages, focus_passages
 from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
+from rag.questions import covers_asked_thing
 from rag.retrieve import Filters, Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
@@ -351,7 +352,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         if is_decline(raw) or len(missing) == len(parts):
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages)
-        text, citations, unsupported = self.verifier.verify(raw, shown)
+        text, citations, unsupported = self.verifier.verify(raw, shown, standalone)
+        if len(parts) == 1 and not covers_asked_thing(standalone, [c.text for c in citations], self.verifier.embeddings):
+            citations = []  # a supported sentence about something else than what was asked ("which unit")
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages, unsupported_sentences=unsupported)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
+from rag.claims import corrected_by_source, match_qualifiers, polarity_conflict
 from rag.dates import date_labels
 from rag.embeddings import MiniLMEmbeddings
+from rag.text import markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"""[.!?]["'”’)]*(?:\s*\[\d+\])*(?=\s+[A-Z0-9"'“(\[]|\s*$)""")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d[\d,.]*")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _STOP = frozenset(
@@ -30,15 +30,39 @@ _STOP = frozenset(
 )
 _stemmer = Stemmer.Stemmer("english")
 
-# Small models narrate their sources ("as stated in passage 2", "This is stated in the passage."): the
-# markers already say it, so such phrases are cut and sentences that only narrate are dropped.
-_META_PHRASE = re.compile(
-    r",?\s*\b(?:as (?:stated|mentioned|reported|shown|seen|noted|indicated|described) in|according to|based on)"
-    r"(?:\s+the)?(?:\s+(?:first|second|third|fourth|fifth|sixth|given|provided|above))?"
-    r"(?:\s+(?:passages?|articles?)(?:\s*\d+)?(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*(?:\s+in\b(?=\s*,))?|(?=\s*(?:[.\[]|$)))",
+# Small models narrate their sources ("According to the passage in [1], ...", "... from [2].", "The passage
+# states: ..."): the markers already say it, so the narration is cut, its markers move to the sentence's end,
+# and sentences that only narrate are dropped. A clean-up that would not leave a well-formed sentence is not made.
+_SOURCE = (
+    r"(?:(?:the|this|that)\s+)?(?:(?:first|second|third|fourth|fifth|sixth|given|provided|above|same|cited)\s+)?"
+    r"(?:passages?|articles?|excerpts?|text|sources?|context|information)(?:\s+(?:provided|given|above))?"
+    r"(?:\s*\d+(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*)?"
+)
+_NARRATING_LEAD = r"(?:according to|based on|as (?:stated|mentioned|reported|shown|seen|noted|indicated|described|said) in)"
+_MARKERS = r"(?:\s*\[\d+\])+"
+# "according to the passage in [1]", "from [2]", "in passage [1]", "(see [3])": a preposition whose object is a marker
+_SOURCE_REFERENCE = re.compile(
+    rf"\(?\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\s*(?:{_SOURCE}\s*(?:(?:in|from|of)\s*)?)?(?P<markers>{_MARKERS})\)?",
     re.IGNORECASE,
 )
-_META_SENTENCE = re.compile(r"^(?:this|that|it|these|which)\b[^.]*\b(?:passages?|articles?)\b", re.IGNORECASE)
+# "according to the articles", "as stated in passage 2 and 3", "based on the text", a dangling "as stated in."
+_SOURCE_PHRASE = re.compile(
+    rf",?\s*\b(?:{_NARRATING_LEAD}\s+{_SOURCE}|{_NARRATING_LEAD}(?=\s*(?:[.,\[]|$))|(?:in|from) the (?:passages?|articles?)\b)",
+    re.IGNORECASE,
+)
+# "The passage states: ...", "Passage [2] says that ...", "The first article mentions ..."
+_SOURCE_SAYS = re.compile(
+    rf"^{_SOURCE}(?P<markers>{_MARKERS})?\s+(?:states?|says?|mentions?|notes?|indicates?|reports?|explains?|shows?|"
+    r"confirms?|suggests?|tells? us)(?:\s+that)?\s*[:,]?\s*",
+    re.IGNORECASE,
+)
+_META_SENTENCE = re.compile(
+    r"^(?:this|that|it|these|which)\b[^.]*(?:\b(?:passages?|articles?)\b|\b(?:from|in)\s*\[\d)", re.IGNORECASE
+)
+_DANGLING_START = re.compile(rf"^(?:\W*\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\b)?[\s,;:.)\]-]+", re.IGNORECASE)
+_QUOTED = re.compile(r"""^["“](?P<inner>[^"“”]+?)[.,]?["”](?P<end>[.!?]?)$""")
+_PREPOSITION_END = re.compile(r"\b(?:in|from|of|per|see|to|by|at|on|with|for|according)\s*[.!?]$", re.IGNORECASE)
+_WELL_FORMED_START = re.compile(r"""^[A-Z0-9"“‘'$(]""")
 SUPPORT_THRESHOLD = 0.45  # calibrated on the sample corpus; below it a citation does not hold
 
 
@@ -47,42 +71,49 @@ class CheckedSentence:
     text: str  # without markers
     cited: tuple[int, ...]  # passage numbers after verification (1-based)
     supported: bool
-
-
-def normalize_markers(answer: str, n_passages: int) -> str:
-    """[1, 2] → [1][2]; markers that point to no passage are removed."""
-
-    def fix(match: re.Match) -> str:
-        numbers = [int(x) for x in re.split(r"\s*[,;]\s*", match.group(1))]
-        return "".join(f"[{n}]" for n in numbers if 1 <= n <= n_passages)
-
-    return re.sub(r"\s+(?=\[\d)", " ", _MARKER.sub(fix, answer)).strip()
+    quote: str = ""  # the source sentence the text was corrected from, when it was
 
 
 def strip_narration(answer: str) -> str:
     """Remove "according to the passage"-style narration; the citation markers carry that information."""
-    sentences = [_META_PHRASE.sub("", s) for s in split_sentences(answer)]
-    kept = [s for s in sentences if not _META_SENTENCE.match(strip_markers(s))]
-    tidy = [re.sub(r"^[,\s]+", "", s) for s in kept]
-    return " ".join(t[:1].upper() + t[1:] for t in tidy if strip_markers(t).strip(" .,;:'\"“”‘’"))
+    cleaned = [_without_narration(s) for s in split_sentences(answer)]
+    return " ".join(s for s in cleaned if s)
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences with their trailing [n] markers attached (models put them before or after the period)."""
-    text, out, start = text.strip(), [], 0
-    for match in _SENTENCE_END.finditer(text):
-        out.append(text[start : match.end()].strip())
-        start = match.end()
-    out.append(text[start:].strip())
-    return [s for s in out if s]
+def _without_narration(sentence: str) -> str:
+    """The sentence without narration ("" if it only narrated), or unchanged if cutting would garble it."""
+    if _META_SENTENCE.match(sentence):
+        return ""
+    moved: list[str] = []
+
+    def keep_markers(match: re.Match) -> str:
+        moved.append(match.group("markers") or "")
+        return ""
+
+    text = _SOURCE_SAYS.sub(keep_markers, sentence.strip(), count=1)
+    text = _SOURCE_REFERENCE.sub(keep_markers, text)
+    text = _SOURCE_PHRASE.sub("", text)
+    if text == sentence.strip():
+        return sentence.strip()
+    markers = "".join(re.findall(r"\[\d+\]", "".join(moved) + text))
+    bare = _DANGLING_START.sub("", strip_markers(text))
+    bare = re.sub(r",\s*,|,\s*(?=[.!?]$)", "", bare)  # "X, according to [1], is" → "X is"
+    bare = re.sub(r"\s+([,.;:!?])", r"\1", bare)
+    bare = re.sub(r"\s{2,}", " ", bare).strip()
+    quoted = _QUOTED.match(bare)
+    if quoted:
+        bare = quoted.group("inner").strip() + (quoted.group("end") or ".")
+    bare = bare[:1].upper() + bare[1:]
+    if not bare.strip(" .,;:'\"“”‘’"):
+        return ""
+    if not well_formed(bare):
+        return sentence.strip()
+    return f"{bare} {markers}".strip()
 
 
-def markers_of(sentence: str) -> tuple[int, ...]:
-    return tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
-
-
-def strip_markers(sentence: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", sentence).strip()
+def well_formed(sentence: str) -> bool:
+    """Starts like a sentence (capital, digit, quote) and does not end on a dangling preposition."""
+    return bool(_WELL_FORMED_START.match(sentence)) and not _PREPOSITION_END.search(sentence)
 
 
 def _terms(text: str) -> set[str]:
@@ -148,8 +179,14 @@ class CitationVerifier:
                 support[i, j] = 0.0 if lexical == 0.0 else 0.5 * lexical + 0.5 * semantic
         return support, best, passage_sentences
 
-    def verify(self, answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[str]]:
-        """The answer with verified markers, its citations, and the sentences no passage supports."""
+    def verify(
+        self, answer: str, passages: Sequence[Passage], question: str = ""
+    ) -> tuple[str, list[Citation], list[str]]:
+        """The answer with verified markers, its citations, and the sentences no passage supports.
+
+        A supported sentence that reverses its source's polarity is replaced by the source sentence, and a
+        number that lost its qualifier gets it back; a number with a contradicting qualifier does not hold.
+        """
         answer = strip_narration(normalize_markers(answer, len(passages)))
         sentences = split_sentences(answer)
         if not sentences or not passages:
@@ -162,7 +199,8 @@ class CitationVerifier:
             top = int(support[i].argmax()) + 1
             if not holding and support[i, top - 1] >= self.threshold:
                 holding = [top]  # a right fact under a wrong (or no) marker: cite the passage that holds it
-            checked.append(CheckedSentence(claim, tuple(holding), bool(holding)))
+            sources = [_best_first(passage_sentences[n - 1], best[i, n - 1]) for n in holding]
+            checked.append(_as_its_sources_say(claim, holding, sources, passages, question))
 
         text = " ".join(_attach(s.text, s.cited) for s in checked)
         used = sorted({n for s in checked for n in s.cited})
@@ -171,13 +209,38 @@ class CitationVerifier:
             passage = passages[n - 1]
             claim_rows = [i for i, s in enumerate(checked) if n in s.cited]
             row = max(claim_rows, key=lambda i: support[i, n - 1])
-            quote = passage_sentences[n - 1][best[row, n - 1]]
+            quote = checked[row].quote or passage_sentences[n - 1][best[row, n - 1]]
             citations.append(Citation(
                 n=n, passage_id=passage.id, title=passage.title, outlet=passage.outlet, date=passage.date,
                 url=passage.url, text=passage.text, quote=quote,
             ))
         unsupported = [s.text for s in checked if not s.supported]
         return text, citations, unsupported
+
+
+def _best_first(sentences: Sequence[str], best: int) -> list[str]:
+    """A passage's statements, the one closest to the claim first; its questions ("Does Baghdad still ...?")
+    state nothing, and an FAQ's question is often the sentence closest to a claim that answers it."""
+    ordered = [sentences[best], *sentences[:best], *sentences[best + 1 :]]
+    return [s for s in ordered if not s.rstrip().endswith("?")]
+
+
+def _as_its_sources_say(
+    claim: str, holding: Sequence[int], sources: Sequence[Sequence[str]], passages: Sequence[Passage], question: str
+) -> CheckedSentence:
+    """The claim checked for polarity (against every statement of each passage that supports it) and for
+    number qualifiers."""
+    for n, sentences in zip(holding, sources):
+        for source in sentences:
+            if polarity_conflict(claim, source, question):
+                return CheckedSentence(corrected_by_source(claim, source), (n,), True, source)
+    kept = []
+    for n in holding:
+        restored = match_qualifiers(claim, passages[n - 1].text)
+        if restored is not None:
+            claim = restored
+            kept.append(n)
+    return CheckedSentence(claim, tuple(kept), bool(kept))
 
 
 def _attach(sentence: str, cited: Sequence[int]) -> str:

@@ -1,12 +1,19 @@
-"""What kind of answer a question asks for (a number, a time), and whether a text offers one.
+"""What kind of answer a question asks for (a number, a time, a sum, a name), and whether a text offers one.
 
-Small models often answer a nearby question ("US troops moved to Kurdistan" for "how many troops"), and
-the sentence that carries a date is often not the one that sounds most like the question.
+Small models often answer a nearby question ("US troops moved to Kurdistan" for "how many troops", a supported
+sentence about the prison for "which unit guarded it"), and the sentence that carries a date is often not the
+one that sounds most like the question.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+import numpy as np
+import Stemmer
+
+from rag.embeddings import MiniLMEmbeddings
 
 _ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(
@@ -22,17 +29,85 @@ _DATE = re.compile(
     r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b"
 )
 _RELATIVE_TIME = re.compile(r"\b(?:yesterday|today|earlier|later|before|after|since|ago)\b", re.IGNORECASE)
+_ASKS_MONEY = re.compile(r"^\W*(?:and\s+)?how much\b.*\b(?:cost|costs|spend|spent|pay|paid|price|worth|budget)\b",
+                         re.IGNORECASE)
+_MONEY = re.compile(r"[$£€]\s?\d|\b(?:dollars?|euros?|pounds|dinars?|lira|riyals?|USD)\b", re.IGNORECASE)
+_ASKS_WHO = re.compile(r"^\W*(?:and\s+)?(?:who|whom)\b", re.IGNORECASE)
+_ASKS_WHERE = re.compile(r"^\W*(?:and\s+)?where\b", re.IGNORECASE)
+_ASKS_WHICH = re.compile(r"^\W*(?:and\s+)?(?:(?:from|in|at|to|by|for|with)\s+)?(?:which|what)\s+(?P<slot>[^?]*)",
+                         re.IGNORECASE)
+_ASKS_HOW_MANY = re.compile(r"^\W*(?:and\s+)?how many\s+(?P<slot>[^?]*)", re.IGNORECASE)
+# Where the asked-for thing's words end: an auxiliary, a past-tense verb, a preposition or a determiner.
+_SLOT_END = re.compile(
+    r"^(?:kind|type|sort|number|amount|is|are|was|were|do|does|did|has|have|had|will|would|could|can|should|may|might|been|be|\w+ed|"
+    r"held|led|took|made|said|told|sent|left|came|went|gave|got|began|fought|kept|brought|won|lost|paid|built|met|"
+    r"of|in|on|at|to|from|for|by|with|the|a|an|that|this)$",
+    re.IGNORECASE,
+)
+MAX_SLOT_WORDS = 4
+COMPOUND_MODIFIERS = frozenset(
+    "news government prime military detention security air army police prison border coalition media intelligence "
+    "defense defence foreign interior".split()
+)
+# "which outlet", "what city": the answer is a name, which need not repeat the category's word
+NAME_CATEGORIES = frozenset(
+    "outlet outlets network networks newspaper newspapers paper agency agencies body bodies organisation organization "
+    "group groups city cities town towns village country countries province region state general official officials "
+    "minister president leader commander person people name company party times years days months weeks year date "
+    "day month week".split()
+)
+# A capitalised word that is not just the first word of a sentence: a name ("Iraq's Security Media Cell")
+_NAME = re.compile(r"(?:^|[^.!?]\s)(?!(?:The|A|An|It|Its|They|He|She|This|That|These|Those|Yes|No|In|On|At|According)\b)"
+                   r"[A-Z][\w'-]*|^(?!(?:The|A|An|It|Its|They|He|She|This|That|These|Those|Yes|No|In|On|At)\b)[A-Z][\w'-]*\s+[A-Z]")
+_ROLE = re.compile(
+    r"\b(?:officials?|ministry|minister|spokes(?:man|woman|person)|commander|government|authorities|military|"
+    r"army|forces|police|president|prime minister|general|council|parliament|agency|office|command|coalition)\b",
+    re.IGNORECASE,
+)
 _MARKER = re.compile(r"\[\d+\]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
+_stemmer = Stemmer.Stemmer("english")
+NEAR_WORD = 0.45  # MiniLM cosine of two single words: facility~prison 0.51, unit~battalion 0.49, unit~forces 0.29
 
 
 def answers_the_question(question: str, answer: str) -> bool:
-    """A "how many" answer needs a number and a "when" answer a time ("a day after the handover" counts)."""
+    """The answer is of the kind asked: a number for "how many", a sum for "how much did it cost", a time for
+    "when" ("a day after the handover" counts), a name or a role for "who", a name for "which outlet/city/...",
+    a place name for "where"."""
     answer = _MARKER.sub("", answer)
+    if _ASKS_MONEY.search(question) and not _MONEY.search(answer):
+        return False
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(answer):
         return False
     if _ASKS_TIME.search(question) and not (_DATE.search(answer) or _RELATIVE_TIME.search(answer)):
         return False
+    if _ASKS_WHO.search(question) and not (_NAME.search(answer) or _ROLE.search(answer)):
+        return False
+    if _ASKS_WHERE.search(question) and not _NAME.search(answer):
+        return False
+    if asked_thing(question) in NAME_CATEGORIES and not _NAME.search(answer):
+        return False
     return True
+
+
+def asked_thing(question: str) -> str | None:
+    """The noun a "which/what X" or "how many X" question asks for ("unit", "detainees"), or None.
+
+    Capitalised words before it are qualifiers ("which Iraqi unit"); a compound keeps its head ("which
+    government body" → "body"); the noun ends where a verb, auxiliary, preposition or determiner begins.
+    """
+    match = _ASKS_HOW_MANY.search(question) or _ASKS_WHICH.search(question)
+    if not match or _ASKS_TIME.search(question):
+        return None
+    nouns: list[str] = []
+    for word in re.findall(r"[A-Za-z][\w'-]*", match.group("slot"))[:MAX_SLOT_WORDS]:
+        if _SLOT_END.match(word) or len(nouns) == 2:
+            break
+        if word[0].islower():
+            nouns.append(word.lower())
+    if len(nouns) == 2 and nouns[0] not in COMPOUND_MODIFIERS:
+        nouns.pop()  # "which jail held": the second word is the verb
+    return nouns[-1] if nouns else None
 
 
 def offers_what_is_asked(question: str, text: str) -> bool:
@@ -42,3 +117,22 @@ def offers_what_is_asked(question: str, text: str) -> bool:
     if _ASKS_TIME.search(question):
         return bool(_DATE.search(text))
     return False
+
+
+def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: MiniLMEmbeddings) -> bool:
+    """The cited passages speak of what the question asks for: a sum of money for "how much did it cost", and
+    for "which unit" / "how many detainees" that word or a near one (MiniLM, word to word: "prison" for
+    "facility"). A category answered by a name ("which outlet") needs no such word."""
+    text = " ".join(cited_texts)
+    if _ASKS_MONEY.search(question):
+        return bool(_MONEY.search(text))
+    thing = asked_thing(question)
+    if thing is None or thing in NAME_CATEGORIES:
+        return True
+    words = sorted({w.lower() for w in _WORD.findall(text)})
+    if _stemmer.stemWord(thing) in set(_stemmer.stemWords(words)):
+        return True
+    if not words:
+        return False
+    vectors = embeddings.embed([thing, *words])
+    return bool(np.max(vectors[1:] @ vectors[0]) >= NEAR_WORD)

@@ -1,0 +1,157 @@
+"""Whether an answer sentence says what its source sentence says, beyond sharing its words.
+
+Word overlap cannot tell "Iraq still sees IS as a strategic threat" from "the group no longer represents a
+strategic threat", nor "62,000" from "about 62,000". These checks compare polarity (negations and what they
+negate) and the qualifiers of numbers; the verifier corrects the sentence from its source when they differ.
+"""
+
+from __future__ import annotations
+
+import re
+
+import Stemmer
+
+_stemmer = Stemmer.Stemmer("english")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d[\d,.]*")
+_FUNCTION_WORDS = frozenset(
+    "a an the and or but of to in on at by for from with as is are was were be been being it its this that these "
+    "those there their they them he she his her we our you your i do does did has have had will would can could "
+    "should may might also than then so such which who whom whose what when where why how into over about said "
+    "says say yes still any anymore longer".split()
+)
+
+# --- qualifiers of numbers --------------------------------------------------------------------------------------
+
+_QUALIFIER_KINDS = {
+    "approximately": ("about", "around", "roughly", "approximately", "some", "an estimated", "estimated"),
+    "at most": ("up to", "as many as", "as much as", "at most", "no more than"),
+    "just below": ("nearly", "almost", "close to", "just under", "fewer than", "less than"),
+    "at least": ("at least", "more than", "over", "upwards of", "in excess of"),
+}
+_KIND_OF = {q: kind for kind, words in _QUALIFIER_KINDS.items() for q in words}
+_QUALIFIED_NUMBER = re.compile(
+    r"(?:\b(?P<qualifier>" + "|".join(sorted(map(re.escape, _KIND_OF), key=len, reverse=True)) + r")\s+)?"
+    r"(?P<number>\$?\d[\d,]*(?:\.\d+)?)(?![\d,]*\d)",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+
+
+def _qualified_numbers(text: str) -> list[tuple[str | None, str, re.Match]]:
+    """(qualifier kind or None, number without commas or $, match) for each number that is not a year."""
+    out = []
+    for match in _QUALIFIED_NUMBER.finditer(text):
+        number = match.group("number").lstrip("$").replace(",", "").rstrip(".")
+        if _YEAR.fullmatch(number):
+            continue
+        qualifier = match.group("qualifier")
+        out.append((_KIND_OF[qualifier.lower()] if qualifier else None, number, match))
+    return out
+
+
+def match_qualifiers(claim: str, source: str) -> str | None:
+    """The claim with the qualifiers it dropped restored from the source ("62,000" → "about 62,000"), or None
+    if it gives a number another kind of qualifier than every place the source states it ("more than" for
+    "up to"). Restoring, rather than rejecting, keeps a right figure and shows it the way the article hedges it.
+    """
+    stated: dict[str, list[tuple[str | None, str]]] = {}
+    for kind, number, match in _qualified_numbers(source):
+        stated.setdefault(number, []).append((kind, match.group("qualifier") or ""))
+    out, offset = claim, 0
+    for kind, number, match in _qualified_numbers(claim):
+        kinds = {k for k, _ in stated.get(number, [])}
+        if not kinds:
+            continue  # a number the source lacks is the lexical check's business
+        if kind is not None:
+            if None not in kinds and kind not in kinds:
+                return None
+            continue
+        if None in kinds or len(kinds) != 1:
+            continue
+        qualifier = next(words for _, words in stated[number]).lower()
+        at = match.start("number") + offset
+        out = f"{out[:at]}{qualifier} {out[at:]}"
+        offset += len(qualifier) + 1
+    return out[:1].upper() + out[1:] if out != claim else claim
+
+
+# --- polarity ---------------------------------------------------------------------------------------------------
+
+_NEGATION = re.compile(
+    r"\b(?:no longer|not|never|no|none|neither|nor|nobody|nothing|without|cannot|denied|denies|deny|refused|"
+    r"rejected)\b|n't\b",
+    re.IGNORECASE,
+)
+# A claim may say "left the bases" where its source says "no longer has troops at any base": on the claim's side
+# these verbs negate what follows them too. Not on the source's side, where they would make every paraphrase
+# without them ("relocated from Ain al-Asad" for "left Ain al-Asad") a conflict.
+_PRIVATIVE = re.compile(
+    r"\b(?:left|leaves?|leaving|withdr[ae]w[ns]?|withdrawing|withdrawal|ended|ends?|ending|pulled out|moved out|"
+    r"evacuated|departed|departure|quit|exited|lost|ceased|stopped|halted|abandoned|gone)\b",
+    re.IGNORECASE,
+)
+# Where the words a negation governs end: a clause break or a subordinating word.
+_SCOPE_END = re.compile(
+    r"[,;:.!?()]|\b(?:after|before|when|while|because|since|which|who|but|although|until|whereas|and|or)\b",
+    re.IGNORECASE,
+)
+_YES_NO_ANSWER = re.compile(r"^\s*(?P<word>yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(
+    r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|isn't|aren't|doesn't|didn't)\b",
+    re.IGNORECASE,
+)
+MIN_SHARED_TERMS = 2  # a negation conflicts with a sentence only when it governs at least this many of its words
+
+
+def _terms(text: str) -> set[str]:
+    words = [w.lower().strip(".,'") for w in _WORD.findall(text)]
+    return set(_stemmer.stemWords([w for w in words if w not in _FUNCTION_WORDS and len(w) > 1]))
+
+
+def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION) -> list[set[str]]:
+    """The content words each negation governs: from the negation to the end of its clause."""
+    scopes = []
+    for match in cues.finditer(text):
+        end = _SCOPE_END.search(text, match.end())
+        scope = _terms(text[match.end() : end.start() if end else len(text)])
+        if scope:
+            scopes.append(scope)
+    return scopes
+
+
+def _negates(scopes: list[set[str]], terms: set[str]) -> bool:
+    return any(len(scope & terms) >= MIN_SHARED_TERMS for scope in scopes)
+
+
+def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
+    """The claim affirms what the source negates, or negates what it affirms (about the same words).
+
+    A "Yes" answer to a yes/no question also conflicts when the source negates what the question asks.
+    """
+    yes_no = _YES_NO_ANSWER.match(claim)
+    statement = claim[yes_no.end() :] if yes_no else claim
+    claim_terms, source_terms = _terms(statement), _terms(source)
+    claim_scopes = _negated_scopes(statement) + _negated_scopes(statement, _PRIVATIVE)
+    source_scopes = _negated_scopes(source)
+    for scope in source_scopes:  # the source negates something the claim states without negating it
+        if len(scope & claim_terms) >= MIN_SHARED_TERMS and not _negates(claim_scopes, scope):
+            return True
+    for scope in _negated_scopes(statement):  # the claim negates something the source states without negating it
+        if len(scope & source_terms) >= MIN_SHARED_TERMS and not _negates(source_scopes, scope):
+            return True
+    if yes_no and yes_no.group("word").lower() == "yes" and _YES_NO_QUESTION.match(question):
+        asked = _terms(question)
+        return _negates(source_scopes, asked) and not _negated_scopes(question)
+    return False
+
+
+def corrected_by_source(claim: str, source: str) -> str:
+    """The source's own sentence in place of a claim that reversed it; a "Yes" before a negating source is "No".
+
+    A "No" is never turned into "Yes": "No, they are not there" against "US forces left" conflicts only in
+    words, so the source sentence alone is the safe answer.
+    """
+    yes_no = _YES_NO_ANSWER.match(claim)
+    if yes_no and yes_no.group("word").lower() == "yes" and _negated_scopes(source):
+        return f"No: {source}"
+    return source

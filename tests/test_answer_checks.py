@@ -1,0 +1,152 @@
+"""Answers that are right, not only cited: polarity, number qualifiers, the slot a question asks to fill.
+
+Real MiniLM embeddings throughout; the chain tests use scripted model replies only to fix what the model says.
+"""
+
+import pytest
+from test_chain import sample_store, scripted  # noqa: F401 - sample_store is a fixture
+
+from rag.citations import CitationVerifier
+from rag.claims import match_qualifiers, polarity_conflict
+from rag.prompts import ABSTAIN_TEXT
+from rag.questions import answers_the_question, asked_thing, covers_asked_thing
+from rag.types import Passage
+
+THREAT = Passage(id="t", article_id="a1", title="Iraq takes custody", outlet="Desk", date="2026-01-21", text=(
+    "Iraq has agreed to take custody of the detainees. Iraqi officials say the group no longer represents a "
+    "strategic threat, and that Iraqi forces can stop it from returning."))
+PEAK = Passage(id="p", article_id="a2", title="Explainer", outlet="Desk", date="2026-01-20", text=(
+    "At the height of the war the US had about 62,000 troops in Iraq. Up to 7,000 detainees could be moved."))
+QUESTION = "Does Iraq still see the Islamic State as a strategic threat?"
+
+
+@pytest.fixture(scope="module")
+def verifier(embeddings):
+    return CitationVerifier(embeddings)
+
+
+# --- polarity -----------------------------------------------------------------------------------------------
+
+
+def test_a_yes_against_a_no_longer_is_corrected_to_the_passage(verifier):
+    text, citations, unsupported = verifier.verify("Yes, Iraq still sees it as a strategic threat [1].", [THREAT], QUESTION)
+    assert text.startswith("No: ") and "no longer represents a strategic threat" in text and text.endswith("[1]")
+    assert "Yes" not in text and "still sees" not in text and not unsupported
+    assert "no longer" in citations[0].quote
+
+
+def test_the_right_polarity_is_kept_as_written(verifier):
+    answer = "No, Iraqi officials say the group no longer represents a strategic threat [1]."
+    text, citations, _ = verifier.verify(answer, [THREAT], QUESTION)
+    assert text == "No, Iraqi officials say the group no longer represents a strategic threat. [1]"
+    assert [c.n for c in citations] == [1]
+
+
+@pytest.mark.parametrize("claim, source, conflict", [
+    ("Iraq still sees the group as a strategic threat.", THREAT.text, True),
+    ("Iraq does not consider the group a strategic threat anymore.", THREAT.text, False),
+    ("Iraqi forces can stop the group from returning.", THREAT.text, False),  # the negation governs other words
+    ("US forces did not leave Ain al-Asad.", "US forces left Ain al-Asad airbase, the ministry said.", True),
+    ("US troops left all bases in federal Iraq.", "The coalition no longer has troops at any base in federal Iraq.", False),
+    ("The coalition still has troops at bases in federal Iraq.", "The coalition no longer has troops at any base in federal Iraq.", True),
+    ("The base was handed over on January 18.", "The base, not the airport, was handed over on January 18.", False),
+    ("Iraq denied that US troops would stay.", "Iraq denied that US troops would stay.", False),
+    ("US troops would stay.", "Iraq denied that US troops would stay.", True),
+])
+def test_polarity_conflict(claim, source, conflict):
+    assert polarity_conflict(claim, source) is conflict
+
+
+def test_a_bare_yes_conflicts_when_the_source_negates_what_was_asked():
+    assert polarity_conflict("Yes.", THREAT.text, QUESTION)
+    assert not polarity_conflict("Yes.", "Iraq sees the group as a strategic threat.", QUESTION)
+
+
+# --- qualifiers of numbers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("claim, expected", [
+    ("The US had 62,000 troops in Iraq.", "The US had about 62,000 troops in Iraq."),  # dropped: restored
+    ("7,000 detainees could be moved.", "Up to 7,000 detainees could be moved."),  # restored at the start
+    ("As many as 7,000 detainees could be moved.", "As many as 7,000 detainees could be moved."),  # same kind
+    ("More than 7,000 detainees could be moved.", None),  # another kind: a mismatch
+    ("About 7,000 detainees could be moved.", None),
+    ("The US had 62,000 troops in 2007.", "The US had about 62,000 troops in 2007."),  # a year is not hedged
+])
+def test_number_qualifiers(claim, expected):
+    assert match_qualifiers(claim, PEAK.text) == expected
+
+
+def test_the_verifier_restores_a_dropped_qualifier_and_rejects_a_contradicting_one(verifier):
+    text, citations, unsupported = verifier.verify("The US had 62,000 troops in Iraq at the height of the war [1].", [PEAK])
+    assert "about 62,000" in text and citations and not unsupported
+    text, citations, unsupported = verifier.verify("More than 7,000 detainees could be moved [1].", [PEAK])
+    assert not citations and unsupported == ["More than 7,000 detainees could be moved."]
+
+
+# --- the slot a question asks to fill -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question, thing", [
+    ("Which unit guarded the prison in Hasakah?", "unit"),
+    ("How many Islamic State detainees could be moved to Iraq?", "detainees"),
+    ("Which Iraqi prime minister toured the border?", "minister"),
+    ("Which facility will hold the detainees?", "facility"),
+    ("What did President Trump say?", None),
+    ("In which year was it agreed?", None),
+])
+def test_asked_thing(question, thing):
+    assert asked_thing(question) == thing
+
+
+@pytest.mark.parametrize("question, answer, expected", [
+    ("Which Iraqi government body announced the evacuation?", "Iraq's Security Media Cell [1].", True),
+    ("Which Iraqi government body announced the evacuation?", "the coalition left all its bases [1].", False),
+    ("Which outlet reported it?", "CNN reported it, citing the ministry [1].", True),
+    ("Who commands CENTCOM?", "Admiral Brad Cooper [1].", True),
+    ("Who announced the handover?", "Iraqi officials announced it [1].", True),
+    ("Who announced the handover?", "it was announced after the evacuation [1].", False),
+    ("Where did US troops go?", "They moved to the Kurdistan Region [1].", True),
+    ("How much did the withdrawal cost?", "About 2,500 troops left [1].", False),
+    ("How much did the withdrawal cost?", "It cost $1.2 billion [1].", True),
+])
+def test_answer_fills_the_slot(question, answer, expected):
+    assert answers_the_question(question, answer) is expected
+
+
+PRISON = ("CENTCOM began moving Islamic State fighters from a prison in Hasakah. Up to 7,000 detainees could be "
+          "moved to Iraqi facilities. The SDF guarded the prisons for years.")
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Which unit guarded the prison in Hasakah?", False),  # no unit is named: nearby facts do not answer it
+    ("How much did the transfer cost?", False),
+    ("Which facility will hold the detainees?", True),  # "facilities"
+    ("Which jail held the fighters?", True),  # a near word: "prison"
+    ("How many detainees could be moved?", True),
+    ("Which outlet reported the transfer?", True),  # answered by a name, not by the word "outlet"
+])
+def test_cited_passages_cover_the_asked_thing(question, expected, embeddings):
+    assert covers_asked_thing(question, [PRISON], embeddings) is expected
+
+
+def test_a_supported_sentence_about_something_else_abstains(sample_store):  # noqa: F811
+    settings, store = sample_store
+    chain = scripted(settings, store, "CENTCOM moved 150 Islamic State fighters from a facility in Hasakah [1].")
+    answer = chain.invoke({"question": "Which US Army unit guarded the detention facility in Hasakah?"})
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT
+
+
+def test_an_answerable_which_question_still_answers(sample_store):  # noqa: F811
+    settings, store = sample_store
+    chain = scripted(settings, store, "According to the passage in [1], Iraq's Security Media Cell announced it.")
+    answer = chain.invoke({"question": "Which Iraqi government body announced that the coalition had evacuated all "
+                                       "its bases in federal Iraq?"})
+    assert not answer.abstained and answer.answer.startswith("Iraq's Security Media Cell announced it.")
+
+
+def test_a_yes_that_reverses_the_article_reaches_the_user_as_no(sample_store):  # noqa: F811
+    settings, store = sample_store
+    chain = scripted(settings, store, "Yes, Iraq still sees the Islamic State as a strategic threat [1].")
+    answer = chain.invoke({"question": QUESTION})
+    assert not answer.abstained and answer.answer.startswith("No: ") and "no longer" in answer.answer
