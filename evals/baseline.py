@@ -20,7 +20,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from ingest.loaders import expand_sources, load_source
 from rag.chain import is_decline
-from rag.citations import markers_of, normalize_markers
+from rag.text import markers_of, normalize_markers
 from rag.config import Settings
 from rag.embeddings import get_embeddings
 from rag.errors import LoadError

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePath
 
-from rag.citations import markers_of, normalize_markers, split_sentences, strip_markers
+from rag.text import markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Answer, Citation, Passage
 
 MIN_SHARED_WORDS = 8  # consecutive words a passage must share with a span that a chunk boundary cut

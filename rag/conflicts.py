@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.citations import split_sentences
+from rag.text import split_sentences
 from rag.dates import MONTHS, find_relative_dates
 from rag.embeddings import MiniLMEmbeddings
 from rag.multipart import question_parts

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from rag.citations import split_sentences
+from rag.text import split_sentences
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
 from rag.multipart import part_queries, question_parts

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.citations import split_sentences
+from rag.text import split_sentences
 from rag.questions import answers_the_question
 from rag.types import Passage
 

@@ -14,6 +14,7 @@ import numpy as np
 import Stemmer
 
 from rag.embeddings import MiniLMEmbeddings
+from rag.text import strip_markers
 
 _ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(
@@ -64,7 +65,6 @@ _ROLE = re.compile(
     r"army|forces|police|president|prime minister|general|council|parliament|agency|office|command|coalition)\b",
     re.IGNORECASE,
 )
-_MARKER = re.compile(r"\[\d+\]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
 _stemmer = Stemmer.Stemmer("english")
 NEAR_WORD = 0.45  # MiniLM cosine of two single words: facility~prison 0.51, unit~battalion 0.49, unit~forces 0.29
@@ -74,7 +74,7 @@ def answers_the_question(question: str, answer: str) -> bool:
     """The answer is of the kind asked: a number for "how many", a sum for "how much did it cost", a time for
     "when" ("a day after the handover" counts), a name or a role for "who", a name for "which outlet/city/...",
     a place name for "where"."""
-    answer = _MARKER.sub("", answer)
+    answer = strip_markers(answer)
     if _ASKS_MONEY.search(question) and not _MONEY.search(answer):
         return False
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(answer):
