@@ -1,6 +1,10 @@
-import pytest
+import re
 
-from rag.citations import CitationVerifier, lexical_support, normalize_markers, split_sentences
+import pytest
+from hypothesis import given, strategies as st
+
+from rag.citations import CitationVerifier, lexical_support, strip_narration, well_formed
+from rag.text import split_sentences
 from rag.types import Passage
 
 PASSAGES = [
@@ -17,17 +21,9 @@ def verifier(embeddings):
     return CitationVerifier(embeddings)
 
 
-def test_markers_to_missing_passages_are_removed_and_lists_split():
-    assert normalize_markers("Fact [1, 2]. Other [7].", 2) == "Fact [1][2]. Other ."
-
-
 def test_numbers_must_match_for_lexical_support():
     assert lexical_support("CENTCOM moved 150 fighters.", PASSAGES[0].text) > 0.5
     assert lexical_support("CENTCOM moved 250 fighters.", PASSAGES[0].text) == 0.0
-
-
-def test_sentence_splitting_keeps_markers_with_their_sentence():
-    assert split_sentences("A fact. [1] Another fact [2]. Third.") == ["A fact. [1]", "Another fact [2].", "Third."]
 
 
 def test_right_citation_is_kept_with_its_quote(verifier):
@@ -63,8 +59,65 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
     ("According to the articles, the number could reach 7,000. [1]", "The number could reach 7,000. [1]"),
     ("According to CENTCOM, up to 7,000 could be moved [1].", "According to CENTCOM, up to 7,000 could be moved [1]."),
     ("The base is in Anbar, according to passage 2 and 3. [2]", "The base is in Anbar. [2]"),
+    # issue 12's garbles: each came out as ", as many as ...", "In, up to ...", "From, only ...", "... from."
+    ("According to the passage in [1], as many as 7,000 detainees could be moved to Iraq.",
+     "As many as 7,000 detainees could be moved to Iraq. [1]"),
+    ("According to [1], up to 7,000 detainees could be held in Iraqi facilities.",
+     "Up to 7,000 detainees could be held in Iraqi facilities. [1]"),
+    ("In [1], up to 7,000 detainees could be moved.", "Up to 7,000 detainees could be moved. [1]"),
+    ("From [2], only a small number of Americans remained at the base.",
+     "Only a small number of Americans remained at the base. [2]"),
+    ("US troops left Iraq in 2011, eight years after the 2003 invasion from [1].",
+     "US troops left Iraq in 2011, eight years after the 2003 invasion. [1]"),
+    ('The passage states: "Up to 7,000 detainees could be moved to Iraq." [1]', "Up to 7,000 detainees could be moved to Iraq. [1]"),
+    ("Passage [2] says that US forces left Ain al-Asad.", "US forces left Ain al-Asad. [2]"),
+    ("The number of detainees, according to [1], is 7,000.", "The number of detainees is 7,000. [1]"),
+    ("Based on the information provided, 150 fighters were moved [1].", "150 fighters were moved. [1]"),
+    ("This information comes from [1].", ""),
+    # not narration: left as the model wrote it
+    ("In 2003, US forces invaded Iraq [1].", "In 2003, US forces invaded Iraq [1]."),
+    ("According to the text of the agreement, troops leave by 2026 [1].",
+     "According to the text of the agreement, troops leave by 2026 [1]."),
 ])
 def test_narration_of_sources_is_removed(raw, clean):
-    from rag.citations import strip_narration
-
     assert strip_narration(raw) == clean
+
+
+# Facts as the bundled model states them, and the ways it was seen to narrate around them.
+FACTS = [
+    "as many as 7,000 Islamic State detainees could be moved to Iraq",
+    "up to 7,000 detainees could be held in facilities under Iraqi control",
+    "only a small number of Americans, mostly advisers, remained at Ain al-Asad",
+    "US forces left Ain al-Asad on January 19, 2026",
+    "the last US troops left Iraq in December 2011, eight years after the 2003 invasion",
+    "Iraq's Security Media Cell announced that the coalition had evacuated its bases",
+]
+LEADS = ["", "According to the passage in {m}, ", "According to {m}, ", "In {m}, ", "From {m}, ", "As stated in {m}, ",
+         "Based on the articles, ", "The passage states: ", "The passage states that ", "Passage {m} says that ",
+         "According to passage 2, ", "Based on the information provided, ", "The first article mentions that "]
+TAILS = [" {m}.", ".{m}", " from {m}.", " in {m}.", ", as stated in {m}.", ", according to the passage {m}.",
+         " (see {m}).", ", as mentioned in passage 2 {m}.", ", according to the articles. {m}"]
+
+
+@given(fact=st.sampled_from(FACTS), lead=st.sampled_from(LEADS), tail=st.sampled_from(TAILS),
+       markers=st.sampled_from(["[1]", "[2]", "[1][2]", " [1]"]), quoted=st.booleans())
+def test_narration_clean_up_leaves_well_formed_sentences_with_their_facts_and_markers(fact, lead, tail, markers, quoted):
+    body = f'"{fact[:1].upper()}{fact[1:]}."' if quoted and lead.endswith(": ") else fact
+    body = body if lead else body[:1].upper() + body[1:]
+    raw = (lead + body + ("" if body.endswith('."') else tail)).format(m=markers.strip())
+    cleaned = strip_narration(raw)
+    bare = re.sub(r"\s*\[\d+\]", "", cleaned)
+    assert well_formed(bare), (raw, cleaned)
+    assert not re.match(r"^(?:in|from|according to|as stated in)\s*,", bare, re.IGNORECASE), (raw, cleaned)
+    assert fact[1:].lower() in bare.lower(), (raw, cleaned)  # the fact itself is never cut
+    assert "passage" not in bare.lower() and "the articles" not in bare.lower(), (raw, cleaned)
+    assert set(re.findall(r"\[\d\]", cleaned)) <= set(re.findall(r"\[\d\]", raw)), (raw, cleaned)
+    assert re.findall(r"\[\d\]", cleaned) or not re.findall(r"\[\d\]", raw), (raw, cleaned)  # markers survive
+
+
+@given(st.lists(st.sampled_from(["Troops", "left", " ", ",", ".", "[1]", "[2]", ":", '"', "In ", "From ", "according to ",
+                                  "the passage ", "passage 2 ", "states ", "in ", "as stated in "]), max_size=20).map("".join))
+def test_narration_clean_up_never_garbles_what_it_changes(text):
+    cleaned = strip_narration(text)
+    for sentence in split_sentences(cleaned):
+        assert well_formed(re.sub(r"\s*\[\d+\]", "", sentence)) or sentence in text, (text, cleaned)
