@@ -36,7 +36,9 @@ _EMPTY_SENTENCE = re.compile(r"[.!?;,]\s*(?:\[\d+\]\s*)*[.!?;,]\s*\[\d+\]|[.!?]\
 # the model retelling its sources instead of answering: "The passage states: ...", "According to passage 2, ..."
 _NARRATION = re.compile(
     r"\b(?:passages?|excerpts?)\b"
-    r"|\b(?:according to|based on) the (?:provided |given |retrieved )?(?:context|texts?|articles?|information)\b"
+    r"|\b(?:according to|based on) the (?:(?:provided|given|retrieved|above|first|second|third|fourth|last) )*"
+    r"(?:context|texts?|articles?|information)\b"
+    r"|\bcontext (?:pieces?\b|\[?\d)"
     r"|\b(?:the|this) (?:context|text|article)s? (?:states?|says?|mentions?|notes?|reports?|indicates?)\b",
     re.IGNORECASE,
 )

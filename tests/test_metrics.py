@@ -261,6 +261,8 @@ def test_citation_recall_verified_counts_markers_that_resolve_to_citations():
     ('The passage states: "As many as 7,000 detainees could eventually be transferred." [1]', "narrates"),
     ("According to passage 2, up to 7,000 detainees could be moved [2].", "narrates"),
     ("Based on the provided context, 150 fighters were moved first [1].", "narrates"),
+    ("According to the first context, 150 Islamic State fighters were moved from Syria to Iraq.", "narrates"),
+    ("As context piece 2 says, 150 fighters were moved first.", "narrates"),
 ])
 def test_malformed_answers_are_flagged_with_the_reason(text, reason):
     assert reason in (malformed_reason(text) or "")
