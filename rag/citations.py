@@ -106,7 +106,7 @@ def _without_narration(sentence: str) -> str:
     bare = bare[:1].upper() + bare[1:]
     if not bare.strip(" .,;:'\"“”‘’"):
         return ""
-    if not well_formed(bare):
+    if not all(well_formed(piece) for piece in split_sentences(bare)):
         return sentence.strip()
     return f"{bare} {markers}".strip()
 
