@@ -191,12 +191,12 @@ def test_the_real_model_streams_a_cited_answer_to_the_openai_client(tmp_path):
     """End to end as a user would run it: `newsrag serve` with the bundled model, a streamed request."""
     services = sample_services(tmp_path / "data")
     with running_server(services.settings, services) as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=300)
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=900)
         chunks = list(client.chat.completions.create(
             model="newsrag", stream=True,
-            messages=[{"role": "user", "content": "How many Islamic State detainees could be moved to Iraq?"}]))
+            messages=[{"role": "user", "content": "From which Syrian city were the first fighters moved?"}]))
         text = "".join(c.choices[0].delta.content or "" for c in chunks)
         citations = chunks[-1].model_extra["citations"]
         print(f"\n{text}")
         assert sum(1 for c in chunks if c.choices[0].delta.content) > 3
-        assert "7,000" in text and citations and SOURCES_HEADING in text
+        assert "Hasakah" in text and citations and SOURCES_HEADING in text
