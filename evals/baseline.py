@@ -20,12 +20,12 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from ingest.loaders import expand_sources, load_source
 from rag.chain import is_decline
-from rag.text import markers_of, normalize_markers
 from rag.config import Settings
 from rag.embeddings import get_embeddings
 from rag.errors import LoadError
 from rag.llm import get_chat_model
 from rag.prompts import to_messages
+from rag.text import markers_of, normalize_markers
 from rag.types import Answer, Article, Citation, Passage
 
 CHUNK_SIZE = 1000  # characters, the tutorials' values
