@@ -22,10 +22,13 @@ _JOIN = re.compile(
 )
 _ASKS = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}|^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b",
                    re.IGNORECASE)
+_WH_ANYWHERE = re.compile(rf",\s*{_WH}", re.IGNORECASE)  # "According to the officer, how much …"
 _LEADING_WH = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}(?:\s+(?:many|much|long|far|old))?\s*",
                          re.IGNORECASE)
-_FUNCTION_WORDS = frozenset("the and which what who whom whose when where why how many much did does was were are has have "
-                            "had not say said passage passages article articles mention information".split())
+_FUNCTION_WORDS = frozenset((
+    "the", "and", "which", "what", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "did",
+    "does", "was", "were", "are", "has", "have", "had", "not", "say", "said", "passage", "passages", "article",
+    "articles", "mention", "information"))
 _QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
 MIN_PART_WORDS = 4  # a shorter part ("from which city?") is searched with the first part's topic beside it
 _PRONOUN = re.compile(r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those)\b", re.IGNORECASE)
@@ -35,7 +38,7 @@ def question_parts(question: str) -> list[str]:
     """The questions asked, each ending with "?"; a single question is one part."""
     pieces = [p for chunk in _QUESTION_END.split(question.strip()) for p in _JOIN.split(chunk)]
     parts = [p.strip().rstrip("?").strip() for p in pieces if p and p.strip(" ?")]
-    if len(parts) < 2 or not all(_ASKS.search(p) for p in parts):
+    if len(parts) < 2 or not all(_ASKS.search(p) or _WH_ANYWHERE.search(p) for p in parts):
         return [question.strip()]
     return [f"{p}?" for p in parts]
 

@@ -71,3 +71,24 @@ def test_the_note_follows_the_verified_answer_and_cites_the_report_the_model_lef
     assert text.endswith("Reports differ: 150 (Northern Gazette, 2026-01-22) [2]; About 100 (Desert Wire, 2026-01-21) [1].")
     assert [c.n for c in citations] == [1, 2]
     assert citations[0].quote.startswith("About 100 fighters were in the first group")
+
+
+def test_counts_in_words_and_a_count_of_something_else(embeddings):
+    question = "How many large camps holding Islamic State detainees did Syrian government forces take?"
+    monitor = Passage(id="m-0000", article_id="m", outlet="Orontes Newswire", date="2026-01-22", text=(
+        "According to the monitor, government forces also took three large camps that hold Islamic State detainees."))
+    officer = Passage(id="f-0000", article_id="f", outlet="Shatt Chronicle", date="2026-01-23", text=(
+        "The officer said government troops had also taken four large camps where Islamic State detainees are held."))
+    review = Passage(id="r-0000", article_id="r", outlet="Palmyra Observer", date="2026-01-28", text=(
+        "In six days of fighting, Syrian government forces seized several large camps and prisons that hold "
+        "Islamic State detainees and hundreds of miles of the border."))
+    note, _ = conflict_note(question, [monitor, officer, review], embeddings)
+    assert note == "Reports differ: four (Shatt Chronicle, 2026-01-23) [2]; three (Orontes Newswire, 2026-01-22) [1]."
+
+
+def test_a_question_about_the_future_has_forecasts_not_conflicting_reports(embeddings):
+    a = Passage(id="a-0000", article_id="a", outlet="Zagros Times", date="2026-01-20",
+                text="US troops will leave the Kurdistan Region in September, officials said.")
+    b = Passage(id="b-0000", article_id="b", outlet="Euphrates Daily", date="2026-01-19",
+                text="US troops will leave the Kurdistan Region by the end of 2027, officials said.")
+    assert conflict_note("When will US troops leave the Kurdistan Region?", [a, b], embeddings) == ("", [])
