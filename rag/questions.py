@@ -50,6 +50,7 @@ COMPOUND_MODIFIERS = frozenset(
     "news government prime military detention security air army police prison border coalition media intelligence "
     "defense defence foreign interior".split()
 )
+MONEY_THINGS = frozenset("price cost amount sum fee budget value".split())  # "at what price": a sum, not the word
 # "which outlet", "what city": the answer is a name, which need not repeat the category's word
 NAME_CATEGORIES = frozenset(
     "outlet outlets network networks newspaper newspapers paper agency agencies body bodies organisation organization "
@@ -124,9 +125,9 @@ def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: Mi
     for "which unit" / "how many detainees" that word or a near one (MiniLM, word to word: "prison" for
     "facility"). A category answered by a name ("which outlet") needs no such word."""
     text = " ".join(cited_texts)
-    if _ASKS_MONEY.search(question):
-        return bool(_MONEY.search(text))
     thing = asked_thing(question)
+    if _ASKS_MONEY.search(question) or thing in MONEY_THINGS:
+        return bool(_MONEY.search(text))
     if thing is None or thing in NAME_CATEGORIES:
         return True
     words = sorted({w.lower() for w in _WORD.findall(text)})

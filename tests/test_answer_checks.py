@@ -130,6 +130,12 @@ def test_cited_passages_cover_the_asked_thing(question, expected, embeddings):
     assert covers_asked_thing(question, [PRISON], embeddings) is expected
 
 
+def test_a_price_is_covered_by_a_sum_not_by_the_word(embeddings):
+    question = "At what price did Brent crude settle on January 9, 2026?"
+    assert covers_asked_thing(question, ["Brent crude futures settled at $61.20 a barrel."], embeddings)
+    assert not covers_asked_thing(question, ["Brent crude futures settled lower on the week."], embeddings)
+
+
 def test_a_supported_sentence_about_something_else_abstains(sample_store):  # noqa: F811
     settings, store = sample_store
     chain = scripted(settings, store, "CENTCOM moved 150 Islamic State fighters from a facility in Hasakah [1].")
