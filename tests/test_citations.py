@@ -1,9 +1,15 @@
 import re
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rag.citations import CitationVerifier, lexical_support, strip_narration, well_formed
+from rag.citations import (
+    CitationVerifier,
+    lexical_support,
+    strip_narration,
+    well_formed,
+)
 from rag.text import split_sentences
 from rag.types import Passage
 

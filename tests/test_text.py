@@ -1,9 +1,17 @@
 """The one sentence segmenter (pysbd behind a regex fast path) and the [n] marker helpers."""
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from rag.text import markers_of, normalize_markers, sentence_spans, split_sentences, strip_markers
+from rag.text import (
+    markers_of,
+    normalize_markers,
+    sentence_spans,
+    split_sentences,
+    strip_markers,
+)
 
 
 @pytest.mark.parametrize("text, sentences", [
