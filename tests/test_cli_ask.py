@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from http.server import BaseHTTPRequestHandler
+from typing import ClassVar
 
 from click.testing import CliRunner
 
@@ -23,9 +24,9 @@ LOGIN = "Basic " + base64.b64encode(b"ann:secret").decode()
 class AskRoute(BaseHTTPRequestHandler):
     """/api/ask as `newsrag serve` answers it, behind HTTP Basic; it keeps the bodies it was sent."""
 
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         if self.headers.get("Authorization") != LOGIN:
             self.send_response(401)
             self.end_headers()

@@ -103,7 +103,7 @@ def bench_answer(settings: Settings, n_questions: int = 5) -> dict:
     read = [figures["tokens_read"] for _, figures in runs if figures["tokens_read"] is not None]
     timings = [a.timings for a in answers]
     stages = {"passages": "retrieval", "first_token": "first_token", "full_answer": "total"}
-    results = {
+    results: dict[str, Any] = {
         "llm_backend": settings.llm_backend,
         "questions": len(answers),
         "abstained": sum(a.abstained for a in answers),

@@ -193,9 +193,9 @@ def rows(results: dict) -> list[Row]:
     for name, figures in (grid or {}).get("settings", {}).items():
         default, changed = figures["default"], figures["changed"]
         out.append(("llm-grid", f"{name}: read / written tok/s (defaults just before)",
-                    f"{changed['read_per_s']} / {changed['written_per_s']} ({default['read_per_s']} / "
-                    f"{default['written_per_s']}) = {figures['read_vs_default']}x / {figures['written_vs_default']}x, "
-                    f"{figures['other_processes_cores']} other cores", "", ""))
+                    (f"{changed['read_per_s']} / {changed['written_per_s']} ({default['read_per_s']} / "
+                     f"{default['written_per_s']}) = {figures['read_vs_default']}x / {figures['written_vs_default']}x, "
+                     f"{figures['other_processes_cores']} other cores"), "", ""))
     for name, cores in results.get("other_processes_cores", {}).items():
         out.append(("machine", f"CPU used by other processes during {name}", f"{cores} cores",
                     "0 (figures are slower otherwise)", _met(cores is not None and cores < 0.1)))
@@ -208,8 +208,8 @@ def _model_token_rows(answer: dict) -> list[Row]:
     parts = answer.get("model_token_parts_p50")
     if parts:
         out.append(("answer", "prompt tokens p50 (model): instructions / headers / texts / question",
-                    f"{parts['instructions']:.0f} / {parts['passage_headers']:.0f} / {parts['passage_texts']:.0f} / "
-                    f"{parts['question']:.0f} ({parts['passages']:.0f} passages)", "", ""))
+                    (f"{parts['instructions']:.0f} / {parts['passage_headers']:.0f} / {parts['passage_texts']:.0f} / "
+                     f"{parts['question']:.0f} ({parts['passages']:.0f} passages)"), "", ""))
     if answer.get("model_tokens_read_p50") is not None:
         out.append(("answer", "prompt tokens read per answer p50 (model, not cached)",
                     f"{answer['model_tokens_read_p50']:.0f}", "", ""))
@@ -220,8 +220,8 @@ def _model_token_rows(answer: dict) -> list[Row]:
         figures = answer.get("one_shot", {}).get(how)
         if figures:
             out.append(("answer", f"first question, {label}: load + first token (tokens read)",
-                        f"{figures['model_load_s']} + {figures['first_token_s']} = {figures['after_start_s']} s "
-                        f"({figures['tokens_read']})", "", ""))
+                        (f"{figures['model_load_s']} + {figures['first_token_s']} = {figures['after_start_s']} s "
+                         f"({figures['tokens_read']})"), "", ""))
     return out
 
 
