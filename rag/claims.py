@@ -104,44 +104,55 @@ MIN_SHARED_TERMS = 2  # a negation conflicts with a sentence only when it govern
 
 
 def _terms(text: str) -> set[str]:
-    words = [w.lower().strip(".,'") for w in _WORD.findall(text)]
+    """Stemmed content words; "left", "withdrew" and the like are cues, not content, so they never count as
+    the shared words of a conflict ("remain inside the country even as they leave" vs "not leaving the country")."""
+    words = [w.lower().strip(".,'") for w in _WORD.findall(_PRIVATIVE.sub(" ", text))]
     return set(_stemmer.stemWords([w for w in words if w not in _FUNCTION_WORDS and len(w) > 1]))
 
 
-def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION) -> list[set[str]]:
-    """The content words each negation governs: from the negation to the end of its clause."""
+def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION, affirming: bool = True) -> list[set[str]]:
+    """The content words each negation governs: from the negation to the end of its clause. With
+    affirming=False, a negated privative ("did not leave the Kurdistan Region": it stayed) is left out."""
     scopes = []
     for match in cues.finditer(text):
         end = _SCOPE_END.search(text, match.end())
-        scope = _terms(text[match.end() : end.start() if end else len(text)])
-        if scope:
+        words = text[match.end() : end.start() if end else len(text)]
+        scope = _terms(words)
+        if scope and (affirming or not _PRIVATIVE.search(words)):
             scopes.append(scope)
     return scopes
 
 
-def _negates(scopes: list[set[str]], terms: set[str]) -> bool:
-    return any(len(scope & terms) >= MIN_SHARED_TERMS for scope in scopes)
+def _touches(scopes: list[set[str]], terms: set[str]) -> bool:
+    """Some negation governs at least one of these words: the sentence negates them too, however it words it."""
+    return any(scope & terms for scope in scopes)
 
 
 def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
-    """The claim affirms what the source negates, or negates what it affirms (about the same words).
+    """The claim affirms what the source negates, or negates what the source affirms in the same words.
 
-    A "Yes" answer to a yes/no question also conflicts when the source negates what the question asks.
+    The first: a negation in the source governs at least MIN_SHARED_TERMS of the claim's words, and nothing in
+    the claim negates any of them ("still sees it as a strategic threat" vs "no longer a strategic threat").
+    The second is held to more, since sources negate in other words ("bases now empty"): every word the claim
+    negates is in the source, and nothing there negates them. A "Yes" to a yes/no question also conflicts when
+    the source negates what the question asks.
     """
     yes_no = _YES_NO_ANSWER.match(claim)
     statement = claim[yes_no.end() :] if yes_no else claim
     claim_terms, source_terms = _terms(statement), _terms(source)
-    claim_scopes = _negated_scopes(statement) + _negated_scopes(statement, _PRIVATIVE)
-    source_scopes = _negated_scopes(source)
-    for scope in source_scopes:  # the source negates something the claim states without negating it
-        if len(scope & claim_terms) >= MIN_SHARED_TERMS and not _negates(claim_scopes, scope):
+    claim_negations = _negated_scopes(statement)
+    source_negations = _negated_scopes(source)
+    claim_scopes = claim_negations + _negated_scopes(statement, _PRIVATIVE)
+    source_scopes = source_negations + _negated_scopes(source, _PRIVATIVE)
+    for scope in source_negations:
+        if len(scope & claim_terms) >= MIN_SHARED_TERMS and not _touches(claim_scopes, scope):
             return True
-    for scope in _negated_scopes(statement):  # the claim negates something the source states without negating it
-        if len(scope & source_terms) >= MIN_SHARED_TERMS and not _negates(source_scopes, scope):
+    for scope in _negated_scopes(statement, affirming=False):
+        if len(scope) >= MIN_SHARED_TERMS and scope <= source_terms and not _touches(source_scopes, scope):
             return True
     if yes_no and yes_no.group("word").lower() == "yes" and _YES_NO_QUESTION.match(question):
         asked = _terms(question)
-        return _negates(source_scopes, asked) and not _negated_scopes(question)
+        return any(len(scope & asked) >= MIN_SHARED_TERMS for scope in source_negations) and not _negated_scopes(question)
     return False
 
 

@@ -35,6 +35,13 @@ def test_a_yes_against_a_no_longer_is_corrected_to_the_passage(verifier):
     assert "no longer" in citations[0].quote
 
 
+def test_a_yes_before_the_passage_own_no_longer_becomes_no(verifier):
+    # the bundled model's own answer to QUESTION, seen on the sample corpus
+    raw = "Yes, Iraqi officials say the group no longer represents a strategic threat, and that Iraqi forces can stop it. [1]"
+    text, _, _ = verifier.verify(raw, [THREAT], QUESTION)
+    assert text.startswith("No: Iraqi officials say the group no longer represents a strategic threat")
+
+
 def test_the_right_polarity_is_kept_as_written(verifier):
     answer = "No, Iraqi officials say the group no longer represents a strategic threat [1]."
     text, citations, _ = verifier.verify(answer, [THREAT], QUESTION)
@@ -46,7 +53,9 @@ def test_the_right_polarity_is_kept_as_written(verifier):
     ("Iraq still sees the group as a strategic threat.", THREAT.text, True),
     ("Iraq does not consider the group a strategic threat anymore.", THREAT.text, False),
     ("Iraqi forces can stop the group from returning.", THREAT.text, False),  # the negation governs other words
-    ("US forces did not leave Ain al-Asad.", "US forces left Ain al-Asad airbase, the ministry said.", True),
+    ("The ministry did not confirm the move.", "The ministry confirmed the move on Sunday.", True),
+    ("They did not leave the Kurdistan Region.", "They moved to facilities in the Kurdistan Region.", False),
+    ("They remain inside the country even as they leave its federal areas.", "The US is not leaving the country.", False),
     ("US troops left all bases in federal Iraq.", "The coalition no longer has troops at any base in federal Iraq.", False),
     ("The coalition still has troops at bases in federal Iraq.", "The coalition no longer has troops at any base in federal Iraq.", True),
     ("The base was handed over on January 18.", "The base, not the airport, was handed over on January 18.", False),
