@@ -48,7 +48,7 @@ def rss_mib(pid: int) -> float:
 def test_sixty_seconds_of_askers_an_ingest_and_a_delete_end_clean(tmp_path, embeddings):
     data = tmp_path / "data"
     env = env_for(data)
-    newsrag(env, "ingest", "--samples")
+    newsrag(env, "ingest", "--samples", timeout=900)  # minutes on a loaded 2-core machine
     extra = make_folder(tmp_path / "extra", 0, 60, "harbour dues")
     doomed = (extra / "0007-harlow.md").resolve()
 
@@ -87,7 +87,7 @@ def test_sixty_seconds_of_askers_an_ingest_and_a_delete_end_clean(tmp_path, embe
             thread.start()
         try:
             time.sleep(5)
-            ingested = newsrag(env, "ingest", str(extra), "--json")
+            ingested = newsrag(env, "ingest", str(extra), "--json", timeout=900)
             ingest_seconds = time.monotonic() - started - 5
             print(ingested.stderr[-500:])
             time.sleep(2)
