@@ -52,3 +52,11 @@ def test_chunks_never_exceed_the_limit_and_cover_the_text_in_order(text, size, o
     for span in spans:
         covered.update(range(span.start, span.end))
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+def test_chunks_do_not_break_at_abbreviations():
+    sentence = "Gen. Kurilla said on Jan. 17 that U.S. forces would leave, Mr. Smith told reporters in Washington. "
+    text = sentence * 30
+    spans = split_spans(text, chunk_tokens=60, overlap_tokens=10)
+    for span in spans:
+        assert text[span.start : span.end].endswith("in Washington."), text[span.start : span.end][-30:]
