@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.text import split_sentences
 from rag.questions import answers_the_question
+from rag.text import split_sentences
 from rag.types import Passage
 
 _WH = r"(?:how|what|which|who|whom|whose|when|where|why)\b"
@@ -29,6 +29,7 @@ _FUNCTION_WORDS = frozenset((
     "the", "and", "which", "what", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "did",
     "does", "was", "were", "are", "has", "have", "had", "not", "say", "said", "passage", "passages", "article",
     "articles", "mention", "information"))
+_ENUMERATION = re.compile(r"^\s*(?:\(?\d\)|\d\.|[-•*])\s+")  # "(1) 150 fighters": the "1" is no fact to check
 _QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
 MIN_PART_WORDS = 4  # a shorter part ("from which city?") is searched with the first part's topic beside it
 _PRONOUN = re.compile(r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those)\b", re.IGNORECASE)
@@ -75,7 +76,8 @@ def merge_for_parts(whole: Sequence[Passage], per_part: Sequence[Sequence[Passag
 
 
 def open_parts(parts: Sequence[str], answer: str, declines: Callable[[str], bool]) -> tuple[str, list[str]]:
-    """The answer without the sentences that decline a part, and the parts it leaves open.
+    """The answer without the sentences that decline a part or the list marks of its parts, and the parts it
+    leaves open.
 
     A part is open when it asks for a number or a time and the answer gives none, or when a sentence declines
     it ("The passages do not say which city"): that one is the part sharing most words with the decline. A
@@ -83,7 +85,7 @@ def open_parts(parts: Sequence[str], answer: str, declines: Callable[[str], bool
     """
     if len(parts) < 2:
         return answer, [p for p in parts if not answers_the_question(p, answer)]
-    sentences = split_sentences(answer)
+    sentences = [_ENUMERATION.sub("", s) for s in split_sentences(answer)]
     declined = [s for s in sentences if declines(s)]
     kept = " ".join(s for s in sentences if not declines(s))
     missing = [p for p in parts if not answers_the_question(p, kept)]

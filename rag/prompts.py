@@ -50,7 +50,7 @@ def format_passage(n: int, passage: Passage) -> str:
 def answer_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
     blocks = "\n\n".join(format_passage(n, p) for n, p in enumerate(passages, start=1))
     parts = question_parts(question)
-    asks = "".join(f"\n({i}) {part}" for i, part in enumerate(parts, start=1)) if len(parts) > 1 else ""
+    asks = "".join(f"\n- {part}" for part in parts) if len(parts) > 1 else ""  # numbered parts got "(1) 150 …" back
     user = f"Passages:\n\n{blocks}\n\nQuestion: {question}{asks}\nAnswer {'each part ' if asks else ''}with citations:"
     return [SystemMessage(ANSWER_SYSTEM), HumanMessage(user)]
 
