@@ -30,6 +30,8 @@ _FUNCTION_WORDS = frozenset((
     "does", "was", "were", "are", "has", "have", "had", "not", "say", "said", "passage", "passages", "article",
     "articles", "mention", "information"))
 _ENUMERATION = re.compile(r"^\s*(?:\(?\d\)|\d\.|[-•*])\s+")  # "(1) 150 fighters": the "1" is no fact to check
+_ECHOED_PART = re.compile(r"\?\s*(?:\[\d+\]\s*)*$")
+_UNSTOPPED = re.compile(r"^(.*?[^.!?\s])((?:\s*\[\d+\])*\s*)$", re.DOTALL)
 _QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
 MIN_PART_WORDS = 4  # a shorter part ("from which city?") is searched with the first part's topic beside it
 _PRONOUN = re.compile(r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those)\b", re.IGNORECASE)
@@ -76,8 +78,8 @@ def merge_for_parts(whole: Sequence[Passage], per_part: Sequence[Sequence[Passag
 
 
 def open_parts(parts: Sequence[str], answer: str, declines: Callable[[str], bool]) -> tuple[str, list[str]]:
-    """The answer without the sentences that decline a part or the list marks of its parts, and the parts it
-    leaves open.
+    """The answer without the sentences that decline a part, the parts it echoes or their list marks, and the
+    parts it leaves open.
 
     A part is open when it asks for a number or a time and the answer gives none, or when a sentence declines
     it ("The passages do not say which city"): that one is the part sharing most words with the decline. A
@@ -85,14 +87,20 @@ def open_parts(parts: Sequence[str], answer: str, declines: Callable[[str], bool
     """
     if len(parts) < 2:
         return answer, [p for p in parts if not answers_the_question(p, answer)]
-    sentences = [_ENUMERATION.sub("", s) for s in split_sentences(answer)]
+    sentences = [_full_stop(_ENUMERATION.sub("", s)) for line in answer.splitlines() for s in split_sentences(line)]
+    sentences = [s for s in sentences if not _ECHOED_PART.search(s)]  # "How many …? - 150 fighters": the part, echoed
     declined = [s for s in sentences if declines(s)]
-    kept = " ".join(s for s in sentences if not declines(s))
-    missing = [p for p in parts if not answers_the_question(p, kept)]
+    answering = [s for s in sentences if not declines(s)]
+    missing = [p for p in parts if not any(answers_the_question(p, s) for s in answering)]  # one sentence per part
     if declined and not missing:
         words = _content_words(" ".join(declined))
         missing = [max(reversed(parts), key=lambda p: len(_content_words(p) & words))]
-    return kept, missing
+    return " ".join(answering), missing
+
+
+def _full_stop(sentence: str) -> str:
+    """ "150 fighters [3]" → "150 fighters. [3]": a list item becomes a sentence the verifier can split."""
+    return _UNSTOPPED.sub(r"\1.\2", sentence.strip())
 
 
 def missing_note(parts: Sequence[str]) -> str:

@@ -69,6 +69,9 @@ def test_the_prompt_lists_the_parts_only_for_a_question_with_parts():
     # the real model answered the listed parts as a list: "(1)" and "(2)" would fail the number check
     ("(1) 150 fighters were in the first group.\n(2) From Hasakah, Syria.",
      "150 fighters were in the first group. From Hasakah, Syria.", []),
+    # or echoed each part before its answer
+    (("How many Islamic State fighters were in the first group? - 150 fighters [3]\n"
+      "from which city were they moved? - Hasakah [3]"), "150 fighters. [3] Hasakah. [3]", []),
 ])
 def test_open_parts(answer, kept, missing):
     assert open_parts(question_parts(QUESTION), answer, is_decline) == (kept, missing)
