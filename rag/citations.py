@@ -63,6 +63,7 @@ _DANGLING_START = re.compile(rf"^(?:\W*\b(?:{_NARRATING_LEAD}|in|from|per|see|of
 _QUOTED = re.compile(r"""^["“](?P<inner>[^"“”]+?)[.,]?["”](?P<end>[.!?]?)$""")
 _PREPOSITION_END = re.compile(r"\b(?:in|from|of|per|see|to|by|at|on|with|for|according)\s*[.!?]$", re.IGNORECASE)
 _WELL_FORMED_START = re.compile(r"""^[A-Z0-9"“‘'$(]""")
+SAME_STATEMENT = 0.55  # MiniLM cosine: "still sees it as a strategic threat" vs its "no longer" source 0.64-0.89
 SUPPORT_THRESHOLD = 0.45  # calibrated on the sample corpus; below it a citation does not hold
 
 
@@ -164,20 +165,20 @@ class CitationVerifier:
             offset += len(group)
         return sentences, out
 
-    def support_matrix(self, claims: Sequence[str], passages: Sequence[Passage]) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-        """support[i, j] of claim i by passage j, and the index of passage j's best sentence for claim i."""
+    def support_matrix(
+        self, claims: Sequence[str], passages: Sequence[Passage]
+    ) -> tuple[np.ndarray, list[np.ndarray], list[list[str]]]:
+        """support[i, j] of claim i by passage j, and each passage's claim-by-sentence cosine similarities."""
         passage_sentences, passage_vectors = self._passage_sentences(passages)
         claim_vectors = self.embeddings.embed(list(claims))
         support = np.zeros((len(claims), len(passages)))
-        best = np.zeros((len(claims), len(passages)), dtype=int)
+        similarities = [claim_vectors @ vectors.T for vectors in passage_vectors]
         for j, passage in enumerate(passages):
-            similarities = claim_vectors @ passage_vectors[j].T
-            best[:, j] = similarities.argmax(axis=1)
             for i, claim in enumerate(claims):
                 lexical = lexical_support(claim, support_text(passage))
-                semantic = float(similarities[i].max())
+                semantic = float(similarities[j][i].max())
                 support[i, j] = 0.0 if lexical == 0.0 else 0.5 * lexical + 0.5 * semantic
-        return support, best, passage_sentences
+        return support, similarities, passage_sentences
 
     def verify(
         self, answer: str, passages: Sequence[Passage], question: str = ""
@@ -192,14 +193,14 @@ class CitationVerifier:
         if not sentences or not passages:
             return answer, [], []
         claims = [strip_markers(s) for s in sentences]
-        support, best, passage_sentences = self.support_matrix(claims, passages)
+        support, similarities, passage_sentences = self.support_matrix(claims, passages)
         checked: list[CheckedSentence] = []
         for i, claim in enumerate(claims):
             holding = [n for n in markers_of(sentences[i]) if support[i, n - 1] >= self.threshold]
             top = int(support[i].argmax()) + 1
             if not holding and support[i, top - 1] >= self.threshold:
                 holding = [top]  # a right fact under a wrong (or no) marker: cite the passage that holds it
-            sources = [_best_first(passage_sentences[n - 1], best[i, n - 1]) for n in holding]
+            sources = [_same_statements(passage_sentences[n - 1], similarities[n - 1][i]) for n in holding]
             checked.append(_as_its_sources_say(claim, holding, sources, passages, question))
 
         text = " ".join(_attach(s.text, s.cited) for s in checked)
@@ -209,7 +210,7 @@ class CitationVerifier:
             passage = passages[n - 1]
             claim_rows = [i for i, s in enumerate(checked) if n in s.cited]
             row = max(claim_rows, key=lambda i: support[i, n - 1])
-            quote = checked[row].quote or passage_sentences[n - 1][best[row, n - 1]]
+            quote = checked[row].quote or passage_sentences[n - 1][int(similarities[n - 1][row].argmax())]
             citations.append(Citation(
                 n=n, passage_id=passage.id, title=passage.title, outlet=passage.outlet, date=passage.date,
                 url=passage.url, text=passage.text, quote=quote,
@@ -218,11 +219,15 @@ class CitationVerifier:
         return text, citations, unsupported
 
 
-def _best_first(sentences: Sequence[str], best: int) -> list[str]:
-    """A passage's statements, the one closest to the claim first; its questions ("Does Baghdad still ...?")
-    state nothing, and an FAQ's question is often the sentence closest to a claim that answers it."""
-    ordered = [sentences[best], *sentences[:best], *sentences[best + 1 :]]
-    return [s for s in ordered if not s.rstrip().endswith("?")]
+def _same_statements(sentences: Sequence[str], similarity: np.ndarray) -> list[str]:
+    """The passage's statements about what the claim says (cosine >= SAME_STATEMENT), closest first.
+
+    Not only the closest sentence: an FAQ's question ("Does Baghdad still ...?") is often closest to the claim
+    that answers it, and states nothing. Not every sentence either: "The command did not say where the
+    prisoners would be held" shares words with, but is not about, a claim on why they are moved (0.43).
+    """
+    order = np.argsort(-similarity)
+    return [sentences[k] for k in order if similarity[k] >= SAME_STATEMENT and not sentences[k].rstrip().endswith("?")]
 
 
 def _as_its_sources_say(

@@ -66,7 +66,8 @@ _ROLE = re.compile(
     r"army|forces|police|president|prime minister|general|council|parliament|agency|office|command|coalition)\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z][A-Za-z-]{2,}")
+_COMMON_WORD = re.compile(r"\b[a-z][a-z-]{2,}\b")
+_SENTENCE_START_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z-]{2,})\b")
 _stemmer = Stemmer.Stemmer("english")
 NEAR_WORD = 0.45  # MiniLM cosine of two single words: facility~prison 0.51, unit~battalion 0.49, unit~forces 0.29
 
@@ -130,7 +131,8 @@ def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: Mi
         return bool(_MONEY.search(text))
     if thing is None or thing in NAME_CATEGORIES:
         return True
-    words = sorted({w.lower() for w in _WORD.findall(text)})
+    # common nouns only: "United" (States) is not a unit; a capital that only starts a sentence is kept
+    words = sorted(set(_COMMON_WORD.findall(text)) | {w.lower() for w in _SENTENCE_START_WORD.findall(text)})
     if _stemmer.stemWord(thing) in set(_stemmer.stemWords(words)):
         return True
     if not words:

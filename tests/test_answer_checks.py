@@ -139,6 +139,24 @@ def test_cited_passages_cover_the_asked_thing(question, expected, embeddings):
     assert covers_asked_thing(question, [PRISON], embeddings) is expected
 
 
+def test_united_states_is_not_a_unit(embeddings):
+    # seen with the bundled model: "which unit" answered by a supported sentence about Admiral Cooper
+    cited = ["The commander of US Central Command, Admiral Brad Cooper, said the United States would move prisoners."]
+    assert not covers_asked_thing("Which unit guarded the prison in Hasakah?", cited, embeddings)
+    assert covers_asked_thing("Which facility will hold the detainees?", ["Facilities under Iraqi control will."], embeddings)
+
+
+def test_a_negation_about_something_else_in_the_passage_is_no_conflict(verifier):
+    # seen with the bundled model: this answer was "corrected" to the passage's "did not say where" sentence
+    passage = Passage(id="c", article_id="a3", title="Transfer", outlet="Desk", date="2026-01-21", text=(
+        "Admiral Brad Cooper said moving Islamic State prisoners from Syria to Iraq in an orderly way was critical to "
+        "preventing a breakout. The command did not say where in Iraq the prisoners would be held."))
+    answer = ("Admiral Brad Cooper said moving Islamic State prisoners from Syria to Iraq in an orderly way was critical "
+              "to preventing a breakout [1].")
+    text, _, _ = verifier.verify(answer, [passage], "Why are the prisoners being moved?")
+    assert text.startswith("Admiral Brad Cooper said") and "did not say" not in text
+
+
 def test_a_price_is_covered_by_a_sum_not_by_the_word(embeddings):
     question = "At what price did Brent crude settle on January 9, 2026?"
     assert covers_asked_thing(question, ["Brent crude futures settled at $61.20 a barrel."], embeddings)
