@@ -35,7 +35,7 @@ _stemmer = Stemmer.Stemmer("english")
 # and sentences that only narrate are dropped. A clean-up that would not leave a well-formed sentence is not made.
 _SOURCE = (
     r"(?:(?:the|this|that)\s+)?(?:(?:first|second|third|fourth|fifth|sixth|given|provided|above|same|cited)\s+)?"
-    r"(?:passages?|articles?|excerpts?|text|context|information(?=\s+(?:provided|given|above)))"
+    r"(?:passages?|articles?|excerpts?|text|context(?:\s+piece)?|information(?=\s+(?:provided|given|above)))"
     r"(?:\s+(?:provided|given|above))?(?:\s*\d+(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*)?(?!\s+(?:of|from|by)\b)"
 )
 _NARRATING_LEAD = r"(?:according to|based on|as (?:stated|mentioned|reported|shown|seen|noted|indicated|described|said) in)"

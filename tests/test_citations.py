@@ -80,6 +80,7 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
     ("The number of detainees, according to [1], is 7,000.", "The number of detainees is 7,000. [1]"),
     ("Based on the information provided, 150 fighters were moved [1].", "150 fighters were moved. [1]"),
     ("This information comes from [1].", ""),
+    ("According to context piece 2, up to 7,000 could be moved [2].", "Up to 7,000 could be moved. [2]"),
     # not narration: left as the model wrote it
     ("In 2003, US forces invaded Iraq [1].", "In 2003, US forces invaded Iraq [1]."),
     ("According to the text of the agreement, troops leave by 2026 [1].",
