@@ -27,7 +27,7 @@ from rag.citations import CitationVerifier
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import with_conflict_note
 from rag.errors import QuestionError
-from rag.llm import get_chat_model, prime_prompt_cache
+from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
 from rag.context import fit_passages, focus_passages
 from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
@@ -258,7 +258,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
 
     def _run(self, step: _Step, config: RunnableConfig) -> Any:
         if isinstance(step, _Condense):
-            return self.llm.invoke(step.messages, _named(config, "condense")).text
+            standalone = self.llm.invoke(step.messages, _named(config, "condense")).text
+            restore_prompt_cache(self.llm, answer_messages("", []))  # the condense prompt took the model's slot
+            return standalone
         if isinstance(step, _Retrieve):
             documents = self.documents.invoke(step.query, _named(config, "retrieve"), k=step.k, mode=step.mode,
                                               filters=step.filters)
@@ -270,7 +272,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
 
     async def _arun(self, step: _Step, config: RunnableConfig) -> Any:
         if isinstance(step, _Condense):
-            return (await self.llm.ainvoke(step.messages, _named(config, "condense"))).text
+            standalone = (await self.llm.ainvoke(step.messages, _named(config, "condense"))).text
+            await run_in_executor(config, restore_prompt_cache, self.llm, answer_messages("", []))
+            return standalone
         if isinstance(step, _Retrieve):
             documents = await self.documents.ainvoke(step.query, _named(config, "retrieve"), k=step.k,
                                                      mode=step.mode, filters=step.filters)

@@ -228,6 +228,8 @@ def test_instructions_read_by_one_process_are_restored_by_the_next(local_setting
         llm.shutdown_local_models()  # what a new process starts from: no server, nothing in memory
         model = llm.get_chat_model(local_settings)
         assert llm.prime_prompt_cache(model, messages) == "restored"
+        model.invoke([SystemMessage("Rewrite the question."), HumanMessage("Who?")], max_tokens=2)  # takes the slot
+        assert llm.restore_prompt_cache(model, messages)  # as the chain does after a follow-up's condense call
         reply = model.invoke([messages[0], HumanMessage("Passages: none. Question: Who left?")], max_tokens=4)
         assert reply.usage_metadata["input_token_details"]["cache_read"] >= 15  # the system message, not re-read
     finally:
