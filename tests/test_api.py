@@ -108,12 +108,13 @@ def test_a_too_long_question_is_refused_with_the_limit(client):
 
 
 def test_the_chat_box_flags_a_too_long_question_beside_it():
-    from ui.web import check_chat_inputs
+    from ui.chat import check_chat_inputs
 
-    [question, *others] = check_chat_inputs("why " * 600, [], 4, "hybrid", "", "")
+    [question, *others] = check_chat_inputs("why " * 600, False, "", "")
     assert not question["is_valid"] and "at most 2,000 characters" in question["message"]
     assert all(check["is_valid"] for check in others)
-    assert check_chat_inputs("Who commands CENTCOM?", [], 4, "hybrid", "", "")[0]["is_valid"]
+    assert check_chat_inputs("Who commands CENTCOM?", False, "", "")[0]["is_valid"]
+    assert not check_chat_inputs("Who commands CENTCOM?", False, "2026/01/19", "")[2]["is_valid"]
 
 
 @pytest.mark.parametrize("body", [
@@ -239,23 +240,27 @@ def test_rendered_html_escapes_everything():
     assert "](http" not in render_markdown_answer(answer)  # a Markdown link in model output stays text
 
 
-def test_markers_link_to_cards_and_unsupported_sentences_are_struck():
+def test_answers_are_markdown_with_struck_unsupported_sentences():
     answer = hostile_answer(answer="It rained. Twelve thousand came [1].", unsupported_sentences=["It rained."])
     markup = render_markdown_answer(answer)
-    assert '<a href="#src-1"' in markup and "<del" in markup and "It rained." in markup
+    assert "~~It rained.~~" in markup and "\\[1\\]" in markup  # the page's script links [1] to its card
+    assert "<" not in markup.split("**Sources**")[0]  # no HTML: the message is also its accessible label
     assert plain_text(markup) == "It rained. Twelve thousand came [1]."
 
 
-def test_abstention_shows_a_note_and_related_passages():
-    passage = Passage(id="p", article_id="a", text="Nothing <img src=x> relevant.", title="Other",
-                      url="https://e.invalid/a")
+def test_abstention_lists_only_passages_about_the_question():
+    related = Passage(id="a-0000", article_id="a", text="Nothing <img src=x> relevant.", title="Other",
+                      url="https://e.invalid/a", similarity=0.45)
+    unrelated = Passage(id="b-0000", article_id="b", text="Football scores.", title="Cup final", similarity=0.05)
     answer = Answer(question="q", answer="The articles do not answer this question.", abstained=True,
-                    passages=[passage])
-    html_ = render_answer_html(answer)
+                    passages=[related, unrelated])
+    html_ = render_answer_html(answer, min_relevance=0.3)
     assert "The articles do not answer this question." in html_ and "Related passages" in html_
-    assert "&lt;img src=x&gt;" in html_ and 'href="https://e.invalid/a"' in html_
-    assert "nr-muted" in render_markdown_answer(answer)
-    assert "Retrieved passages" in render_sources_html([passage])
+    assert "&lt;img src=x&gt;" in html_ and "Cup final" not in html_
+    assert 'href="/articles/a#quote"' in html_ and "e.invalid" not in html_  # no link to an address that cannot open
+    assert "No stored passage is about this question" in render_answer_html(answer, min_relevance=0.5)
+    assert render_markdown_answer(answer) == "The articles do not answer this question."
+    assert "Retrieved passages" in render_sources_html([related])
 
 
 @pytest.mark.parametrize("url, linked", [

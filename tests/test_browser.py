@@ -58,9 +58,16 @@ def browser():
 def page(browser, app_url):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.goto(app_url)
+    restore_saved_conversation(page, app_url)
+    page.locator("#new-conversation").click()  # the page restores the last saved conversation: start afresh
     yield page
     context.close()
+
+
+def restore_saved_conversation(page, url: str) -> None:
+    """Open the page and wait for its load event, which restores the last saved conversation (an unqueued /run/ call)."""
+    with page.expect_response(lambda r: "/run/" in r.url and r.request.method == "POST", timeout=120_000):
+        page.goto(url)
 
 
 def ask(page, question: str) -> None:
@@ -78,7 +85,7 @@ def test_answer_with_marker_and_source_card(page, app_url):
     dates = {a["title"]: a["date"] for a in httpx.get(f"{app_url}/api/sources").json()}
     ask(page, CITED_QUESTION)
 
-    marker = page.locator("#chat sup.nr-ref a").first
+    marker = page.locator("#chat a.nr-ref").first
     marker.wait_for()
     n = marker.inner_text().strip("[]")
     assert n.isdigit()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, restore_saved_conversation
 from test_web import live_server
 
 from ingest.pipeline import sample_corpus_dir
@@ -20,6 +20,7 @@ from rag.chain import build_chain
 from rag.config import Settings
 from rag.llm import FakeNewsModel
 from ui.api import Services
+from ui.feedback import FeedbackLog
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,11 +41,16 @@ storm damaged the cranes in December.
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("chat")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("chat") / "data"
+
+
+@pytest.fixture(scope="module")
+def app_url(data_dir) -> Iterator[str]:
+    root = data_dir.parent
     wrapped = root / "crane-repairs.txt"
     wrapped.write_text(WRAPPED_TEXT, encoding="utf-8")
-    settings = Settings(_env_file=None, data_dir=root / "data", llm_backend="fake")
+    settings = Settings(_env_file=None, data_dir=data_dir, llm_backend="fake")
     services = Services(settings, chain=build_chain(settings, llm=FakeNewsModel(token_delay=WORD_DELAY)))
     report = services.ingest([str(sample_corpus_dir()), str(wrapped)])
     assert not report.failures, report.failures
@@ -66,7 +72,9 @@ def open_page(browser, url: str, width: int = 1400):
     context = browser.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the library's delete confirmation
-    page.goto(url)
+    restore_saved_conversation(page, url)
+    page.locator("#new-conversation").click()  # the page restores the last saved conversation: start afresh
+    page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"user\"]')")
     return page
 
 
@@ -91,6 +99,14 @@ def wait_until_answering(page) -> None:
     page.wait_for_function("() => document.querySelector('#send')?.textContent.includes('Answering')")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#chat [data-testid=\"bot\"]')].pop()?.textContent.trim().length > 3")
+
+
+def ask(page, question: str) -> None:
+    """Send a question and wait until its answer is finished (not merely until Send reads "Send" again)."""
+    asked = page.locator('#chat [data-testid="user"]').count()
+    send(page, question)
+    page.wait_for_function("(n) => document.querySelectorAll('#chat [data-testid=\"user\"]').length > n", arg=asked)
+    wait_until_idle(page)
 
 
 def wait_until_idle(page) -> None:
@@ -134,22 +150,21 @@ def test_stop_ends_the_answer_and_marks_it_unverified(page):
 
 
 def test_markers_link_to_cards_and_the_message_label_is_plain_text(page):
-    send(page, QUESTION)
-    wait_until_idle(page)
+    ask(page, QUESTION)
     marker = page.locator("#chat a.nr-ref").first
     marker.wait_for()
     n = marker.inner_text().strip("[]")
     assert marker.get_attribute("href") == f"#src-{n}"
-    marker.hover()
-    card = page.locator(f"#sources #src-{n}")
-    assert marker.get_attribute("title") == card.get_attribute("data-quote")  # hovering previews the quote
+    quote = page.locator(f"#sources #src-{n}").get_attribute("data-quote")
+    assert quote
+    page.wait_for_function(  # hovering or tapping the marker previews the quote it stands for
+        "([n, quote]) => document.querySelector(`#chat a.nr-ref[data-n='${n}']`)?.title === quote", arg=[n, quote])
     label = page.locator('#chat [aria-label^="bot"]').last.get_attribute("aria-label")
     assert "<" not in label and "nr-ref" not in label, label
 
 
 def test_every_retrieved_passage_stays_in_view(page):
-    send(page, QUESTION)
-    wait_until_idle(page)
+    ask(page, QUESTION)
     also = page.locator("#sources details.nr-also")
     assert also.count() == 1
     assert "Also retrieved" in also.locator("summary").inner_text()
@@ -158,8 +173,7 @@ def test_every_retrieved_passage_stays_in_view(page):
 
 
 def test_off_topic_decline_lists_no_unrelated_passages(page):
-    send(page, OFF_TOPIC)
-    wait_until_idle(page)
+    ask(page, OFF_TOPIC)
     panel = page.locator("#sources").inner_text()
     assert "do not answer" in panel
     assert "No stored passage is about this question" in panel
@@ -167,8 +181,7 @@ def test_off_topic_decline_lists_no_unrelated_passages(page):
 
 
 def test_open_article_shows_the_stored_article_at_the_quote(browser, page, app_url):
-    send(page, QUESTION)
-    wait_until_idle(page)
+    ask(page, QUESTION)
     link = page.locator("#sources .nr-card a.nr-link", has_text="open article").first
     href = link.get_attribute("href")
     assert href.startswith("/articles/")
@@ -188,8 +201,7 @@ def test_open_article_shows_the_stored_article_at_the_quote(browser, page, app_u
 
 
 def test_wrapped_text_file_shows_as_paragraphs(page):
-    send(page, "When were the harbour crane repairs finished?")
-    wait_until_idle(page)
+    ask(page, "When were the harbour crane repairs finished?")
     text = page.locator("#sources .nr-card .nr-text").first.inner_text()
     assert "to the harbour's two container cranes" in text  # the hard line break is gone
 
@@ -202,7 +214,7 @@ def test_library_fits_desktop_and_phone(browser, app_url, width):
         page.locator("#library table").first.wait_for()
         date_cell = page.locator("#library tbody tr").first.locator("td").nth(1)
         header = page.locator("#library thead th", has_text="Chunks").first
-        line = float(page.evaluate("getComputedStyle(document.body).lineHeight") .rstrip("px") or 24)
+        line = 1.6 * float(date_cell.evaluate("cell => parseFloat(getComputedStyle(cell).fontSize)"))
         assert date_cell.bounding_box()["height"] < 2.5 * line  # the date is on one line, not a digit per line
         assert header.bounding_box()["height"] < 2.5 * line
         page.locator("#library-search textarea, #library-search input").first.fill("Kurdistan")
@@ -214,3 +226,36 @@ def test_library_fits_desktop_and_phone(browser, app_url, width):
         page.screenshot(path=str(ARTIFACTS / f"chat-{width}.png"), full_page=True)
     finally:
         page.context.close()
+
+
+def test_the_conversation_comes_back_after_a_reload(page):
+    ask(page, "Who commands CENTCOM?")
+    page.locator("#conversation-list").get_by_text("Who commands CENTCOM?").first.wait_for()
+    page.reload()
+    page.locator('#chat [data-testid="user"]', has_text="Who commands CENTCOM?").first.wait_for()
+    assert page.locator('#chat [data-testid="bot"]').count() == 1
+
+
+def test_rating_an_answer_saves_it_with_a_comment(page, data_dir):
+    ask(page, QUESTION)
+    last_bot_message(page).hover()
+    page.locator('#chat button[aria-label="Dislike"], #chat button[title="Dislike"]').last.click()
+    comment = page.locator("#feedback-comment textarea")
+    comment.wait_for()
+    comment.fill("The answer should give both figures.")
+    page.get_by_role("button", name="Save comment").click()
+    page.get_by_text("Comment saved.").wait_for()
+    [entry] = FeedbackLog(data_dir / "feedback.jsonl").entries()[-1:]
+    assert entry["verdict"] == "down" and entry["question"] == QUESTION
+    assert entry["comment"] == "The answer should give both figures."
+    assert entry["citations"] and entry["settings"]["mode"] == "hybrid"
+
+
+def test_regenerate_answers_the_last_question_again(page):
+    ask(page, QUESTION)
+    last_bot_message(page).hover()
+    page.locator('#chat button[aria-label="Retry"], #chat button[title="Retry"]').last.click()
+    wait_until_answering(page)
+    wait_until_idle(page)
+    assert page.locator('#chat [data-testid="user"]').count() == 1
+    assert "7,000" in last_bot_message(page).inner_text()

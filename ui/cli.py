@@ -196,6 +196,31 @@ def _describe(article) -> str:
     return f"'{_clip(article.title or 'Untitled', 60)}'" + (f" ({meta})" if meta else "")
 
 
+@cli.group()
+def feedback() -> None:
+    """The thumbs up/down (and comments) given to answers in the chat."""
+
+
+@feedback.command(name="export")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write JSONL here instead of printing it.")
+@click.option("--verdict", type=click.Choice(["up", "down"]), help="Only this verdict.")
+def feedback_export(out_file: str | None, verdict: str | None) -> None:
+    """Every rated answer as JSONL: question, history, answer, citations, settings, verdict, comment.
+
+    A rated answer is a gold-set candidate: a thumbs-down with its comment says what the right answer was.
+    """
+    from ui.feedback import FeedbackLog
+
+    entries = [e for e in FeedbackLog(_settings().data_dir / "feedback.jsonl").entries()
+               if verdict is None or e["verdict"] == verdict]
+    lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
+    if out_file:
+        Path(out_file).write_text(lines, encoding="utf-8")
+        click.echo(f"Wrote {len(entries)} rated answer(s) to {out_file}.", err=True)
+    else:
+        click.echo(lines, nl=False)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(as_json: bool) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from urllib.parse import quote as quote_path, urlencode, urlsplit
+from urllib.parse import quote as quote_path
+from urllib.parse import urlencode, urlsplit
 
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Citation, Passage, article_id_of
@@ -18,11 +19,12 @@ from rag.types import Answer, Citation, Passage, article_id_of
 UNSUPPORTED_TITLE = "No retrieved article supports this sentence"
 UNSUPPORTED_NOTE = "*Struck sentences: no retrieved article supports them.*"
 STOPPED_NOTE = "*Stopped: this partial answer was not checked against the articles.*"
+SOURCES_HEADING = "**Sources**"
 RESERVED_HOSTS = (".invalid", ".example", ".test", ".localhost")  # RFC 2606/6761 names: no page can live there
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#+!|~$-])")
 _AUTOLINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*:/|www\.|[\w.+-]+@)")  # what GFM would turn into a link
-_NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*")
+_NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*|\n*\*\*Sources\*\*\n[\s\S]*$")
 _STRIKE = re.compile(r"~~")
 _TAG = re.compile(r"<[^>]*>")
 _BACKSLASHED = re.compile(r"\\(.)")
@@ -71,7 +73,20 @@ def render_markdown_answer(answer: Answer) -> str:
             flagged = True
     if flagged:
         text += f"\n\n{UNSUPPORTED_NOTE}"
+    if answer.citations:
+        text += f"\n\n{SOURCES_HEADING}\n" + "\n".join(
+            _source_line(c) for c in sorted(answer.citations, key=lambda c: c.n))
     return text
+
+
+def _source_line(citation: Citation) -> str:
+    """One source as a Markdown footnote, "- [n] [Title](address) — Outlet, date", so a copied answer keeps it."""
+    title = markdown_text(citation.title or "Untitled article")
+    address = original_url(citation.url)
+    if address:  # an http(s) address of a real host; percent-encoded so it cannot end the Markdown link early
+        title = f"[{title}]({quote_path(html.unescape(address), safe=':/?&=#%~+,;@')})"
+    where = markdown_text(", ".join(part for part in (citation.outlet, citation.date or "") if part))
+    return f"- \\[{citation.n}\\] {title}" + (f" — {where}" if where else "")
 
 
 def render_stopped_answer(streamed: str) -> str:

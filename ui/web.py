@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
-from collections.abc import AsyncIterator, Callable
-from datetime import date
+from collections.abc import Callable
 from pathlib import Path
-from typing import get_args
 
 import gradio as gr
 import pandas as pd
@@ -18,10 +15,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
-from rag.chain import question_problem
-from rag.config import RetrievalMode, Settings
-from rag.errors import NewsragError
-from rag.types import Answer
+from rag.config import Settings
 from ui.api import (
     Services,
     UploadRejected,
@@ -34,27 +28,14 @@ from ui.api import (
     same_site_uploads,
     validation_error,
 )
-from ui.render import (
-    markdown_text,
-    plain_text,
-    render_answer_html,
-    render_stopped_answer,
-    render_ingest_summary,
-    render_markdown_answer,
-    render_sources_html,
-)
+from ui.chat import ALL_OUTLETS, build_chat_tab
+from ui.conversations import Conversations
+from ui.feedback import FeedbackLog
+from ui.render import markdown_text, render_ingest_summary
 from ui.viewer import build_viewer_router
 
-EXAMPLES = (
-    "When did US forces leave Ain al-Asad?",
-    "How many detainees could be moved to Iraq?",
-    "Who is the CENTCOM commander and what did he say?",
-)
 LIBRARY_COLUMNS = ["Title", "Date", "Outlet", "Chunks", "Source"]
-ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
 CONCURRENT_ANSWERS = 2  # answers streamed at once; more users wait in Gradio's queue and see their place in it
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EMPTY_SOURCES = '<p class="nr-muted">Sources for the answer appear here.</p>'
 
 CSS = """
 #sources { max-height: 75vh; overflow-y: auto; }
@@ -78,50 +59,52 @@ del { text-decoration-color: #dc2626; }
 a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-align: super; }
 /* a phone: the library keeps dates and headers on one line and lets the table scroll sideways */
 #library table { min-width: 36rem; }
-#library th, #library td:nth-child(2), #library td:nth-child(4) { white-space: nowrap; }
+#library th, #library th *, #library td:nth-child(2), #library td:nth-child(2) *, #library td:nth-child(4),
+#library td:nth-child(4) * { white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
 @media (max-width: 640px) { #library { overflow-x: auto; } }
 """
 # The chat message is Markdown (it is also the message's accessible label), so "[n]" arrives as text: this
 # turns each into a link to its source card, previewing the supporting quote on hover, focus or tap.
 CHAT_JS = r"""
 () => {
-  const MARKER = /\[(\d+)\]/g;
+  const MARKER = /\[(\d+)\]/;
   const linkify = (root) => {
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     const nodes = [];
     while (walker.nextNode()) {
       const node = walker.currentNode;
       if (MARKER.test(node.nodeValue) && !node.parentElement.closest("a, code")) nodes.push(node);
-      MARKER.lastIndex = 0;
     }
     for (const node of nodes) {
-      const parts = node.nodeValue.split(/(\[\d+\])/);
       const frag = document.createDocumentFragment();
-      for (const part of parts) {
+      for (const part of node.nodeValue.split(/(\[\d+\])/)) {
         const m = /^\[(\d+)\]$/.exec(part);
         if (!m) { frag.append(part); continue; }
         const a = document.createElement("a");
-        a.className = "nr-ref"; a.href = "#src-" + m[1]; a.textContent = part;
+        a.className = "nr-ref"; a.href = "#src-" + m[1]; a.textContent = part; a.dataset.n = m[1];
         a.setAttribute("aria-label", "source " + m[1]);
-        const preview = () => {
-          const card = document.querySelector("#sources #src-" + m[1]);
-          a.title = card ? (card.dataset.quote || card.querySelector(".nr-title")?.textContent || "") : "";
-        };
-        a.addEventListener("mouseenter", preview); a.addEventListener("focus", preview);
-        a.addEventListener("click", preview);
         frag.append(a);
       }
       node.replaceWith(frag);
     }
   };
-  const observe = () => {
-    const chat = document.querySelector("#chat");
-    if (!chat) { setTimeout(observe, 200); return; }
-    const run = () => chat.querySelectorAll('[data-testid="bot"]').forEach(linkify);
-    new MutationObserver(run).observe(chat, {childList: true, subtree: true, characterData: true});
-    run();
+  const preview = () => document.querySelectorAll("#chat a.nr-ref").forEach((a) => {
+    const card = document.querySelector("#sources #src-" + a.dataset.n);
+    const text = card ? (card.dataset.quote || card.querySelector(".nr-title")?.textContent || "") : "";
+    if (a.title !== text) a.title = text;
+  });
+  let pending = false;
+  const run = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      document.querySelectorAll('#chat [data-testid="bot"]').forEach(linkify);
+      preview();
+    });
   };
-  observe();
+  new MutationObserver(run).observe(document.body, {childList: true, subtree: true, characterData: true});
+  run();
 }
 """
 CONFIRM_DELETE_JS = """
@@ -129,62 +112,6 @@ CONFIRM_DELETE_JS = """
 """
 # System fonts only: the default theme would fetch Google Fonts, which an offline machine cannot reach.
 THEME = gr.themes.Soft(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
-
-
-def describe_backend(settings: Settings) -> str:
-    """The answering model in words, for the read-only display in the settings."""
-    backend = settings.llm_backend
-    if backend == "local":
-        return "local: Qwen2.5-Coder-1.5B-Instruct (bundled, Q4_K_M, CPU)"
-    if backend == "fake":
-        return "fake: deterministic stand-in for tests (quotes the first passage)"
-    where = settings.llm_base_url or ("api.openai.com" if backend == "openai" else "local Ollama")
-    return f"{backend}: {settings.llm_model or '(no model set)'} at {where}"
-
-
-def date_problem(text: str | None, label: str) -> str | None:
-    """Why a date filter is unusable, or None when it is blank or a real YYYY-MM-DD date."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        if _DATE.match(text) and date.fromisoformat(text):
-            return None
-    except ValueError:
-        pass
-    return f"{label} must be a date like 2026-01-19 (YYYY-MM-DD), not {text!r}"
-
-
-def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | None]:
-    """The date filters for the chain; a bad date is a visible error, never a silently ignored filter."""
-    problem = date_problem(date_from, "Date from") or date_problem(date_to, "Date to")
-    if problem:
-        raise gr.Error(problem)
-    filters = {"date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None}
-    if filters["date_from"] and filters["date_to"] and filters["date_from"] > filters["date_to"]:
-        raise gr.Error("Date from is after Date to.")
-    return filters
-
-
-def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: str | None) -> list[dict]:
-    """Gradio's validator for sending a question: messages beside the offending inputs, the typed text kept."""
-    question = (message or "").strip()
-    problems = [
-        question_problem(question) if question else "Type a question first.", None,
-        date_problem(date_from, "Date from"), date_problem(date_to, "Date to"),
-    ]
-    return [gr.validate(problem is None, problem or "") for problem in problems]
-
-
-def history_of(chat: list[dict]) -> list[dict]:
-    """The conversation as plain {"role", "content"} turns for the chain (Gradio 6 content may be a list of blocks)."""
-    turns = []
-    for message in chat:
-        content = message.get("content", "")
-        if isinstance(content, list):
-            content = " ".join(block.get("text", "") for block in content if isinstance(block, dict))
-        turns.append({"role": message.get("role", "user"), "content": plain_text(str(content))})
-    return turns
 
 
 def _shown_path(source: str, uploads: Path) -> str:
@@ -215,59 +142,6 @@ def _library(services: Services, query: str = "") -> tuple[pd.DataFrame, dict, d
 def build_blocks(services: Services) -> gr.Blocks:
     """The chat, upload and library tabs; one Services object behind every event."""
     settings = services.settings
-
-    def start(message: str, busy: bool, date_from: str | None, date_to: str | None) -> tuple:
-        """Take the typed question for answering, or keep it in the box while another answer is written.
-
-        Runs unqueued, so the busy flag is set before the answer starts: a question sent meanwhile is never
-        lost, it stays in the box with a notice. Returns (box, asked, busy, send, stop, status).
-        """
-        if busy:
-            return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                    "An answer is still being written: your question stays in the box. Send it when this one "
-                    "ends, or press Stop.")
-        return ("", (message or "").strip(), True, gr.update(interactive=False, value="Answering…"),
-                gr.update(visible=True), "Answering… (press Stop to cut it short)")
-
-    async def respond(
-        question: str, chat: list[dict], k: float, mode: str, outlet: str | None,
-        date_from: str | None, date_to: str | None,
-    ) -> AsyncIterator[tuple[list[dict], str]]:
-        """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
-
-        Never writes to the question box, so what the user types meanwhile stays there.
-        """
-        chat = list(chat or [])
-        filters = {**chat_filters(date_from, date_to), "outlet": outlet or None}
-        inputs = {"question": question, "chat_history": history_of(chat), "k": int(k), "mode": mode, "filters": filters}
-        chat += [{"role": "user", "content": markdown_text(question)}, {"role": "assistant", "content": "…"}]
-        yield chat, '<p class="nr-muted">Searching the articles…</p>'
-        streamed = ""
-        try:
-            async for event in services.chain.astream(inputs):  # native async: the event loop is never blocked
-                if isinstance(event, list):
-                    yield chat, render_sources_html(event, "Retrieved passages")
-                elif isinstance(event, str):
-                    streamed += event
-                    chat[-1] = {"role": "assistant", "content": markdown_text(streamed)}
-                    yield chat, gr.skip()
-                elif isinstance(event, Answer):
-                    chat[-1] = {"role": "assistant", "content": render_markdown_answer(event)}
-                    yield chat, render_answer_html(event, settings.min_relevance)
-        except NewsragError as exc:
-            chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc))}"}
-            yield chat, gr.skip()
-
-    def stopped(chat: list[dict]) -> list[dict]:
-        """Mark the answer that Stop cut off as partial and unverified."""
-        chat = list(chat or [])
-        if chat and chat[-1].get("role") == "assistant":
-            partial = plain_text(str(chat[-1].get("content", ""))).removesuffix("…")
-            chat[-1] = {"role": "assistant", "content": render_stopped_answer(partial)}
-        return chat
-
-    def idle() -> tuple:
-        return False, gr.update(interactive=True, value="Send"), gr.update(visible=False), ""
 
     def add_articles(files: list[str] | None, urls: str, query: str, progress: gr.Progress = gr.Progress()) -> tuple:
         """Check, copy and ingest uploads and URLs; refused inputs are listed as failures with the reason."""
@@ -322,33 +196,8 @@ def build_blocks(services: Services) -> gr.Blocks:
     with gr.Blocks(title="newsrag", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.Markdown("## newsrag\nAsk about the news articles in the library. Every answer cites its passages.")
         with gr.Tab("Chat"):
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="Conversation", height=460, latex_delimiters=[], elem_id="chat", buttons=[],
-                        placeholder="Ask a question about the articles, or pick an example below.",
-                    )
-                    with gr.Row():
-                        message = gr.Textbox(
-                            label="Question", placeholder="Ask about the articles…", show_label=False, scale=6,
-                            autofocus=True, elem_id="question", max_lines=4,
-                        )
-                        send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
-                        stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="stop")
-                    status = gr.Markdown("", elem_id="chat-status")
-                    with gr.Row():
-                        examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
-                    with gr.Accordion("Answer settings", open=False):
-                        k = gr.Slider(1, max(12, settings.top_k), value=settings.top_k, step=1,
-                                      label="Passages to retrieve (k)")
-                        mode = gr.Radio(list(get_args(RetrievalMode)), value=settings.retrieval, label="Retrieval mode")
-                        outlet = gr.Dropdown(label="Outlet", choices=[ALL_OUTLETS], value=ALL_OUTLETS[1])
-                        with gr.Row():
-                            date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
-                            date_to = gr.DateTime(label="Date to", include_time=False, type="string", value="")
-                        gr.Textbox(describe_backend(settings), label="Answering model", interactive=False)
-                with gr.Column(scale=2):
-                    sources = gr.HTML(_EMPTY_SOURCES, label="Sources", elem_id="sources", js_on_load=None)
+            chat = build_chat_tab(demo, services, Conversations(settings.data_dir / "conversations.sqlite"),
+                                  FeedbackLog(settings.data_dir / "feedback.jsonl"))
 
         with gr.Tab("Upload"):
             files = gr.File(
@@ -372,28 +221,7 @@ def build_blocks(services: Services) -> gr.Blocks:
                 delete_button = gr.Button("Delete", variant="stop", scale=1)
             delete_note = gr.Markdown()
 
-        busy = gr.State(False)
-        asked = gr.Textbox(visible=False)  # the question being answered; a component so /chat takes it as input
-        start_inputs = [message, busy, date_from, date_to]
-        start_outputs = [message, asked, busy, send, stop, status]
-        answer_inputs = [asked, chatbot, k, mode, outlet, date_from, date_to]
-        idle_outputs = [busy, send, stop, status]
-        sent = gr.on([message.submit, send.click], start, start_inputs, start_outputs, queue=False,
-                     validator=check_chat_inputs, api_visibility="private")
-        answers = [sent.success(respond, answer_inputs, [chatbot, sources], api_name="chat")]
-        for button, question in zip(examples, EXAMPLES):
-            picked = button.click(_constant(question), None, message, queue=False, api_visibility="private").then(
-                start, start_inputs, start_outputs, queue=False, validator=check_chat_inputs,
-                api_visibility="private")
-            answers.append(picked.success(respond, answer_inputs, [chatbot, sources], api_visibility="private"))
-        for answer in answers:
-            answer.then(idle, None, idle_outputs, queue=False, api_visibility="private")
-        # cancel first, then mark: marking in the same event can be overwritten by the answer's last update
-        stop.click(None, None, None, cancels=answers, queue=False, api_visibility="private").then(
-            stopped, chatbot, chatbot, queue=False, api_visibility="private").then(
-            idle, None, idle_outputs, queue=False, api_visibility="private")
-        chatbot.clear(lambda: _EMPTY_SOURCES, None, sources, queue=False, api_visibility="private")
-        library_outputs = [library, to_delete, outlet]
+        library_outputs = [library, to_delete, chat.outlet]
         add_button.click(
             add_articles, [files, urls, search], [summary, *library_outputs, files], concurrency_limit=1,
             api_visibility="private",
@@ -404,10 +232,6 @@ def build_blocks(services: Services) -> gr.Blocks:
         delete_button.click(delete, [to_delete, search], [delete_note, *library_outputs], concurrency_limit=1,
                             api_visibility="private", js=CONFIRM_DELETE_JS)
     return demo
-
-
-def _constant(value: str) -> Callable[[], str]:
-    return lambda: value
 
 
 def build_app(settings: Settings, services: Services | None = None) -> FastAPI:

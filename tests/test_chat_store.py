@@ -1,0 +1,140 @@
+"""What the chat keeps on the server (saved conversations, feedback) and the CLI's library commands."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from rag.config import Settings
+from rag.store import Store
+from ui.cli import cli
+from ui.conversations import Conversations, conversation_markdown, title_from
+from ui.feedback import FeedbackLog
+from ui.render import plain_text, render_markdown_answer
+from rag.types import Answer, Citation
+
+ARTICLE = """---
+title: "{title}"
+date: 2026-01-{day}
+outlet: Test Gazette
+---
+The harbour festival drew about twelve thousand visitors on Saturday, organisers said.
+"""
+CHAT = [
+    {"role": "user", "content": "How many detainees could be moved to Iraq?"},
+    {"role": "assistant", "content": "Up to 7,000 \\[1\\].\n\n**Sources**\n- \\[1\\] CENTCOM moves — Desert Wire"},
+]
+
+
+def test_conversations_are_kept_per_user_and_survive_a_new_connection(tmp_path):
+    path = tmp_path / "conversations.sqlite"
+    store = Conversations(path)
+    first = store.save("ann", None, CHAT)
+    store.save("bob", None, [{"role": "user", "content": "Bob's question"}])
+    assert store.list("ann") == [("How many detainees could be moved to Iraq?", first)]
+
+    reopened = Conversations(path)
+    assert reopened.latest("ann").messages == CHAT
+    assert reopened.get("bob", first) is None  # one user cannot read another's conversation
+    assert not reopened.rename("bob", first, "taken over")
+    assert reopened.rename("ann", first, "  Detainee   numbers ")
+    reopened.save("ann", first, [*CHAT, {"role": "user", "content": "And from where?"}])
+    assert reopened.list("ann") == [("Detainee numbers", first)]  # a renamed title stays on the next save
+    assert reopened.delete("ann", first) and reopened.list("ann") == []
+
+
+def test_titles_are_the_first_question_cut_at_a_word():
+    assert title_from([{"role": "user", "content": "word " * 40}]).endswith("…")
+    assert len(title_from([{"role": "user", "content": "word " * 40}])) <= 80
+    assert title_from([]) == "New conversation"
+
+
+def test_conversation_exports_as_markdown_with_its_sources():
+    text = conversation_markdown("Detainees", CHAT)
+    assert text.startswith("# Detainees\n")
+    assert "## How many detainees could be moved to Iraq?" in text
+    assert "**Sources**" in text and "CENTCOM moves" in text
+
+
+def test_feedback_folds_comments_into_their_verdicts(tmp_path):
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    record = {"question": "q?", "answer": "a [1].", "citations": [{"n": 1}], "settings": {"k": 4}}
+    up = log.verdict(record, "up", user="ann")
+    down = log.verdict(record, "down")
+    log.comment(down, "  It was 150, not 100.  ")
+    log.comment(up, "   ")  # an empty comment is not logged
+    entries = log.entries()
+    assert [e["verdict"] for e in entries] == ["up", "down"]
+    assert entries[1]["comment"] == "It was 150, not 100." and "comment" not in entries[0]
+    assert entries[0]["user"] == "ann" and entries[0]["citations"] == [{"n": 1}]
+    with pytest.raises(ValueError):
+        log.verdict(record, "meh")
+
+
+def test_feedback_export_prints_jsonl(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    monkeypatch.setenv("NEWSRAG_DATA_DIR", str(data))
+    log = FeedbackLog(data / "feedback.jsonl")
+    log.verdict({"question": "q1", "answer": "a1"}, "up")
+    log.verdict({"question": "q2", "answer": "a2"}, "down")
+    result = CliRunner().invoke(cli, ["feedback", "export", "--verdict", "down"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["question"] for line in result.output.splitlines()] == ["q2"]
+
+
+def test_an_answer_copies_with_its_sources_but_the_history_drops_them():
+    answer = Answer(question="q", answer="Up to 7,000 detainees could be moved [1].", citations=[
+        Citation(n=1, passage_id="abc-0000", title="CENTCOM moves", outlet="Desert Wire", date="2026-01-21",
+                 url="https://news.example.org/centcom", text="t")])
+    markdown = render_markdown_answer(answer)
+    assert "**Sources**" in markdown
+    assert "[CENTCOM moves](https://news.example.org/centcom) — Desert Wire, 2026" in markdown.replace("\\", "")
+    assert plain_text(markdown) == "Up to 7,000 detainees could be moved [1]."
+
+
+@pytest.fixture
+def library(tmp_path, monkeypatch):
+    """A store holding two articles whose files share a name in different folders, and a third."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("NEWSRAG_DATA_DIR", str(data))
+    for folder, title, day in (("a", "Festival in the north", "10"), ("b", "Festival in the south", "11"),
+                               ("b", "Harbour cranes mended", "12")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        name = "cranes.md" if "cranes" in title else "story.md"
+        (tmp_path / folder / name).write_text(ARTICLE.format(title=title, day=day).replace(
+            "harbour festival", title.lower()), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path / "a"), str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def test_delete_takes_a_unique_file_name_and_says_what_it_removed(library):
+    result = CliRunner().invoke(cli, ["delete", "cranes.md"])
+    assert result.exit_code == 0, result.output
+    assert "Harbour cranes mended" in result.output and "2026-01-12" in result.output
+    titles = [a.title for a in Store(Settings()).catalog.articles()]
+    assert "Harbour cranes mended" not in titles and len(titles) == 2
+
+
+def test_delete_asks_when_a_name_fits_several_articles(library):
+    result = CliRunner().invoke(cli, ["delete", "story.md"])
+    assert result.exit_code != 0
+    assert "fits 2 articles" in result.output
+    assert "Festival in the north" in result.output and "Festival in the south" in result.output
+    assert len(Store(Settings()).catalog.articles()) == 3  # nothing removed
+    result = CliRunner().invoke(cli, ["delete", "b/story.md"])  # more of the path settles it
+    assert result.exit_code == 0 and "Festival in the south" in result.output
+
+
+def test_sources_lists_each_source_and_marks_cut_titles(library):
+    long_title = "A very long headline " * 5
+    (library / "a" / "long.md").write_text(ARTICLE.format(title=long_title.strip(), day="13").replace(
+        "harbour festival", "long story"), encoding="utf-8")
+    CliRunner().invoke(cli, ["ingest", str(library / "a" / "long.md")])
+    output = CliRunner().invoke(cli, ["sources"]).output
+    assert "…" in output
+    assert "story.md" in output and "cranes.md" in output
+    shutil.rmtree(library / "a")

@@ -1,0 +1,358 @@
+"""The Chat tab: ask, stream, stop, regenerate, rate, and keep conversations across reloads.
+
+One answer at a time per browser tab: while it is written the question box stays editable, Send is
+disabled and a status line says so, so nothing typed or sent is lost. Answers are saved to the user's
+current conversation after each turn; thumbs up/down (with an optional comment) go to the feedback log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, get_args
+
+import gradio as gr
+
+from rag.chain import question_problem
+from rag.config import RetrievalMode
+from rag.errors import NewsragError
+from rag.types import Answer
+from ui.api import Services
+from ui.conversations import Conversations, conversation_markdown
+from ui.feedback import FeedbackLog
+from ui.render import (
+    markdown_text,
+    plain_text,
+    render_answer_html,
+    render_markdown_answer,
+    render_sources_html,
+    render_stopped_answer,
+)
+
+EXAMPLES = (
+    "When did US forces leave Ain al-Asad?",
+    "How many detainees could be moved to Iraq?",
+    "Who is the CENTCOM commander and what did he say?",
+)
+BUSY_NOTICE = ("An answer is still being written: your question stays in the box. Send it when this one ends, "
+               "or press Stop.")
+ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
+EMPTY_SOURCES = '<p class="nr-muted">Sources for the answer appear here.</p>'
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def describe_backend(settings) -> str:
+    """The answering model in words, for the read-only display in the settings."""
+    backend = settings.llm_backend
+    if backend == "local":
+        return "local: Qwen2.5-Coder-1.5B-Instruct (bundled, Q4_K_M, CPU)"
+    if backend == "fake":
+        return "fake: deterministic stand-in for tests (quotes the first passage)"
+    where = settings.llm_base_url or ("api.openai.com" if backend == "openai" else "local Ollama")
+    return f"{backend}: {settings.llm_model or '(no model set)'} at {where}"
+
+
+def date_problem(text: str | None, label: str) -> str | None:
+    """Why a date filter is unusable, or None when it is blank or a real YYYY-MM-DD date."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        if _DATE.match(text) and date.fromisoformat(text):
+            return None
+    except ValueError:
+        pass
+    return f"{label} must be a date like 2026-01-19 (YYYY-MM-DD), not {text!r}"
+
+
+def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | None]:
+    """The date filters for the chain; a bad date is a visible error, never a silently ignored filter."""
+    problem = date_problem(date_from, "Date from") or date_problem(date_to, "Date to")
+    if problem:
+        raise gr.Error(problem)
+    filters = {"date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None}
+    if filters["date_from"] and filters["date_to"] and filters["date_from"] > filters["date_to"]:
+        raise gr.Error("Date from is after Date to.")
+    return filters
+
+
+def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: str | None) -> list[dict]:
+    """Gradio's validator for sending a question: messages beside the offending inputs, the typed text kept."""
+    question = (message or "").strip()
+    problems = [
+        question_problem(question) if question else "Type a question first.", None,
+        date_problem(date_from, "Date from"), date_problem(date_to, "Date to"),
+    ]
+    return [gr.validate(problem is None, problem or "") for problem in problems]
+
+
+def history_of(chat: list[dict]) -> list[dict]:
+    """The conversation as plain {"role", "content"} turns for the chain (Gradio 6 content may be a list of blocks)."""
+    return [{"role": m.get("role", "user"), "content": plain_text(_content(m))} for m in chat]
+
+
+def _content(message: dict) -> str:
+    content = message.get("content", "")
+    if isinstance(content, list):
+        content = " ".join(block.get("text", "") for block in content if isinstance(block, dict))
+    return str(content)
+
+
+def _user(request: gr.Request | None) -> str:
+    return (getattr(request, "username", None) or "") if request else ""
+
+
+@dataclass
+class ChatTab:
+    """What the rest of the page needs from the chat tab."""
+
+    outlet: gr.Dropdown
+
+
+def build_chat_tab(
+    demo: gr.Blocks, services: Services, conversations: Conversations, feedback: FeedbackLog
+) -> ChatTab:
+    """Lay out the Chat tab inside the current gr.Blocks (demo) and wire its events."""
+    settings = services.settings
+
+    def start(message: str, busy: bool, date_from: str | None, date_to: str | None) -> tuple:
+        """Take the typed question for answering, or keep it in the box while another answer is written.
+
+        Runs unqueued, so the busy flag is set before the answer starts: a question sent meanwhile is never
+        lost, it stays in the box with a notice. Returns (box, asked, busy, send, stop, status).
+        """
+        if busy:
+            return (*(gr.skip(),) * 5, BUSY_NOTICE)
+        return ("", (message or "").strip(), True, gr.update(interactive=False, value="Answering…"),
+                gr.update(visible=True), "Answering… (press Stop to cut it short)")
+
+    async def respond(
+        question: str, chat: list[dict], k: float, mode: str, outlet: str | None,
+        date_from: str | None, date_to: str | None, records: dict | None = None,
+    ) -> AsyncIterator[tuple[list[dict], str, dict]]:
+        """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
+
+        Never writes to the question box, so what the user types meanwhile stays there. `records` (this
+        tab's verified answers by message index, for rating them) gains the new answer.
+        """
+        chat = list(chat or [])
+        records = dict(records or {})
+        filters = {**chat_filters(date_from, date_to), "outlet": outlet or None}
+        history = history_of(chat)
+        inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "filters": filters}
+        chat += [{"role": "user", "content": markdown_text(question)}, {"role": "assistant", "content": "…"}]
+        yield chat, '<p class="nr-muted">Searching the articles…</p>', gr.skip()
+        streamed = ""
+        try:
+            async for event in services.chain.astream(inputs):  # native async: the event loop is never blocked
+                if isinstance(event, list):
+                    yield chat, render_sources_html(event, "Retrieved passages"), gr.skip()
+                elif isinstance(event, str):
+                    streamed += event
+                    chat[-1] = {"role": "assistant", "content": markdown_text(streamed)}
+                    yield chat, gr.skip(), gr.skip()
+                elif isinstance(event, Answer):
+                    chat[-1] = {"role": "assistant", "content": render_markdown_answer(event)}
+                    records[str(len(chat) - 1)] = {
+                        "question": question, "history": history, "answer": event.answer,
+                        "abstained": event.abstained,
+                        "citations": [c.model_dump(exclude={"text"}) for c in event.citations],
+                        "settings": {"k": int(k), "mode": mode, "filters": filters,
+                                     "llm_backend": settings.llm_backend, "llm_model": settings.llm_model},
+                    }
+                    yield chat, render_answer_html(event, settings.min_relevance), records
+        except NewsragError as exc:
+            chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc))}"}
+            yield chat, gr.skip(), gr.skip()
+
+    def stopped(chat: list[dict]) -> list[dict]:
+        """Mark the answer that Stop cut off as partial and unverified."""
+        chat = list(chat or [])
+        if chat and chat[-1].get("role") == "assistant":
+            partial = plain_text(_content(chat[-1])).removesuffix("…")
+            chat[-1] = {"role": "assistant", "content": render_stopped_answer(partial)}
+        return chat
+
+    def idle() -> tuple:
+        return False, gr.update(interactive=True, value="Send"), gr.update(visible=False), ""
+
+    def regenerate(chat: list[dict], busy: bool) -> tuple:
+        """Ask the last question again: the chat goes back to before it, and the answer streams anew."""
+        chat = list(chat or [])
+        last_user = max((i for i, m in enumerate(chat) if m.get("role") == "user"), default=None)
+        if busy or last_user is None:
+            return (gr.skip(),) * 6
+        question = plain_text(_content(chat[last_user]))
+        return (chat[:last_user], question, True, gr.update(interactive=False, value="Answering…"),
+                gr.update(visible=True), "Answering again…")
+
+    def rate(chat: list[dict], records: dict, data: gr.LikeData, request: gr.Request) -> tuple:
+        """Log a thumbs up/down with the answer's question, citations and settings; offer a comment box."""
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        record = (records or {}).get(str(index))
+        if record is None:  # a restored conversation: only the text is known
+            turns = history_of(chat or [])
+            record = {"question": turns[index - 1]["content"] if index else "", "answer": turns[index]["content"],
+                      "citations": [], "settings": {}}
+        verdict = "up" if data.liked is True else "down"
+        feedback_id = feedback.verdict(record, verdict, _user(request))
+        return feedback_id, gr.update(visible=True, value=""), f"Thanks: feedback saved ({'👍' if verdict == 'up' else '👎'})."
+
+    def save_comment(feedback_id: str, text: str) -> tuple:
+        if feedback_id and text.strip():
+            feedback.comment(feedback_id, text)
+            return gr.update(visible=False, value=""), "Comment saved."
+        return gr.skip(), gr.skip()
+
+    # --- conversations ---------------------------------------------------------------------------------------
+
+    def conversation_choices(user: str, selected: str | None) -> dict:
+        return gr.update(choices=conversations.list(user), value=selected)
+
+    def restore(request: gr.Request) -> tuple:
+        """On page load: the user's latest conversation and the list beside it."""
+        user = _user(request)
+        latest = conversations.latest(user)
+        if latest is None:
+            return [], "", conversation_choices(user, None), EMPTY_SOURCES, {}
+        return latest.messages, latest.id, conversation_choices(user, latest.id), EMPTY_SOURCES, {}
+
+    def autosave(chat: list[dict], conversation_id: str, request: gr.Request) -> tuple:
+        if not chat:
+            return gr.skip(), gr.skip()
+        user = _user(request)
+        saved = conversations.save(user, conversation_id or None, chat)
+        return saved, conversation_choices(user, saved)
+
+    def open_conversation(conversation_id: str | None, busy: bool, request: gr.Request) -> tuple:
+        found = conversations.get(_user(request), conversation_id) if conversation_id and not busy else None
+        if found is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return found.messages, found.id, EMPTY_SOURCES, {}
+
+    def new_conversation(busy: bool, request: gr.Request) -> tuple:
+        if busy:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return [], "", conversation_choices(_user(request), None), EMPTY_SOURCES, {}
+
+    def rename_conversation(conversation_id: str, title: str, request: gr.Request) -> tuple:
+        user = _user(request)
+        if not conversation_id or not conversations.rename(user, conversation_id, title):
+            gr.Warning("Choose a saved conversation and type a new name.")
+            return gr.skip(), gr.skip()
+        return conversation_choices(user, conversation_id), ""
+
+    def delete_conversation(conversation_id: str, request: gr.Request) -> tuple:
+        user = _user(request)
+        if conversation_id:
+            conversations.delete(user, conversation_id)
+        return [], "", conversation_choices(user, None), EMPTY_SOURCES, {}
+
+    def export_conversation(chat: list[dict], conversation_id: str, request: gr.Request) -> str | None:
+        if not chat:
+            gr.Warning("Nothing to export yet.")
+            return None
+        found = conversations.get(_user(request), conversation_id) if conversation_id else None
+        title = found.title if found else "Conversation"
+        path = services.settings.data_dir / "exports" / f"{conversation_id or 'conversation'}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(conversation_markdown(title, chat), encoding="utf-8")
+        return str(path)
+
+    # --- layout ------------------------------------------------------------------------------------------------
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=180, elem_id="conversations"):
+            saved = gr.Radio(label="Conversations", choices=[], value=None, elem_id="conversation-list")
+            new = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+            with gr.Accordion("Rename, delete, export", open=False):
+                new_title = gr.Textbox(label="New name", max_lines=1)
+                rename = gr.Button("Rename", size="sm")
+                remove = gr.Button("Delete", size="sm", variant="stop")
+                export = gr.Button("Export as Markdown", size="sm")
+                exported = gr.File(label="Exported conversation", interactive=False, visible=True)
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Conversation", height=460, latex_delimiters=[], elem_id="chat", buttons=["copy", "copy_all"],
+                feedback_options=("Like", "Dislike"),
+                placeholder="Ask a question about the articles, or pick an example below.",
+            )
+            with gr.Row():
+                message = gr.Textbox(
+                    label="Question", placeholder="Ask about the articles…", show_label=False, scale=6,
+                    autofocus=True, elem_id="question", max_lines=4,
+                )
+                send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
+                stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="stop")
+            status = gr.Markdown("", elem_id="chat-status")
+            with gr.Row(visible=False) as comment_row:
+                comment = gr.Textbox(label="Comment on this answer (optional)", max_lines=3, scale=5,
+                                     elem_id="feedback-comment")
+                comment_send = gr.Button("Save comment", size="sm", scale=1)
+            with gr.Row():
+                examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+            with gr.Accordion("Answer settings", open=False):
+                k = gr.Slider(1, max(12, settings.top_k), value=settings.top_k, step=1,
+                              label="Passages to retrieve (k)")
+                mode = gr.Radio(list(get_args(RetrievalMode)), value=settings.retrieval, label="Retrieval mode")
+                outlet = gr.Dropdown(label="Outlet", choices=[ALL_OUTLETS], value=ALL_OUTLETS[1])
+                with gr.Row():
+                    date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
+                    date_to = gr.DateTime(label="Date to", include_time=False, type="string", value="")
+                gr.Textbox(describe_backend(settings), label="Answering model", interactive=False)
+        with gr.Column(scale=2):
+            sources = gr.HTML(EMPTY_SOURCES, label="Sources", elem_id="sources", js_on_load=None)
+
+    # --- events ------------------------------------------------------------------------------------------------
+
+    busy = gr.State(False)
+    conversation_id = gr.State("")
+    feedback_id = gr.State("")
+    asked = gr.Textbox(visible=False)  # the question being answered; a component so /chat takes it as input
+    start_inputs = [message, busy, date_from, date_to]
+    start_outputs = [message, asked, busy, send, stop, status]
+    records = gr.State({})  # this tab's verified answers by message index, for thumbs up/down
+    answer_inputs = [asked, chatbot, k, mode, outlet, date_from, date_to, records]
+    answer_outputs = [chatbot, sources, records]
+    idle_outputs = [busy, send, stop, status]
+    private: dict[str, Any] = {"api_visibility": "private"}
+
+    sent = gr.on([message.submit, send.click], start, start_inputs, start_outputs, queue=False,
+                 validator=check_chat_inputs, **private)
+    answers = [sent.success(respond, answer_inputs, answer_outputs, api_name="chat")]
+    for button, question in zip(examples, EXAMPLES):
+        picked = button.click(_constant(question), None, message, queue=False, **private).then(
+            start, start_inputs, start_outputs, queue=False, validator=check_chat_inputs, **private)
+        answers.append(picked.success(respond, answer_inputs, answer_outputs, **private))
+    again = chatbot.retry(regenerate, [chatbot, busy], [chatbot, asked, busy, send, stop, status], queue=False,
+                          **private)
+    answers.append(again.success(respond, answer_inputs, answer_outputs, **private))
+    for answer in answers:
+        answer.then(idle, None, idle_outputs, queue=False, **private).then(
+            autosave, [chatbot, conversation_id], [conversation_id, saved], queue=False, **private)
+    # cancel first, then mark: marking in the same event can be overwritten by the answer's last update
+    stop.click(None, None, None, cancels=answers, queue=False, **private).then(
+        stopped, chatbot, chatbot, queue=False, **private).then(
+        idle, None, idle_outputs, queue=False, **private).then(
+        autosave, [chatbot, conversation_id], [conversation_id, saved], queue=False, **private)
+    chatbot.clear(lambda: ("", EMPTY_SOURCES, {}), None, [conversation_id, sources, records], queue=False, **private)
+    chatbot.like(rate, [chatbot, records], [feedback_id, comment_row, status], queue=False, **private)
+    gr.on([comment_send.click, comment.submit], save_comment, [feedback_id, comment], [comment_row, status],
+          queue=False, **private)
+
+    switched = [chatbot, conversation_id, saved, sources, records]
+    demo.load(restore, None, switched, queue=False, **private)
+    saved.input(open_conversation, [saved, busy], [chatbot, conversation_id, sources, records], queue=False,
+                **private)
+    new.click(new_conversation, busy, switched, queue=False, **private)
+    rename.click(rename_conversation, [conversation_id, new_title], [saved, new_title], queue=False, **private)
+    remove.click(delete_conversation, conversation_id, switched, queue=False,
+                 js="(id) => (id && confirm('Delete this conversation?')) ? id : ''", **private)
+    export.click(export_conversation, [chatbot, conversation_id], exported, queue=False, **private)
+    return ChatTab(outlet=outlet)
+
+
+def _constant(value: str) -> Callable[[], str]:
+    return lambda: value
