@@ -20,7 +20,7 @@ from rag.config import RetrievalMode
 from rag.errors import NewsragError
 from rag.types import Answer
 from ui.api import Services
-from ui.conversations import Conversations, conversation_markdown
+from ui.conversations import Conversations, conversation_markdown, message_text
 from ui.feedback import FeedbackLog
 from ui.render import (
     markdown_text,
@@ -90,14 +90,7 @@ def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: 
 
 def history_of(chat: list[dict]) -> list[dict]:
     """The conversation as plain {"role", "content"} turns for the chain (Gradio 6 content may be a list of blocks)."""
-    return [{"role": m.get("role", "user"), "content": plain_text(_content(m))} for m in chat]
-
-
-def _content(message: dict) -> str:
-    content = message.get("content", "")
-    if isinstance(content, list):
-        content = " ".join(block.get("text", "") for block in content if isinstance(block, dict))
-    return str(content)
+    return [{"role": m.get("role", "user"), "content": plain_text(message_text(m))} for m in chat]
 
 
 def _user(request: gr.Request | None) -> str:
@@ -171,7 +164,7 @@ def build_chat_tab(
         """Mark the answer that Stop cut off as partial and unverified."""
         chat = list(chat or [])
         if chat and chat[-1].get("role") == "assistant":
-            partial = plain_text(_content(chat[-1])).removesuffix("…")
+            partial = plain_text(message_text(chat[-1])).removesuffix("…")
             chat[-1] = {"role": "assistant", "content": render_stopped_answer(partial)}
         return chat
 
@@ -184,7 +177,7 @@ def build_chat_tab(
         last_user = max((i for i, m in enumerate(chat) if m.get("role") == "user"), default=None)
         if busy or last_user is None:
             return (gr.skip(),) * 6
-        question = plain_text(_content(chat[last_user]))
+        question = plain_text(message_text(chat[last_user]))
         return (chat[:last_user], question, True, gr.update(interactive=False, value="Answering…"),
                 gr.update(visible=True), "Answering again…")
 

@@ -32,9 +32,17 @@ class Conversation:
     updated: float
 
 
+def message_text(message: dict) -> str:
+    """A chat message's text; Gradio 6 sends content as a list of blocks ({"type": "text", "text": ...})."""
+    content = message.get("content", "")
+    if isinstance(content, list):
+        content = " ".join(block.get("text", "") for block in content if isinstance(block, dict))
+    return str(content)
+
+
 def title_from(messages: list[dict]) -> str:
     """A conversation's default title: its first question, cut at a word boundary."""
-    first = next((str(m.get("content", "")) for m in messages if m.get("role") == "user"), "")
+    first = next((message_text(m) for m in messages if m.get("role") == "user"), "")
     text = " ".join(_BACKSLASHED.sub(r"\1", first).split()) or "New conversation"
     if len(text) <= TITLE_MAX_CHARS:
         return text
@@ -97,7 +105,7 @@ def conversation_markdown(title: str, messages: list[dict]) -> str:
     """A conversation as a Markdown document: questions as headings, answers with their sources lists."""
     lines = [f"# {title}", ""]
     for message in messages:
-        content = str(message.get("content", ""))
+        content = message_text(message)
         if message.get("role") == "user":
             question = _BACKSLASHED.sub(r"\1", content)
             lines += [f"## {question}", ""]
