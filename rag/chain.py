@@ -81,6 +81,8 @@ class ChainInput(BaseModel):
     k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default settings.top_k).")
     mode: RetrievalMode | None = Field(None, description="dense, bm25, hybrid or mmr (default settings.retrieval).")
     filters: Filters | None = Field(None, description="{date_from, date_to (YYYY-MM-DD, inclusive), outlet}.")
+    focus: int | None = Field(None, ge=0, le=20, description="Sentences kept per passage, 0 = whole passages "
+                              "(default settings.focus_sentences).")
 
 
 def read_input(input: ChainInput | dict[str, Any]) -> ChainInput:
@@ -90,7 +92,7 @@ def read_input(input: ChainInput | dict[str, Any]) -> ChainInput:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
         raise QuestionError(f"invalid chain input ({problems}); expected {{question, chat_history, k, mode, "
-                            f"filters}}") from exc
+                            f"filters, focus}}") from exc
     problem = question_problem(request.question)
     if problem:
         raise QuestionError(problem)
@@ -326,7 +328,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                          abstained=True, passages=passages, timings=timings)
             return
 
-        context = yield _Compute(self._context, (standalone, passages))
+        focus = self.settings.focus_sentences if request.focus is None else request.focus
+        context = yield _Compute(self._context, (standalone, passages, focus))
         raw, first_token = yield _Generate(answer_messages(standalone, context))
         raw = raw.strip()
         if first_token is not None:
@@ -340,9 +343,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                           "total": time.perf_counter() - started}
         yield answer
 
-    def _context(self, standalone: str, passages: list[Passage]) -> list[Passage]:
+    def _context(self, standalone: str, passages: list[Passage], focus: int) -> list[Passage]:
         """The passages as the model reads them: focused on the question and fitted to its window."""
-        focused = focus_passages(standalone, passages, self.retriever.store.embeddings, self.settings.focus_sentences)
+        focused = focus_passages(standalone, passages, self.retriever.store.embeddings, focus)
         return fit_passages(standalone, focused, self.settings)
 
     def _verified(self, arguments: dict[str, Any]) -> Answer:

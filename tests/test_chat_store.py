@@ -140,3 +140,13 @@ def test_sources_lists_each_source_and_marks_cut_titles(library):
     assert "…" in output
     assert "story.md" in output and "cranes.md" in output
     shutil.rmtree(library / "a")
+
+
+def test_the_chat_can_set_sentences_kept_per_passage():
+    from rag.chain import ChainInput, read_input
+    from rag.errors import QuestionError
+
+    assert read_input({"question": "q?", "focus": 0}).focus == 0  # 0 = whole passages
+    assert ChainInput(question="q?").focus is None  # the settings' default
+    with pytest.raises(QuestionError, match="focus"):
+        read_input({"question": "q?", "focus": -1})

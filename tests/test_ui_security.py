@@ -262,7 +262,7 @@ def test_gradio_client_needs_the_login(services, monkeypatch):
             Client(url, verbose=False).predict(QUESTION, [], api_name="/chat")
         assert "twelve thousand" not in str(refused.value)
         assert httpx.post(f"{url}/gradio_api/call/chat", json={"data": [QUESTION, *CHAT[1:]]}).status_code == 401
-        chat, _, _ = Client(url, auth=("alice", "s3cret"), verbose=False).predict(QUESTION, [], api_name="/chat")
+        chat, _ = Client(url, auth=("alice", "s3cret"), verbose=False).predict(QUESTION, [], api_name="/chat")
         content = chat[-1]["content"]
         text = " ".join(b.get("text", "") for b in content) if isinstance(content, list) else content
         assert "twelve thousand" in text

@@ -122,7 +122,7 @@ def build_chat_tab(
                 gr.update(visible=True), "Answering… (press Stop to cut it short)")
 
     async def respond(
-        question: str, chat: list[dict], k: float, mode: str, outlet: str | None,
+        question: str, chat: list[dict], k: float, mode: str, focus: float, outlet: str | None,
         date_from: str | None, date_to: str | None, records: dict | None = None,
     ) -> AsyncIterator[tuple[list[dict], str, dict]]:
         """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
@@ -134,7 +134,8 @@ def build_chat_tab(
         records = dict(records or {})
         filters = {**chat_filters(date_from, date_to), "outlet": outlet or None}
         history = history_of(chat)
-        inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "filters": filters}
+        inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "focus": int(focus),
+                  "filters": filters}
         chat += [{"role": "user", "content": markdown_text(question)}, {"role": "assistant", "content": "…"}]
         yield chat, '<p class="nr-muted">Searching the articles…</p>', gr.skip()
         streamed = ""
@@ -152,7 +153,7 @@ def build_chat_tab(
                         "question": question, "history": history, "answer": event.answer,
                         "abstained": event.abstained,
                         "citations": [c.model_dump(exclude={"text"}) for c in event.citations],
-                        "settings": {"k": int(k), "mode": mode, "filters": filters,
+                        "settings": {"k": int(k), "mode": mode, "focus": int(focus), "filters": filters,
                                      "llm_backend": settings.llm_backend, "llm_model": settings.llm_model},
                     }
                     yield chat, render_answer_html(event, settings.min_relevance), records
@@ -290,6 +291,8 @@ def build_chat_tab(
                 k = gr.Slider(1, max(12, settings.top_k), value=settings.top_k, step=1,
                               label="Passages to retrieve (k)")
                 mode = gr.Radio(list(get_args(RetrievalMode)), value=settings.retrieval, label="Retrieval mode")
+                focus = gr.Slider(0, 10, value=settings.focus_sentences, step=1, elem_id="focus",
+                                  label="Sentences kept per passage (0 = whole passages)")
                 outlet = gr.Dropdown(label="Outlet", choices=[ALL_OUTLETS], value=ALL_OUTLETS[1])
                 with gr.Row():
                     date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
@@ -307,7 +310,7 @@ def build_chat_tab(
     start_inputs = [message, busy, date_from, date_to]
     start_outputs = [message, asked, busy, send, stop, status]
     records = gr.State({})  # this tab's verified answers by message index, for thumbs up/down
-    answer_inputs = [asked, chatbot, k, mode, outlet, date_from, date_to, records]
+    answer_inputs = [asked, chatbot, k, mode, focus, outlet, date_from, date_to, records]
     answer_outputs = [chatbot, sources, records]
     idle_outputs = [busy, send, stop, status]
     private: dict[str, Any] = {"api_visibility": "private"}
