@@ -205,8 +205,13 @@ def test_shipped_thresholds_gate_the_headline_metrics():
     gate = config["gate"]
     assert {"answer_correctness", "citation_precision", "abstention_accuracy", "hit_at_k"} <= set(gate)
     assert all(0 < minimum <= 1 for minimum in gate.values())
-    beats = config["beats_baseline"]
+    # the peer comparison is enabled once a test-split peer run is committed (thresholds.toml says why not yet)
+    beats = config.get("beats_baseline")
+    if beats is None:
+        assert "[beats_baseline]" in DEFAULT_THRESHOLDS.read_text()  # kept, commented, with its reason
+        return
     assert beats["results"].startswith("evals/results/") and beats["results"].endswith("/results.json")
+    assert (DEFAULT_THRESHOLDS.parents[1] / beats["results"]).is_file()
     assert set(beats["metrics"]) == {"answer_correctness", "abstention_accuracy"}
     assert isinstance(beats["expected_to_fail"], bool)
 
