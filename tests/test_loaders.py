@@ -152,7 +152,7 @@ def test_a_first_line_too_long_for_a_title_stays_in_the_text(tmp_path, settings)
 def test_article_text_is_tidied_but_keeps_paragraphs(tmp_path, settings):
     raw = "Title\r\n\r\nFirst paragraph.   \r\nSame paragraph.\t\r\n\r\n\r\n\r\n\r\nSecond paragraph.  \r\n\r\n"
     article = load_one(write(tmp_path, "tidy.txt", raw), settings)
-    assert article.text == "First paragraph.\nSame paragraph.\n\nSecond paragraph."
+    assert article.text == "First paragraph. Same paragraph.\n\nSecond paragraph."  # hard wraps reflowed
 
 
 def test_markdown_front_matter_fields(tmp_path, settings):

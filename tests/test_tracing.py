@@ -137,7 +137,7 @@ async def test_ainvoke_and_abatch_answer_without_blocking_the_event_loop(chain):
 def test_the_input_schema_is_the_typed_chain_input(chain):
     schema = chain.input_schema.model_json_schema()
     assert chain.input_schema is ChainInput
-    assert {"question", "chat_history", "k", "mode", "filters"} == set(schema["properties"])
+    assert {"question", "chat_history", "k", "mode", "filters", "focus"} == set(schema["properties"])
     assert schema["required"] == ["question"]
     assert chain.output_schema.model_json_schema()["title"] == "Answer"
 

@@ -137,8 +137,8 @@ def test_upload_tab_refuses_bad_files_with_a_message_and_keeps_the_good_one(tmp_
     (incoming / "big.md").write_text("# Big\n\n" + "word " * 200)
     (incoming / "ok.md").write_text(HOSTILE.split("The ferry")[0] + "The ferry strike ended on Monday.\n")
 
-    summary, library, _, cleared = upload_tab(services)(
-        [str(incoming / "tool.exe"), str(incoming / "big.md"), str(incoming / "ok.md")], "file:///etc/passwd"
+    summary, library, _, _, cleared = upload_tab(services)(
+        [str(incoming / "tool.exe"), str(incoming / "big.md"), str(incoming / "ok.md")], "file:///etc/passwd", ""
     )
     assert "1 added, 3 failed" in summary
     assert "tool.exe: files with &#x27;.exe&#x27; are not accepted; allowed: .htm, .html" in summary
