@@ -10,13 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import CHROMIUM
 from test_web import CITED_QUESTION, live_server, web_services
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ANSWER_TIMEOUT_MS = 300_000  # the local model on 2 cores needs tens of seconds; the fake one, milliseconds
 HOSTILE_ARTICLE = """---
@@ -42,16 +38,6 @@ def app_url(tmp_path_factory) -> Iterator[str]:
     hostile.write_text(HOSTILE_ARTICLE, encoding="utf-8")
     with live_server(web_services(root / "data", str(hostile))) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

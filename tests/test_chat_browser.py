@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, restore_saved_conversation
+from conftest import CHROMIUM
+from test_browser import ARTIFACTS, restore_saved_conversation
 from test_web import live_server
 
 from ingest.pipeline import sample_corpus_dir
@@ -56,16 +57,6 @@ def app_url(data_dir) -> Iterator[str]:
     assert not report.failures, report.failures
     with live_server(services) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, url: str, width: int = 1400):

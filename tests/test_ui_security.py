@@ -271,34 +271,29 @@ def test_gradio_client_needs_the_login(services, monkeypatch):
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: make browser")
-def test_hostile_titles_outlets_and_questions_never_run_in_chromium(app_url):
-    from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM_ARGS
+def test_hostile_titles_outlets_and_questions_never_run_in_chromium(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(app_url)
+        box = page.get_by_placeholder("Ask about the articles…")
+        box.fill("When did the ferry strike end? <img src=x onerror=\"window.__pwned='question'\">")
+        box.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#sources .nr-sources h3')?.textContent.match(/^(Sources|Related passages)$/)",
+            timeout=60_000,
+        )
+        sources = page.locator("#sources").inner_text()
+        assert "Ferry strike <img src=x onerror=" in sources  # shown as text
+        assert "<script>window.__pwned='outlet'</script>Coast News" in sources
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(app_url)
-            box = page.get_by_placeholder("Ask about the articles…")
-            box.fill("When did the ferry strike end? <img src=x onerror=\"window.__pwned='question'\">")
-            box.press("Enter")
-            page.wait_for_function(
-                "() => document.querySelector('#sources .nr-sources h3')?.textContent.match(/^(Sources|Related passages)$/)",
-                timeout=60_000,
-            )
-            sources = page.locator("#sources").inner_text()
-            assert "Ferry strike <img src=x onerror=" in sources  # shown as text
-            assert "<script>window.__pwned='outlet'</script>Coast News" in sources
-
-            page.get_by_role("tab", name="Library").click()
-            library = page.locator("#library")
-            library.get_by_text("Coast News", exact=False).filter(visible=True).first.wait_for(timeout=30_000)
-            assert "Ferry strike <img src=x onerror=" in library.inner_text()  # the title, as text
-            assert page.evaluate("typeof window.__pwned") == "undefined"
-            assert page.locator("#sources img, #sources script, #sources svg[onload], #library img, #chat img").count() == 0
-        finally:
-            browser.close()
+        page.get_by_role("tab", name="Library").click()
+        library = page.locator("#library")
+        library.get_by_text("Coast News", exact=False).filter(visible=True).first.wait_for(timeout=30_000)
+        assert "Ferry strike <img src=x onerror=" in library.inner_text()  # the title, as text
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.locator("#sources img, #sources script, #sources svg[onload], #library img, #chat img").count() == 0
+    finally:
+        page.close()
 
 
 def test_telemetry_is_off(services):
