@@ -118,9 +118,14 @@ def chroma_server(tmp_path_factory):
         process.wait(timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every browser test of the session."""
+    """One headless Chromium per test module.
+
+    Not per session: Playwright's sync API keeps an asyncio loop running on the main thread while it is open, and
+    every async test that runs after a browser module (pytest-asyncio, LangChain's standard suites) would then fail
+    with "cannot be called from a running event loop".
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

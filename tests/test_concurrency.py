@@ -146,13 +146,13 @@ def test_many_users_at_once_with_an_ingest_meanwhile(tmp_path):
             polled = poller.result(timeout=max(1, deadline - time.monotonic()))
 
         # every chat answered, with a citation whose card is in the sources panel, and no error message
-        for i, (history, sources, textbox) in enumerate(chat_results):
+        for i, (history, sources) in enumerate(chat_results):
             question, keyword = QUESTIONS[i % len(QUESTIONS)]
             assert [m["role"] for m in history] == ["user", "assistant"], history
             answer = chat_text(history[-1])
-            assert not answer.startswith("**Error:**") and 'class="nr-ref"' in answer, (i, question, answer, sources)
+            cited = r"\[1\]" in answer and "**Sources**" in answer  # Markdown markers, linked by the page's script
+            assert not answer.startswith("**Error:**") and cited, (i, question, answer, sources)
             assert keyword in sources and 'id="src-1"' in sources, (question, sources[:300])
-            assert textbox == ""
 
         # every API call answered; the same question always got the same answer (nothing crossed between requests)
         answers = defaultdict(set)
