@@ -158,8 +158,8 @@ def ingest(
 
 
 def _plan(article: Article, settings: Settings, store: Store, batch: _Batch, record) -> None:
-    previous = store.catalog.article_of_source(article.source)
-    stored_fingerprint = store.catalog.ready_fingerprint(article.id)
+    previous = store.article_of_source(article.source)
+    stored_fingerprint = store.stored_fingerprint(article.id)
     if stored_fingerprint == article.fingerprint and article.id not in batch.ids:
         if previous == article.id:
             record(SourceResult(article.source, "unchanged", title=article.title))
@@ -209,10 +209,6 @@ def _commit(batch: _Batch, store: Store, record) -> None:
 
 def _forget_missing_lines(store: Store, path: str, seen: set[str]) -> None:
     """A JSONL file that lost lines since the last ingest: drop the articles of the lines that are gone."""
-    prefix = f"{path}:"
-    stored = store.catalog.db.execute(
-        "SELECT source FROM sources WHERE substr(source, 1, ?) = ?", (len(prefix), prefix)
-    ).fetchall()
-    for (source,) in stored:
+    for source in store.jsonl_line_sources(path):
         if source not in seen:
             store.delete_source(source)

@@ -100,7 +100,7 @@ class Retriever:
         lexical: list[Passage] = []
         if mode in ("bm25", "hybrid"):
             hits = self.store.lexical.search(query, n_candidates * 2)
-            found = self.store.catalog.passages([chunk_id for chunk_id, _ in hits])
+            found = self.store.passages([chunk_id for chunk_id, _ in hits])
             lexical = [
                 found[chunk_id].model_copy(update={"score": score})
                 for chunk_id, score in hits

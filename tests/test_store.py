@@ -91,6 +91,23 @@ def test_same_text_under_two_names_is_stored_once(store_settings, tmp_path, embe
     assert store.stats()["articles"] == 0
 
 
+def test_the_reads_callers_use_instead_of_sql(store_settings, tmp_path, embeddings):
+    store = Store(store_settings, embeddings)
+    a = write(tmp_path, "a.md", ARTICLE)
+    b = write(tmp_path, "copy-of-a.md", ARTICLE)
+    feed = write(tmp_path, "feed.jsonl", '{"title": "Ferry", "text": "The ferry sails at seven."}\n')
+    ingest([a, b, feed], store_settings, store=store)
+    [article] = [x for x in store.articles() if x.title == "Base handed over"]
+    assert store.article(article.id) == article and store.article("no-such-id") is None
+    assert "Ain al-Asad" in store.article_text(article.id)
+    assert store.article_of_source(a) == article.id and store.stored_fingerprint(article.id) == article.fingerprint
+    assert store.sources_named(article.id) == sorted([a, b]) and store.sources_named(a) == [a]
+    assert store.match_sources("copy-of-a.md") == [(b, article.id)]
+    assert store.match_sources(article.id[:8]) == [(a, article.id), (b, article.id)]
+    assert store.jsonl_line_sources(feed) == [f"{feed}:1"]
+    assert store.names_file(feed) and store.names_file(a) and not store.names_file(str(tmp_path / "other.md"))
+
+
 def test_other_embedding_model_metadata_is_a_clear_error(store_settings, embeddings):
     store = Store(store_settings, embeddings)
     store.client.delete_collection(store_settings.collection)

@@ -110,8 +110,7 @@ class Services:
 
     def delete(self, key: str) -> int:
         """Remove a source, or every source of an article id, and the uploaded files nothing points at any more."""
-        matched = [_file_of(source) for source, in self.store.catalog.db.execute(
-            "SELECT source FROM sources WHERE source=? OR article_id=?", (key, key))]
+        matched = [_file_of(source) for source in self.store.sources_named(key)]
         removed = self.store.delete_source(key)
         self.store.refresh_lexical()
         self._drop_unused_uploads(matched)
@@ -122,10 +121,7 @@ class Services:
         for path in paths:
             if path.parent != self.uploads or not path.is_file():
                 continue
-            name = str(path)
-            if not self.store.catalog.db.execute(
-                "SELECT 1 FROM sources WHERE source=? OR substr(source, 1, ?)=? LIMIT 1", (name, len(name) + 1, name + ":")
-            ).fetchone():
+            if not self.store.names_file(str(path)):
                 path.unlink(missing_ok=True)
 
     def receive(self, files: Sequence[tuple[str, BinaryIO]], *, replace: bool = False) -> list[Path]:
@@ -385,7 +381,7 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
         return [
             SourceOut(id=a.id, title=a.title, date=a.date, outlet=a.outlet, url=a.url, n_chunks=a.n_chunks,
                       sources=list(a.sources))
-            for a in services.store.catalog.articles()
+            for a in services.store.articles()
         ]
 
     @api.delete("/sources/{key:path}")

@@ -132,7 +132,7 @@ def sources(as_json: bool) -> None:
     """List the stored articles: date, title, outlet, chunks, id, and under each the sources it came from."""
     from rag.store import Store
 
-    articles = Store(_settings()).catalog.articles()
+    articles = Store(_settings()).articles()
     if as_json:
         _print_json([a.__dict__ for a in articles])
         return
@@ -170,13 +170,13 @@ def delete(source: str) -> None:
     from rag.store import Store
 
     store = Store(_settings())
-    matches = store.catalog.match_sources(source)
+    matches = store.match_sources(source)
     if not matches:
         raise click.ClickException(f"no stored article matches {source!r}; see `newsrag sources`")
     by_article: dict[str, list[str]] = {}
     for matched, article_id in matches:
         by_article.setdefault(article_id, []).append(matched)
-    titles = {a.id: a for a in store.catalog.articles()}
+    titles = {a.id: a for a in store.articles()}
     if len(by_article) > 1:
         listing = "\n".join(f"  {_shown_source(s)}  ({_describe(titles.get(a))})" for s, a in matches)
         raise click.ClickException(f"{source!r} fits {len(by_article)} articles; give more of the path:\n{listing}")

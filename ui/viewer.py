@@ -75,8 +75,8 @@ def build_viewer_router(store: Store, dependencies: Sequence = ()) -> APIRouter:
 
     @router.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def article(article_id: str, q: str = "") -> HTMLResponse:
-        found = next((a for a in store.catalog.articles() if a.id == article_id), None)
-        text = store.catalog.article_text(article_id) if found else None
+        found = store.article(article_id)
+        text = store.article_text(article_id) if found else None
         if found is None or text is None:
             raise HTTPException(404, f"no stored article {article_id!r}; it may have been deleted")
         return HTMLResponse(render_article_page(found.title, found.outlet, found.date, found.url, text, q[:2000]))
