@@ -18,7 +18,8 @@ from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from ingest.loaders import expand_sources, load_source
+from ingest.loaders import load_source
+from ingest.sources import expand_sources
 from rag.chain import is_decline
 from rag.config import Settings
 from rag.embeddings import get_embeddings

@@ -10,7 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from ingest.loaders import expand_sources, load_source
+from ingest.loaders import load_source
+from ingest.sources import expand_sources
 from ingest.split import split_spans
 from rag.config import Settings
 from rag.embeddings import MAX_TOKENS, MiniLMEmbeddings

@@ -22,8 +22,11 @@ from pypdf import PdfWriter
 from conftest import serve_http
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from ingest import loaders
-from ingest.loaders import SUPPORTED_EXTENSIONS, expand_sources, load_source, normalize_date
+from ingest import decode, loaders
+from ingest import fetch as fetcher
+from ingest.formats import normalize_date
+from ingest.loaders import load_source
+from ingest.sources import SUPPORTED_EXTENSIONS, expand_sources
 from rag.config import Settings
 from rag.errors import ConfigError, LoadError
 from rag.types import Article
@@ -708,7 +711,7 @@ def test_every_redirect_hop_is_checked(server, tmp_path, monkeypatch):
         checked.append(address)
         return len(checked) == 1
 
-    monkeypatch.setattr(loaders, "_is_public", first_hop_only)
+    monkeypatch.setattr(fetcher, "is_public", first_hop_only)
     Handler.requested.clear()
     error = fetch(f"{server}/to-localhost", Settings(data_dir=tmp_path))
     assert isinstance(error, LoadError) and error.reason == REFUSAL
@@ -743,7 +746,7 @@ def test_any_text_file_loads_or_fails_cleanly(scratch, text):
     path.write_text(text, encoding="utf-8")
     items = list(load_source(str(path), settings))
     _check_result(path, items)
-    if text.strip() and "\x00" not in text and not text.encode().startswith(loaders._BINARY_MAGIC):
+    if text.strip() and "\x00" not in text and not text.encode().startswith(decode.BINARY_MAGIC):
         assert isinstance(items[0], Article), items[0]
 
 

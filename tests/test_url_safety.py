@@ -22,7 +22,7 @@ import pytest
 from conftest import serve_http
 from fastapi.testclient import TestClient
 
-from ingest import loaders
+from ingest import fetch as fetcher
 from ingest.loaders import load_source
 from rag.config import Settings
 from rag.errors import LoadError
@@ -133,7 +133,7 @@ def test_headers_dripped_byte_by_byte_are_cut_off_by_the_timeout(dripping_header
     elapsed = time.monotonic() - started
     assert isinstance(error, LoadError)
     assert error.reason == "download took longer than 0.5 s (NEWSRAG_URL_TIMEOUT)"
-    assert elapsed < 0.5 + loaders.WATCHDOG_GRACE + 1.5, elapsed  # not the 30 s the server would take
+    assert elapsed < 0.5 + fetcher.WATCHDOG_GRACE + 1.5, elapsed  # not the 30 s the server would take
 
 
 def test_a_compressed_body_is_capped_by_its_decoded_size(server, tmp_path):
@@ -174,7 +174,7 @@ def fake_dns(monkeypatch, answers: dict[str, list[str]]) -> None:
             return [(family[6 if ":" in a else 4], socket.SOCK_STREAM, 6, "", (a, port)) for a in answers[host]]
         return real(host, port, *args, **kwargs)
 
-    monkeypatch.setattr(loaders.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(fetcher.socket, "getaddrinfo", getaddrinfo)
 
 
 def test_a_name_with_any_private_address_in_its_dns_answer_is_refused(tmp_path, monkeypatch, no_network):
@@ -206,8 +206,8 @@ def test_allowing_private_urls_is_an_explicit_setting(server, tmp_path):
 
 def test_a_redirect_to_the_cloud_metadata_address_is_refused(server, tmp_path, monkeypatch):
     """The first hop passes (as a public host would); its redirect to 169.254.169.254 is checked and refused."""
-    real = loaders._is_public
-    monkeypatch.setattr(loaders, "_is_public", lambda address: address == "127.0.0.1" or real(address))
+    real = fetcher.is_public
+    monkeypatch.setattr(fetcher, "is_public", lambda address: address == "127.0.0.1" or real(address))
     Handler.requested.clear()
     error = fetch(f"{server}/to-metadata", Settings(_env_file=None, data_dir=tmp_path))
     assert isinstance(error, LoadError) and error.reason == REFUSAL

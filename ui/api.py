@@ -26,7 +26,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from ingest.loaders import SUPPORTED_EXTENSIONS
+from ingest.sources import SUPPORTED_EXTENSIONS
 from ingest.pipeline import IngestReport, ingest
 from rag.chain import AnswerChain, build_chain, question_problem
 from rag.config import RetrievalMode, Settings

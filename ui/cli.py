@@ -88,7 +88,7 @@ def ingest(inputs: tuple[str, ...], samples: bool, reset: bool, if_empty: bool, 
     """
     from tqdm import tqdm
 
-    from ingest.loaders import printable
+    from ingest.formats import printable
     from ingest.pipeline import ingest as run_ingest
     from ingest.pipeline import sample_corpus_dir
     from rag.store import Store
