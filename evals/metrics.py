@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePath
 
-from rag.text import markers_of, normalize_markers, split_sentences, strip_markers
+from rag.text import MARKER_PATTERN, ONE_MARKER, markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Answer, Citation, Passage
 
 MIN_SHARED_WORDS = 8  # consecutive words a passage must share with a span that a chunk boundary cut
@@ -25,14 +25,13 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": 
                          "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
                          "\u2015": "-", "\u2212": "-"})
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_MARKER = re.compile(r"\[\d+\]")
 _WORD = re.compile(r"\w+")
 # words that cannot start a clause before a comma ("In, up to 7,000 ...") or end a sentence ("... invasion from.")
 _DANGLING = ("a", "an", "the", "and", "or", "but", "as", "than", "of", "in", "on", "at", "by", "for", "from", "with",
              "to", "into", "about", "after", "before", "since", "during", "until", "between", "among")
 _STARTS_BROKEN = re.compile(r"^(?:[,;:.!?)\]}]|(?:" + "|".join(_DANGLING) + r")\s*[,;:])", re.IGNORECASE)
 # a sentence end, then only markers and another end: "... moved [1]. [2]." or "... moved [1]. . [2]"
-_EMPTY_SENTENCE = re.compile(r"[.!?;,]\s*(?:\[\d+\]\s*)*[.!?;,]\s*\[\d+\]|[.!?]\s*(?:\[\d+\]\s*)+[.!?;,]")
+_EMPTY_SENTENCE = re.compile(rf"[.!?;,]\s*(?:{MARKER_PATTERN}\s*)*[.!?;,]\s*{MARKER_PATTERN}|[.!?]\s*(?:{MARKER_PATTERN}\s*)+[.!?;,]")
 # the model retelling its sources instead of answering: "The passage states: ...", "According to passage 2, ..."
 _NARRATION = re.compile(
     r"\b(?:passages?|excerpts?)\b"
@@ -75,7 +74,7 @@ def answer_correct(item: Mapping, answer: Answer) -> bool | None:
         return None
     if answer.abstained:
         return False
-    text = normalize(_MARKER.sub(" ", answer.answer))  # a marker's number is not a fact of the answer
+    text = normalize(ONE_MARKER.sub(" ", answer.answer))  # a marker's number is not a fact of the answer
     if any(_occurs(wrong, text) for wrong in item.get("must_not") or []):
         return False
     return all(any(_occurs(alt, text) for alt in group) for group in item.get("must_include", []))

@@ -18,7 +18,7 @@ _EXPORTS = {
     "Citation": "rag.types",
     "Passage": "rag.types",
     "ChainInput": "rag.chain",
-    "Filters": "rag.retrieve",
+    "Filters": "rag.filters",
     "NewsRetriever": "rag.retriever",
     "RemoteEmbeddings": "rag.embeddings",
     "MiniLMEmbeddings": "rag.embeddings",

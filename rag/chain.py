@@ -27,12 +27,13 @@ from rag.citations import CitationVerifier
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import with_conflict_note
 from rag.errors import QuestionError
+from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
 from rag.context import fit_passages, focus_passages
 from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.questions import covers_asked_thing
-from rag.retrieve import Filters, Reranker, Retriever
+from rag.retrieve import Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
 from rag.types import Answer, Passage

@@ -17,7 +17,7 @@ import Stemmer
 from rag.claims import corrected_by_source, match_qualifiers, polarity_conflict
 from rag.dates import date_labels
 from rag.embeddings import MiniLMEmbeddings
-from rag.text import markers_of, normalize_markers, split_sentences, strip_markers
+from rag.text import MARKER_PATTERN, markers_in, markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d[\d,.]*")
@@ -39,7 +39,7 @@ _SOURCE = (
     r"(?:\s+(?:provided|given|above))?(?:\s*\d+(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*)?(?!\s+(?:of|from|by)\b)"
 )
 _NARRATING_LEAD = r"(?:according to|based on|as (?:stated|mentioned|reported|shown|seen|noted|indicated|described|said) in)"
-_MARKERS = r"(?:\s*\[\d+\])+"
+_MARKERS = rf"(?:\s*{MARKER_PATTERN})+"
 # "according to the passage in [1]", "from [2]", "in passage [1]", "(see [3])": a preposition whose object is a marker
 _SOURCE_REFERENCE = re.compile(
     rf"\(?\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\s*(?:{_SOURCE}\s*(?:(?:in|from|of)\s*)?)?(?P<markers>{_MARKERS})\)?",
@@ -96,7 +96,7 @@ def _without_narration(sentence: str) -> str:
     text = _SOURCE_PHRASE.sub("", text)
     if text == sentence.strip():
         return sentence.strip()
-    markers = "".join(re.findall(r"\[\d+\]", "".join(moved) + text))
+    markers = "".join(markers_in("".join(moved) + text))
     bare = _DANGLING_START.sub("", strip_markers(text))
     bare = re.sub(r",\s*,|,\s*(?=[.!?]$)", "", bare)  # "X, according to [1], is" → "X is"
     bare = re.sub(r"\s+([,.;:!?])", r"\1", bare)

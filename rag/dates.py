@@ -18,6 +18,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from rag.text import rough_sentence_start
+
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -54,7 +56,6 @@ _FUTURE = re.compile(
     r"planned|set to|upcoming|is to|are to)\b|'ll\b",
     re.IGNORECASE,
 )
-_SENTENCE_BREAK = re.compile(r"[.!?]\s+")
 FUTURE_WINDOW_WORDS = 6  # "talks will resume in March", "forecasters expect the wind to ease on Thursday"
 
 
@@ -116,8 +117,7 @@ def _in_future_tense(text: str, position: int) -> bool:
     Only the few words before it: in "the understanding, reached in September, will serve as the basis" the
     "will" belongs to another verb.
     """
-    starts = [m.end() for m in _SENTENCE_BREAK.finditer(text, 0, position)]
-    window = text[starts[-1] if starts else 0 : position].split()[-FUTURE_WINDOW_WORDS:]
+    window = text[rough_sentence_start(text, position) : position].split()[-FUTURE_WINDOW_WORDS:]
     return bool(_FUTURE.search(" ".join(window)))
 
 

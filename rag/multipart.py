@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.questions import answers_the_question
-from rag.text import split_sentences
+from rag.text import MARKER_PATTERN, split_sentences
 from rag.types import Passage
 
 _WH = r"(?:how|what|which|who|whom|whose|when|where|why)\b"
@@ -30,8 +30,8 @@ _FUNCTION_WORDS = frozenset((
     "does", "was", "were", "are", "has", "have", "had", "not", "say", "said", "passage", "passages", "article",
     "articles", "mention", "information"))
 _ENUMERATION = re.compile(r"^\s*(?:\(?\d\)|\d\.|[-•*])\s+")  # "(1) 150 fighters": the "1" is no fact to check
-_ECHOED_PART = re.compile(r"\?\s*(?:\[\d+\]\s*)*$")
-_UNSTOPPED = re.compile(r"^(.*?[^.!?\s])((?:\s*\[\d+\])*\s*)$", re.DOTALL)
+_ECHOED_PART = re.compile(rf"\?\s*(?:{MARKER_PATTERN}\s*)*$")
+_UNSTOPPED = re.compile(rf"^(.*?[^.!?\s])((?:\s*{MARKER_PATTERN})*\s*)$", re.DOTALL)
 _QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
 MIN_PART_WORDS = 4  # a shorter part ("from which city?") is searched with the first part's topic beside it
 _PRONOUN = re.compile(r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those)\b", re.IGNORECASE)

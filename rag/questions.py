@@ -14,7 +14,7 @@ import numpy as np
 import Stemmer
 
 from rag.embeddings import MiniLMEmbeddings
-from rag.text import strip_markers
+from rag.text import ROUGH_SENTENCE_BREAK, strip_markers
 
 _ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(
@@ -67,7 +67,7 @@ _ROLE = re.compile(
     re.IGNORECASE,
 )
 _COMMON_WORD = re.compile(r"\b[a-z][a-z-]{2,}\b")
-_SENTENCE_START_WORD = re.compile(r"(?:^|[.!?]\s+)([A-Z][a-z-]{2,})\b")
+_SENTENCE_START_WORD = re.compile(rf"(?:^|{ROUGH_SENTENCE_BREAK})([A-Z][a-z-]{{2,}})\b")
 _stemmer = Stemmer.Stemmer("english")
 NEAR_WORD = 0.45  # MiniLM cosine of two single words: facility~prison 0.51, unit~battalion 0.49, unit~forces 0.29
 

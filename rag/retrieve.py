@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from rag.config import RetrievalMode, Settings
 from rag.dedupe import collapse_near_copies
-from rag.store import Store, date_number
+from rag.filters import Filters
+from rag.store import Store
 from rag.types import Passage
 
 Reranker = Callable[[str, list[Passage]], list[Passage]]
@@ -39,38 +39,6 @@ def mmr(query: np.ndarray, vectors: np.ndarray, k: int, diversity: float = 0.3) 
         score[chosen] = -np.inf
         chosen.append(int(np.argmax(score)))
     return chosen
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Metadata filters; dates are ISO YYYY-MM-DD and inclusive."""
-
-    date_from: str | None = None
-    date_to: str | None = None
-    outlet: str | None = None
-
-    def chroma_where(self) -> dict | None:
-        clauses: list[dict] = []
-        if self.date_from or self.date_to:  # an undated article (date_num 0) matches no date range, as in accepts
-            clauses.append({"date_num": {"$gte": date_number(self.date_from) if self.date_from else 1}})
-        if self.date_to:
-            clauses.append({"date_num": {"$lte": date_number(self.date_to)}})
-        if self.outlet:
-            clauses.append({"outlet": self.outlet})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def accepts(self, passage: Passage) -> bool:
-        if self.outlet and passage.outlet != self.outlet:
-            return False
-        if (self.date_from or self.date_to) and not passage.date:
-            return False
-        if self.date_from and passage.date < self.date_from:
-            return False
-        if self.date_to and passage.date > self.date_to:
-            return False
-        return True
 
 
 class Retriever:

@@ -18,7 +18,8 @@ from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field
 
 from rag.config import RetrievalMode
-from rag.retrieve import Filters, Retriever
+from rag.filters import Filters
+from rag.retrieve import Retriever
 from rag.types import Passage
 
 if TYPE_CHECKING:

@@ -14,8 +14,14 @@ from functools import cache
 import pysbd
 from pysbd.lang.english import English
 
+MARKER_PATTERN = r"\[\d+\]"  # one [n] marker, as regex text for the patterns that look for markers in context
+ONE_MARKER = re.compile(r"\[(\d+)\]")
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # [1], and lists such as [1, 2] before normalize_markers
-_SINGLE_MARKER = re.compile(r"\s*\[\d+\]")
+_SINGLE_MARKER = re.compile(rf"\s*{MARKER_PATTERN}")
+# The rough sentence boundary (a stop, then space), for looking a few words back or at capitals that start a
+# sentence, where pysbd's care is not worth its cost and a stray "U.S." costs nothing.
+ROUGH_SENTENCE_BREAK = r"[.!?]\s+"
+_ROUGH_BREAK = re.compile(ROUGH_SENTENCE_BREAK)
 # A candidate end: stops, closing quotes or brackets, and the [n] markers a model puts after the period.
 _CANDIDATE_END = re.compile(r"""[.!?]+["'”’)\]]*(?:\s*\[\d+\])*(?=\s|$)|\n[^\S\n]*\n\s*""")
 _LAST_WORD = re.compile(r"""[A-Za-z][A-Za-z.]*$""")
@@ -98,6 +104,12 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())
 
 
+def rough_sentence_start(text: str, position: int) -> int:
+    """Where the sentence holding `position` starts by the rough rule (ROUGH_SENTENCE_BREAK)."""
+    starts = [match.end() for match in _ROUGH_BREAK.finditer(text, 0, position)]
+    return starts[-1] if starts else 0
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences with their trailing [n] markers attached (models put them before or after the period)."""
     return [text[a:b] for a, b in sentence_spans(text)]
@@ -105,7 +117,12 @@ def split_sentences(text: str) -> list[str]:
 
 def markers_of(sentence: str) -> tuple[int, ...]:
     """The passage numbers a sentence cites, in order, each once."""
-    return tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
+    return tuple(dict.fromkeys(int(n) for n in ONE_MARKER.findall(sentence)))
+
+
+def markers_in(text: str) -> list[str]:
+    """Every [n] marker in the text as written, in order, repeats kept."""
+    return [match.group() for match in ONE_MARKER.finditer(text)]
 
 
 def strip_markers(sentence: str) -> str:

@@ -12,7 +12,6 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Annotated, BinaryIO, Literal
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ingest.sources import SUPPORTED_EXTENSIONS
@@ -31,6 +30,7 @@ from ingest.pipeline import IngestReport, ingest
 from rag.chain import AnswerChain, build_chain, question_problem
 from rag.config import RetrievalMode, Settings
 from rag.errors import ConfigError, NewsragError
+from rag.filters import range_problem
 from rag.store import Store
 from rag.types import Answer
 
@@ -196,16 +196,25 @@ class Turn(BaseModel):
 
 
 class FiltersIn(BaseModel):
+    """The filters of a request, checked as the CLI and the chat check theirs (rag.filters)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    date_from: date | None = Field(None, description="Inclusive, YYYY-MM-DD.")
-    date_to: date | None = Field(None, description="Inclusive, YYYY-MM-DD.")
+    date_from: str | None = Field(None, description="Inclusive, YYYY-MM-DD.", json_schema_extra={"format": "date"})
+    date_to: str | None = Field(None, description="Inclusive, YYYY-MM-DD.", json_schema_extra={"format": "date"})
     outlet: str | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> FiltersIn:
+        problem = range_problem(self.date_from, self.date_to, ("date_from", "date_to"))
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def as_dict(self) -> dict[str, str | None]:
         return {
-            "date_from": self.date_from.isoformat() if self.date_from else None,
-            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "date_from": (self.date_from or "").strip() or None,
+            "date_to": (self.date_to or "").strip() or None,
             "outlet": self.outlet or None,
         }
 

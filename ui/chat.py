@@ -7,10 +7,8 @@ current conversation after each turn; thumbs up/down (with an optional comment) 
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, get_args
 
 import gradio as gr
@@ -18,6 +16,7 @@ import gradio as gr
 from rag.chain import question_problem
 from rag.config import RetrievalMode
 from rag.errors import NewsragError
+from rag.filters import date_problem
 from rag.types import Answer
 from ui.api import Services
 from ui.conversations import Conversations, conversation_markdown, message_text
@@ -40,7 +39,6 @@ BUSY_NOTICE = ("An answer is still being written: your question stays in the box
                "or press Stop.")
 ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
 EMPTY_SOURCES = '<p class="nr-muted">Sources for the answer appear here.</p>'
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def describe_backend(settings) -> str:
@@ -52,19 +50,6 @@ def describe_backend(settings) -> str:
         return "fake: deterministic stand-in for tests (quotes the first passage)"
     where = settings.llm_base_url or ("api.openai.com" if backend == "openai" else "local Ollama")
     return f"{backend}: {settings.llm_model or '(no model set)'} at {where}"
-
-
-def date_problem(text: str | None, label: str) -> str | None:
-    """Why a date filter is unusable, or None when it is blank or a real YYYY-MM-DD date."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        if _DATE.match(text) and date.fromisoformat(text):
-            return None
-    except ValueError:
-        pass
-    return f"{label} must be a date like 2026-01-19 (YYYY-MM-DD), not {text!r}"
 
 
 def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | None]:

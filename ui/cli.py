@@ -63,6 +63,16 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --since/--until date, checked as the API and the chat check theirs (rag.filters)."""
+    from rag.filters import date_problem
+
+    problem = date_problem(value, param.opts[0])
+    if problem:
+        raise click.UsageError(problem, ctx)
+    return value
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, metavar="PATH_OR_URL...")
 @click.option("--samples", is_flag=True, help="Also ingest the bundled sample corpus.")
@@ -239,8 +249,10 @@ def stats(as_json: bool) -> None:
 @click.argument("question")
 @click.option("--k", type=click.IntRange(1, 50), help="How many passages to give the model (default NEWSRAG_TOP_K).")
 @click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid", "mmr"]), help="Retrieval mode.")
-@click.option("--since", "date_from", metavar="YYYY-MM-DD", help="Only articles published on or after this date.")
-@click.option("--until", "date_to", metavar="YYYY-MM-DD", help="Only articles published on or before this date.")
+@click.option("--since", "date_from", metavar="YYYY-MM-DD", callback=_date_option,
+              help="Only articles published on or after this date.")
+@click.option("--until", "date_to", metavar="YYYY-MM-DD", callback=_date_option,
+              help="Only articles published on or before this date.")
 @click.option("--outlet", help="Only articles from this outlet.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: answer, abstained, citations, passages, timings.")
 @click.option("--stream", is_flag=True, help="Print the answer as it is generated.")
@@ -257,11 +269,13 @@ def ask(question: str, k: int | None, mode: str | None, date_from: str | None, d
       newsrag ask "How many detainees could be moved to Iraq?" --stream
     """
     from rag.chain import build_chain
-    from rag.retrieve import Filters
+    from rag.filters import Filters, range_problem
     from rag.types import Answer
 
     if not question.strip():
         raise click.UsageError("the question is empty")
+    if problem := range_problem(date_from, date_to, ("--since", "--until")):
+        raise click.UsageError(problem)
     settings = _settings()
     inputs = {"question": question, "k": k, "mode": mode, "filters": Filters(date_from, date_to, outlet)}
     answer = _answer_from_server(settings.server_url, inputs) if settings.server_url else None

@@ -17,11 +17,10 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from rag.prompts import ABSTAIN_TEXT
+from rag.text import split_sentences
 
 _TAGGED_PASSAGE = re.compile(r"<passage \[(\d+)\][^>]*>(.*?)</passage>", re.DOTALL)
 _PASSAGE_START = re.compile(r"^\[(\d+)\][ \t]*", re.MULTILINE)
-# a sentence ends before a capital or quote, so "U.S. officials" and "Jan. 17" do not end it
-_FIRST_SENTENCE = re.compile(r".+?[.!?][\"'\u201d)]*(?=\s+[A-Z\"'\u201c(]|\s*$)", re.DOTALL)
 # "Question: ...", "Last question: ...", "Follow-up question: ..."; an empty "Standalone question:" is skipped
 _QUESTION_LINE = re.compile(r"^[ \t]*(?:[\w-]+[ \t]+)?question[ \t]*:[ \t]*(\S.*?)[ \t]*$", re.I | re.M)
 
@@ -98,5 +97,5 @@ def _passages(text: str) -> dict[int, str]:
 def _first_sentence(body: str) -> str:
     paragraph = re.split(r"\n\s*\n", body.strip(), maxsplit=1)[0]
     paragraph = " ".join(paragraph.split())
-    match = _FIRST_SENTENCE.match(paragraph)
-    return match.group(0) if match else paragraph
+    sentences = split_sentences(paragraph)  # rag.text's sentences, as focus and verification see them
+    return sentences[0] if sentences else paragraph

@@ -27,10 +27,11 @@ import numpy as np
 
 from rag.config import RetrievalMode, Settings
 from rag.embeddings import MiniLMEmbeddings, get_embeddings
+from rag.filters import date_number
 from rag.lexical import LexicalIndex
 from rag.store import chroma, sync
 from rag.store.catalog import Catalog, StoredArticle
-from rag.store.chroma import chroma_client, date_number
+from rag.store.chroma import chroma_client
 from rag.store.locks import WriteLock, process_identity, writer_alive
 from rag.store.sync import COMMIT_KEY
 from rag.types import Article, Chunk, Passage
@@ -38,7 +39,7 @@ from rag.types import Article, Chunk, Passage
 if TYPE_CHECKING:  # rag.retrieve and rag.retriever import this module
     from langchain_chroma import Chroma
 
-    from rag.retrieve import Filters
+    from rag.filters import Filters
     from rag.retriever import NewsRetriever
 
 __all__ = [

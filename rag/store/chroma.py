@@ -14,12 +14,8 @@ import numpy as np
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
 from rag.errors import StoreError
+from rag.filters import date_number
 from rag.types import Article, Chunk
-
-
-def date_number(date: str | None) -> int:
-    """YYYYMMDD as an int, so Chroma can filter date ranges; 0 when unknown."""
-    return int(date.replace("-", "")) if date else 0
 
 
 def chroma_client(settings: Settings) -> Any:
