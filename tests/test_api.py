@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 
 from ingest.pipeline import sample_corpus_dir
 from rag.config import Settings
+from rag.errors import ModelError, QuestionError
 from rag.types import Answer, Citation, Passage
-from ui.api import Services, parse_auth, safe_filename
+from ui.security import parse_auth
+from ui.services import Services, safe_filename
 from ui.render import (
     markdown_text,
     plain_text,
@@ -124,6 +126,19 @@ def test_the_chat_box_flags_a_too_long_question_beside_it():
 ])
 def test_bad_options_are_refused(client, body):
     assert client.post("/api/ask", json=body).status_code == 422
+
+
+@pytest.mark.parametrize("error, status", [(ModelError("the model is down"), 503), (QuestionError("ask it shorter"), 422)])
+def test_a_newsrag_error_is_answered_with_its_own_status(client, services, monkeypatch, error, status):
+    async def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(services.chain, "ainvoke", fail)
+    question = "Who is the commander of US Central Command?"
+    response = client.post("/api/ask", json={"question": question})
+    assert (response.status_code, response.json()) == (status, {"detail": str(error)})
+    completion = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": question}]})
+    assert completion.status_code == status and completion.json()["error"]["message"] == str(error)
 
 
 def test_oversize_upload_is_413(services):

@@ -20,7 +20,7 @@ from ingest.pipeline import sample_corpus_dir
 from rag.chain import build_chain
 from rag.config import Settings
 from rag.llm import FakeNewsModel
-from ui.api import Services
+from ui.services import Services
 from ui.feedback import FeedbackLog
 
 pytestmark = [

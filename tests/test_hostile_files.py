@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from ingest.pipeline import ingest
 from rag.config import Settings
 from rag.store import Store
-from ui.api import Services
+from ui.services import Services
 from ui.cli import cli
 from ui.web import build_app
 

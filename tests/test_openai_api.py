@@ -22,7 +22,7 @@ from ingest.pipeline import sample_corpus_dir
 from rag.chain import AnswerChain
 from rag.config import Settings
 from rag.prompts import ABSTAIN_TEXT
-from ui.api import Services
+from ui.services import Services
 from ui.openai_api import SOURCES_HEADING
 from ui.web import build_app
 

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.config import Settings
-from ui.api import Services, UploadRejected
+from ui.services import Services, UploadRejected
 from ui.web import build_app, build_blocks
 
 ARTICLE = """---
@@ -167,7 +167,7 @@ def test_hostile_upload_names_stay_inside_the_upload_folder(tmp_path, name):
     try:
         [saved] = services.receive([(name, io.BytesIO(ARTICLE.encode()))])
     except UploadRejected as refused:
-        assert refused.status == 415 and "not accepted" in refused.message
+        assert refused.http_status == 415 and "not accepted" in refused.message
         saved = None
     if saved is not None:
         assert saved.parent == services.uploads and saved.is_file()

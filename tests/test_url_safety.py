@@ -240,7 +240,7 @@ def test_dns_rebinding_between_check_and_connect(server, tmp_path, monkeypatch):
 
 
 def test_api_ingest_refuses_local_urls_by_default(server, tmp_path):
-    from ui.api import Services
+    from ui.services import Services
     from ui.web import build_app
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_backend="fake")
@@ -260,7 +260,7 @@ def test_api_ingest_refuses_local_urls_by_default(server, tmp_path):
 
 def test_upload_of_an_html_file_never_fetches_its_links(server, tmp_path):
     """A page's <img>, <link> and <script src> are text to trafilatura: loading a file makes no request."""
-    from ui.api import Services
+    from ui.services import Services
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_backend="fake", allow_private_urls=True)
     services = Services(settings)

@@ -20,7 +20,7 @@ from conftest import free_port, wait_for_http
 
 from ingest.pipeline import sample_corpus_dir
 from rag.config import Settings
-from ui.api import Services
+from ui.services import Services
 from ui.render import plain_text
 from ui.web import build_app
 

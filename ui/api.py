@@ -1,194 +1,31 @@
-"""The JSON API beside the chat UI, and the per-process services (store, chain, uploads) both of them share."""
+"""The JSON API beside the chat UI: /healthz, /api/ask, /api/ingest, /api/sources, and the API docs.
+
+The services behind it are in ui.services, the login and same-site checks in ui.security.
+"""
 
 from __future__ import annotations
 
-import filecmp
 import json
 import logging
-import os
-import re
-import secrets
-import shutil
-import tempfile
-import unicodedata
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Annotated, BinaryIO, Literal
-from urllib.parse import urlsplit
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from ingest.sources import SUPPORTED_EXTENSIONS
-from ingest.pipeline import IngestReport, ingest
-from rag.chain import AnswerChain, build_chain, question_problem
-from rag.config import RetrievalMode, Settings
-from rag.errors import ConfigError, NewsragError
+from rag.chain import question_problem
+from rag.config import RetrievalMode
+from rag.errors import NewsragError
 from rag.filters import range_problem
-from rag.store import Store
 from rag.types import Answer
-
-COPY_BLOCK = 1024 * 1024
-
-
-class UploadRejected(Exception):
-    """An upload refused before ingesting; status is the HTTP status the API answers with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def safe_filename(name: str) -> str:
-    """The basename of an uploaded file's name, reduced to harmless characters: no directories, no dotfiles."""
-    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name or ""))[-1]
-    base = re.sub(r"[^\w.-]+", "_", base).strip("._")
-    stem, dot, suffix = base.rpartition(".")
-    if dot and len(base) > 120:
-        base = f"{stem[: 119 - len(suffix)]}.{suffix}"
-    return base[:120] or "upload"
-
-
-def http_urls(text: str) -> tuple[list[str], list[str]]:
-    """Split a one-URL-per-line text into http(s) URLs and the lines that are not (never local paths)."""
-    good, bad = [], []
-    for line in (raw.strip() for raw in (text or "").splitlines()):
-        if not line:
-            continue
-        parts = urlsplit(line)
-        (good if parts.scheme.lower() in ("http", "https") and parts.netloc else bad).append(line)
-    return good, bad
-
-
-def parse_auth(value: str | None) -> list[tuple[str, str]]:
-    """settings.ui_auth as (user, password) pairs: one "user:password", or a file of such lines."""
-    if not value:
-        return []
-    path = Path(value).expanduser()
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [value]
-    pairs = []
-    for line in (raw.strip() for raw in lines):
-        if not line or line.startswith("#"):
-            continue
-        user, sep, password = line.partition(":")
-        if not (sep and user and password):
-            raise ConfigError("NEWSRAG_UI_AUTH must be user:password or the path of a file of user:password lines")
-        pairs.append((user, password))
-    if not pairs:
-        raise ConfigError(f"NEWSRAG_UI_AUTH names {path}, which holds no user:password lines")
-    return pairs
-
-
-class Services:
-    """One store and one chain per process; the models load once.
-
-    The chain's retriever holds the store's lock while it searches; each write batch also takes it (after the
-    data dir's write lock, shared with other processes), so a question waits at most for one batch's commit,
-    never a whole ingest.
-    """
-
-    def __init__(self, settings: Settings, chain: AnswerChain | None = None) -> None:
-        self.settings = settings
-        self.chain = chain or build_chain(settings)
-        self.store: Store = self.chain.retriever.store
-        self.uploads = (settings.data_dir / "uploads").resolve()
-        self.uploads.mkdir(parents=True, exist_ok=True)
-
-    def ingest(self, inputs: Sequence[str], progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        """Ingest (the store locks each batch); uploads that ended up stored under no source are removed."""
-        try:
-            return ingest(inputs, self.settings, store=self.store, progress=progress)
-        finally:
-            self._drop_unused_uploads(Path(item) for item in inputs)
-
-    def delete(self, key: str) -> int:
-        """Remove a source, or every source of an article id, and the uploaded files nothing points at any more."""
-        matched = [_file_of(source) for source in self.store.sources_named(key)]
-        removed = self.store.delete_source(key)
-        self.store.refresh_lexical()
-        self._drop_unused_uploads(matched)
-        return removed
-
-    def _drop_unused_uploads(self, paths: Iterable[Path]) -> None:
-        """Delete files in data_dir/uploads that no stored source (the file, or a JSONL line of it) names."""
-        for path in paths:
-            if path.parent != self.uploads or not path.is_file():
-                continue
-            if not self.store.names_file(str(path)):
-                path.unlink(missing_ok=True)
-
-    def receive(self, files: Sequence[tuple[str, BinaryIO]], *, replace: bool = False) -> list[Path]:
-        """Check and copy uploads into data_dir/uploads, all or none: one bad file raises UploadRejected.
-
-        Files are staged in a private directory first, so a refused batch never replaces a stored upload.
-        An upload never overwrites another: a name already taken gets a numbered suffix (story-2.txt), unless
-        the file there holds the same bytes (then it is reused). replace=True overwrites earlier uploads of
-        the same name instead (that article is then updated); uploads in one batch still never overwrite
-        each other.
-        """
-        incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.uploads))
-        try:
-            staged = [self._stage(name, stream, incoming / str(n)) for n, (name, stream) in enumerate(files)]
-            saved: list[Path] = []
-            for path in staged:
-                saved.append(self._place(path, replace=replace and self.uploads / path.name not in saved))
-            return saved
-        finally:
-            shutil.rmtree(incoming, ignore_errors=True)
-
-    def _place(self, staged: Path, *, replace: bool) -> Path:
-        """Move a staged upload into the uploads folder under a name of its own (see receive)."""
-        if replace:
-            target = self.uploads / staged.name
-            os.replace(staged, target)
-            return target
-        target, n = self.uploads / staged.name, 1
-        while True:
-            try:
-                os.link(staged, target)  # fails if the name is taken, even by a request running meanwhile
-                return target
-            except FileExistsError:
-                if filecmp.cmp(staged, target, shallow=False):
-                    return target
-            n += 1
-            target = self.uploads / f"{staged.stem}-{n}{staged.suffix}"
-
-    def _stage(self, name: str, stream: BinaryIO, directory: Path) -> Path:
-        safe = safe_filename(name)
-        suffix = Path(safe).suffix.lower()
-        if suffix not in SUPPORTED_EXTENSIONS:
-            found = f"'{suffix}'" if suffix else "no extension"
-            raise UploadRejected(
-                415, f"{safe}: files with {found} are not accepted; allowed: {', '.join(sorted(SUPPORTED_EXTENSIONS))}"
-            )
-        limit = self.settings.upload_max_bytes
-        directory.mkdir()
-        target = directory / safe
-        size = 0
-        with target.open("wb") as out:
-            while block := stream.read(COPY_BLOCK):
-                size += len(block)
-                if size > limit:
-                    raise UploadRejected(413, f"{safe} is larger than the upload limit of {limit:,} bytes")
-                out.write(block)
-        return target
-
-
-def _file_of(source: str) -> Path:
-    """The file a source names: a JSONL line's source is path:line."""
-    path, _, line = source.rpartition(":")
-    return Path(path) if path and line.isdigit() else Path(source)
-
-
-# --- the API --------------------------------------------------------------------------------------------------
-
+from ui.security import basic_auth, same_site_only
+from ui.services import Services, http_urls
 
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
@@ -247,64 +84,6 @@ class SourceOut(BaseModel):
     sources: list[str]
 
 
-def basic_auth(users: Sequence[tuple[str, str]]) -> Callable[..., None]:
-    """A dependency requiring credentials from `users` (none required when the list is empty).
-
-    HTTP Basic, or `Authorization: Bearer user:password`: what OpenAI clients send as their API key.
-    """
-    security = HTTPBasic(auto_error=False, realm="newsrag")
-
-    # Depends() as a default, not in Annotated: `security` is a closure variable, which string annotations
-    # (from __future__ import annotations) cannot reach when FastAPI resolves them.
-    def check(request: Request, credentials: HTTPBasicCredentials | None = Depends(security)) -> None:
-        if not users:
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if credentials is None and scheme.lower() == "bearer" and ":" in token:
-            user, _, password = token.strip().partition(":")
-            credentials = HTTPBasicCredentials(username=user, password=password)
-        if credentials is not None:
-            given = (credentials.username.encode(), credentials.password.encode())
-            for user, password in users:
-                # evaluate both comparisons every time so timing does not reveal which part matched
-                user_ok = secrets.compare_digest(given[0], user.encode())
-                password_ok = secrets.compare_digest(given[1], password.encode())
-                if user_ok and password_ok:
-                    return
-        raise HTTPException(401, "login required", headers={"WWW-Authenticate": 'Basic realm="newsrag"'})
-
-    return check
-
-
-def same_site_only(request: Request) -> None:
-    """Refuse browser requests sent by other sites (CSRF) to the API's writing routes.
-
-    A page anywhere on the web can make the user's browser POST a multipart form to
-    http://127.0.0.1:7860/api/ingest, which would plant articles (and the instructions in them) in the
-    library. Browsers send an Origin header with every cross-site POST or DELETE; scripts, curl and
-    gradio_client send none and are not affected.
-    """
-    if origin := _cross_site_origin(request):
-        raise HTTPException(403, f"cross-site request from {origin} refused; the API serves scripts and this site only")
-
-
-def _cross_site_origin(request: Request) -> str | None:
-    """The Origin of a writing request sent by another site, or None (same site, or not from a browser)."""
-    origin = request.headers.get("origin")
-    if origin is None or request.method in ("GET", "HEAD", "OPTIONS"):
-        return None
-    hosts = {request.headers.get(name, "").lower() for name in ("host", "x-forwarded-host")} - {""}
-    parts = urlsplit(origin)
-    return origin if parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts else None
-
-
-async def same_site_uploads(request: Request, call_next: Callable) -> Response:
-    """Middleware: Gradio's own upload route gets the same CSRF check as the API (Gradio has none without auth)."""
-    if request.url.path.endswith("/gradio_api/upload") and (origin := _cross_site_origin(request)):
-        return PlainTextResponse(f"cross-site upload from {origin} refused", status_code=403)
-    return await call_next(request)
-
-
 async def validation_error(request: Request, exc: RequestValidationError) -> Response:
     """FastAPI's 422 answer, as ASCII JSON: the default one echoes the input and fails (500) on a lone surrogate."""
     body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
@@ -333,10 +112,39 @@ def build_docs_router(users: Sequence[tuple[str, str]]) -> APIRouter:
     return router
 
 
+def error_route(respond: Callable[[NewsragError], Response]) -> type[APIRoute]:
+    """A route class that answers any NewsragError its route raises with the error's own HTTP status.
+
+    The one place the API maps errors to responses (each error class knows its status: rag.errors); `respond`
+    shapes the body, newsrag's {"detail"} here and OpenAI's {"error"} on /v1. A streamed answer has sent its
+    status already, so its errors are its last event instead.
+    """
+
+    class ErrorMappingRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def mapped(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except NewsragError as exc:
+                    return respond(exc)
+
+            return mapped
+
+    return ErrorMappingRoute
+
+
+def error_detail(exc: NewsragError) -> Response:
+    """FastAPI's own error shape, {"detail": message}, with the error's status."""
+    return JSONResponse({"detail": str(exc)}, exc.http_status)
+
+
 def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> APIRouter:
     """/healthz (open, for probes) and the /api routes (behind HTTP Basic when users are given)."""
-    router = APIRouter()
-    api = APIRouter(prefix="/api", dependencies=[Depends(same_site_only), Depends(basic_auth(users))], tags=["api"])
+    router = APIRouter(route_class=error_route(error_detail))
+    api = APIRouter(prefix="/api", dependencies=[Depends(same_site_only), Depends(basic_auth(users))], tags=["api"],
+                    route_class=error_route(error_detail))
 
     @router.get("/healthz")
     def healthz() -> dict:
@@ -361,10 +169,7 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
         }
         if stream or "text/event-stream" in http.headers.get("accept", ""):
             return EventSourceResponse(_answer_events(services, inputs))
-        try:
-            return await services.chain.ainvoke(inputs)
-        except NewsragError as exc:
-            raise HTTPException(503, str(exc)) from exc
+        return await services.chain.ainvoke(inputs)
 
     @api.post("/ingest")
     def ingest_files(
@@ -379,10 +184,7 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
             raise HTTPException(400, f"not http(s) URLs: {', '.join(bad_urls)}")
         if not files and not good_urls:
             raise HTTPException(400, "nothing to ingest: send files (multipart field 'files') and/or 'urls'")
-        try:
-            saved = services.receive([(f.filename or "", f.file) for f in files or []], replace=replace)
-        except UploadRejected as exc:
-            raise HTTPException(exc.status, exc.message) from exc
+        saved = services.receive([(f.filename or "", f.file) for f in files or []], replace=replace)
         return services.ingest([str(path) for path in saved] + good_urls).to_dict()
 
     @api.get("/sources", response_model=list[SourceOut])

@@ -18,7 +18,6 @@ from rag.config import RetrievalMode
 from rag.errors import NewsragError
 from rag.filters import date_problem
 from rag.types import Answer
-from ui.api import Services
 from ui.conversations import Conversations, conversation_markdown, message_text
 from ui.feedback import FeedbackLog
 from ui.render import (
@@ -29,6 +28,7 @@ from ui.render import (
     render_sources_html,
     render_stopped_answer,
 )
+from ui.services import Services
 
 EXAMPLES = (
     "When did US forces leave Ain al-Asad?",

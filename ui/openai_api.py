@@ -25,7 +25,9 @@ from rag.chain import question_problem
 from rag.config import RetrievalMode
 from rag.errors import NewsragError
 from rag.types import Answer
-from ui.api import FiltersIn, Services, basic_auth, same_site_only
+from ui.api import FiltersIn, error_route
+from ui.security import basic_auth, same_site_only
+from ui.services import Services
 
 MODEL = "newsrag"
 SOURCES_HEADING = "Sources:"
@@ -61,6 +63,10 @@ class ChatCompletionRequest(BaseModel):
 def openai_error(status: int, message: str, code: str) -> JSONResponse:
     """An error in OpenAI's shape, which the SDK turns into its exception with this message."""
     return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "code": code}}, status)
+
+
+def _openai_error_of(exc: NewsragError) -> JSONResponse:
+    return openai_error(exc.http_status, str(exc), "newsrag_error")
 
 
 def chain_inputs(request: ChatCompletionRequest) -> dict[str, Any] | str:
@@ -109,7 +115,7 @@ def checked_text(streamed: str, answer: Answer) -> str:
 def build_openai_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> APIRouter:
     """/v1/models and /v1/chat/completions, behind the same login as /api (Basic, or Bearer user:password)."""
     router = APIRouter(prefix="/v1", dependencies=[Depends(same_site_only), Depends(basic_auth(users))],
-                       tags=["openai"])
+                       tags=["openai"], route_class=error_route(_openai_error_of))
 
     @router.get("/models")
     def models() -> dict:
@@ -128,10 +134,7 @@ def build_openai_router(services: Services, users: Sequence[tuple[str, str]] = (
         created = int(time.time())
         if request.stream:
             return EventSourceResponse(_chunks(services, inputs, completion_id, created))
-        try:
-            answer = await services.chain.ainvoke(inputs)
-        except NewsragError as exc:
-            return openai_error(503, str(exc), "newsrag_error")
+        answer = await services.chain.ainvoke(inputs)
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL,
             "choices": [{"index": 0, "finish_reason": "stop",

@@ -16,22 +16,13 @@ from fastapi.exceptions import RequestValidationError
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
 from rag.config import Settings
-from ui.api import (
-    Services,
-    UploadRejected,
-    basic_auth,
-    build_docs_router,
-    build_router,
-    http_urls,
-    parse_auth,
-    safe_filename,
-    same_site_uploads,
-    validation_error,
-)
+from ui.api import build_docs_router, build_router, validation_error
 from ui.chat import ALL_OUTLETS, build_chat_tab
 from ui.conversations import Conversations
 from ui.feedback import FeedbackLog
 from ui.render import markdown_text, render_ingest_summary
+from ui.security import basic_auth, parse_auth, same_site_uploads
+from ui.services import Services, UploadRejected, http_urls, safe_filename
 from ui.viewer import build_viewer_router
 
 LIBRARY_COLUMNS = ["Title", "Date", "Outlet", "Chunks", "Source"]
