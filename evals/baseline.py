@@ -27,7 +27,7 @@ from rag.errors import LoadError
 from rag.llm import get_chat_model
 from rag.prompts import to_messages
 from rag.text import markers_of, normalize_markers
-from rag.types import Answer, Article, Citation, Passage
+from rag.types import Answer, Article, Citation, Passage, Timings
 
 CHUNK_SIZE = 1000  # characters, the tutorials' values
 CHUNK_OVERLAP = 200
@@ -112,18 +112,18 @@ class LangChainBaseline:
     def ask(self, question: str, history: Sequence[dict] = ()) -> Answer:
         """Contextualize (with history), retrieve the top 4, answer; citations are the [n] the model wrote."""
         started = time.perf_counter()
-        timings: dict[str, float] = {}
+        timings = Timings()
         standalone = question
         if history:
             standalone = self._contextualize.invoke(
                 {"chat_history": to_messages(history), "input": question}).strip() or question
             timings["condense"] = time.perf_counter() - started
         documents = self.store.similarity_search(standalone, k=TOP_K)
-        timings["retrieval"] = time.perf_counter() - started
+        timings["until_passages"] = time.perf_counter() - started
         parts: list[str] = []
         for token in self._answer.stream({"question": standalone, "context": format_context(documents)}):
             if not parts:
-                timings["first_token"] = time.perf_counter() - started
+                timings["until_first_token"] = time.perf_counter() - started
             parts.append(token)
         text = "".join(parts).strip()
         timings["total"] = time.perf_counter() - started

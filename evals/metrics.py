@@ -18,7 +18,7 @@ from rag.text import MARKER_PATTERN, ONE_MARKER, markers_of, normalize_markers, 
 from rag.types import Answer, Citation, Passage
 
 MIN_SHARED_WORDS = 8  # consecutive words a passage must share with a span that a chunk boundary cut
-LATENCY_KEYS = ("retrieval", "first_token", "total")
+LATENCY_KEYS = ("until_passages", "until_first_token", "total")  # of Answer.timings (rag.types.Timings)
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',

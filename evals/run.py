@@ -21,7 +21,7 @@ from typing import Literal
 from tqdm import tqdm
 
 from evals.baseline import CHUNK_OVERLAP, CHUNK_SIZE, TOP_K, LangChainBaseline
-from evals.metrics import failed_scores, score_item, summarize
+from evals.metrics import LATENCY_KEYS, failed_scores, score_item, summarize
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.chain import AnswerChain, build_chain
 from rag.config import RetrievalMode, Settings
@@ -51,8 +51,10 @@ QUALITY_METRICS = (
 )
 LATENCY_METRICS = tuple(
     (f"{stage}_{p}", f"{stage.replace('_', ' ')} {p} (s)")
-    for stage in ("retrieval", "first_token", "total") for p in ("p50", "p95")
+    for stage in LATENCY_KEYS for p in ("p50", "p95")
 )
+# results.json files written before Answer.timings had these names (rag.types.Timings) are read with them
+_OLD_LATENCY_NAMES = {"retrieval": "until_passages", "first_token": "until_first_token"}
 # ours | peer | difference in report.md (first-token latency: a negative difference means ours is faster)
 PEER_METRICS = (
     ("answer_correctness", "answer correctness"),
@@ -60,8 +62,8 @@ PEER_METRICS = (
     ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"),
     ("malformed_rate", "malformed rate"),
-    ("first_token_p50", "first token p50 (s)"),
-    ("first_token_p95", "first token p95 (s)"),
+    ("until_first_token_p50", "until first token p50 (s)"),
+    ("until_first_token_p95", "until first token p95 (s)"),
 )
 CHART_METRICS = ("answer_correctness", "citation_precision", "hit_at_k", "mrr", "abstention_accuracy")
 GOOD_ABSTENTION = {"true_abstain", "answered"}
@@ -361,7 +363,14 @@ def plot_report(summary: Mapping, path: Path) -> None:
 
 
 def _load_results(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    results = json.loads(Path(path).read_text(encoding="utf-8"))
+    for summary in (results.get("summary"), results.get("baseline_summary")):
+        for table in [summary["overall"], *summary.get("by_category", {}).values()] if summary else []:
+            for old, new in _OLD_LATENCY_NAMES.items():
+                for p in ("p50", "p95"):
+                    if f"{old}_{p}" in table:
+                        table.setdefault(f"{new}_{p}", table.pop(f"{old}_{p}"))
+    return results
 
 
 def question_changes(old: Mapping, new: Mapping) -> tuple[list[str], list[str]]:

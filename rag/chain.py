@@ -36,7 +36,7 @@ from rag.questions import covers_asked_thing
 from rag.retrieve import Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
-from rag.types import Answer, Passage
+from rag.types import Answer, Passage, Timings
 
 _DECLINE = re.compile(
     r"(do(es)? not (answer|contain|say|mention|provide|include)|don't (answer|contain|say|know)|"
@@ -302,7 +302,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
     def _flow(self, input: ChainInput | dict) -> Generator[_Step | StreamEvent, Any, None]:
         """Yields steps to run (the driver sends back each result) and the events the caller sees."""
         started = time.perf_counter()
-        timings: dict[str, float] = {}
+        timings = Timings()
         request = read_input(input)
         question = request.question
         history = to_messages([t.model_dump() if isinstance(t, ChatTurn) else t for t in request.chat_history])
@@ -318,7 +318,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             for query in part_queries(parts):
                 per_part.append((yield _Retrieve(query, request.k, request.mode, request.filters)))
             passages = merge_for_parts(passages, per_part, request.k or self.settings.top_k)
-        timings["retrieval"] = time.perf_counter() - started
+        timings["until_passages"] = time.perf_counter() - started
         yield passages
 
         best = max((p.similarity or 0.0 for p in passages), default=0.0)
@@ -334,14 +334,14 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         raw, first_token = yield _Generate(answer_messages(standalone, context))
         raw = raw.strip()
         if first_token is not None:
-            timings["first_token"] = first_token - started
-        timings["generation"] = time.perf_counter() - started
+            timings["until_first_token"] = first_token - started
+        timings["until_last_token"] = time.perf_counter() - started
 
         answer = yield _Verify({"question": question, "standalone": standalone, "raw": raw,
                                 "shown": passages[: len(context)], "passages": passages})
         answer.raw_answer = raw
-        answer.timings = {**timings, "verification": time.perf_counter() - started - timings["generation"],
-                          "total": time.perf_counter() - started}
+        answer.timings = Timings(**timings, verification=time.perf_counter() - started - timings["until_last_token"],
+                                 total=time.perf_counter() - started)
         yield answer
 
     def _context(self, standalone: str, passages: list[Passage], focus: int) -> list[Passage]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
 
 def content_hash(text: str) -> str:
@@ -89,6 +90,19 @@ class Citation(BaseModel):
     quote: str = Field("", description="The sentence of the passage that best supports the claim.")
 
 
+class Timings(TypedDict, total=False):
+    """Where one answer's time went, in seconds. `until_*` count from the question's arrival to that moment;
+    `condense` and `verification` are how long that one step took. A key is absent when its step did not run
+    (no history to condense; no model call after an abstention)."""
+
+    condense: float  # rewriting a follow-up into a standalone question (with history only)
+    until_passages: float  # the passages are known and shown (condensing included)
+    until_first_token: float  # the model's first token
+    until_last_token: float  # the model's last token
+    verification: float  # checking the citations, after the last token
+    total: float  # the verified Answer is ready
+
+
 class Answer(BaseModel):
     """What the chain returns: cited answer text, or an abstention with related passages."""
 
@@ -100,4 +114,4 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     unsupported_sentences: list[str] = Field(default_factory=list)
-    timings: dict[str, float] = Field(default_factory=dict)
+    timings: Timings = Field(default_factory=Timings)

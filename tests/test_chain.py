@@ -36,7 +36,7 @@ def test_invoke_returns_a_cited_answer(sample_store):
     assert answer.citations and "[1]" in answer.answer
     c = answer.citations[0]
     assert c.title and c.date and c.outlet and c.quote and c.quote in c.text
-    assert {"retrieval", "first_token", "total"} <= set(answer.timings)
+    assert {"until_passages", "until_first_token", "until_last_token", "verification", "total"} <= set(answer.timings)
 
 
 def test_stream_yields_passages_then_tokens_then_answer(sample_store):

@@ -21,7 +21,8 @@ METRIC_KEYS = {
     "answer_correctness", "citation_precision", "citation_recall", "citation_recall_verified", "malformed_rate",
     "hit_at_k", "recall_at_k", "mrr",
     "abstention_precision", "abstention_recall", "abstention_accuracy",
-    "retrieval_p50", "retrieval_p95", "first_token_p50", "first_token_p95", "total_p50", "total_p95",
+    "until_passages_p50", "until_passages_p95", "until_first_token_p50", "until_first_token_p95", "total_p50",
+    "total_p95",
 }
 ROW_KEYS = {
     "id", "split", "category", "question", "expected", "must_not", "answer", "raw_answer", "abstained", "citations",
@@ -96,7 +97,7 @@ def test_the_peers_citations_are_the_retrieved_documents_its_markers_name(eval_r
         assert cited["source"] == fact["passages"][cited["n"] - 1]["source"]
     assert len(fact["passages"]) == 4
     assert fact["scores"]["citation_recall"] == 1.0
-    assert set(fact["timings"]) >= {"retrieval", "first_token", "total"}
+    assert set(fact["timings"]) >= {"until_passages", "until_first_token", "total"}
     assert rows["f02"]["standalone_question"]  # the follow-up went through the contextualize step
 
 
@@ -131,6 +132,20 @@ def test_compare_names_regressed_and_improved_questions(eval_run, tmp_path):
     new["summary"]["run"]["split"] = "test"
     (tmp_path / "new.json").write_text(json.dumps(new))
     assert "different splits" in compare(tmp_path / "old.json", tmp_path / "new.json")
+
+
+def test_compare_reads_results_written_before_the_timings_were_renamed(eval_run, tmp_path):
+    new = json.loads((eval_run["out"] / "results.json").read_text())
+    old = copy.deepcopy(new)
+    for p in ("p50", "p95"):  # Answer.timings said "retrieval" and "first_token" then
+        old["summary"]["overall"][f"retrieval_{p}"] = old["summary"]["overall"].pop(f"until_passages_{p}")
+        old["summary"]["overall"][f"first_token_{p}"] = old["summary"]["overall"].pop(f"until_first_token_{p}")
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    rows = compare(tmp_path / "old.json", tmp_path / "new.json").splitlines()
+    for label in ("until passages p50 (s)", "until first token p95 (s)"):
+        row = next(line for line in rows if line.startswith(f"| {label} |"))
+        assert row.endswith("| +0.00 |"), row
 
 
 def summary_of(split: str = "test", questions: int = 80, **overall: float | None) -> dict:

@@ -308,10 +308,10 @@ def test_percentile_interpolates():
 
 def test_summarize_a_tiny_run():
     right = answer("The first transfer moved 150 fighters [1].", [citation(1, EVIDENCE_PASSAGE)],
-                   [EVIDENCE_PASSAGE], timings={"retrieval": 0.1, "first_token": 0.5, "total": 1.0})
+                   [EVIDENCE_PASSAGE], timings={"until_passages": 0.1, "until_first_token": 0.5, "total": 1.0})
     wrong = answer("The first transfer moved 250 fighters [1].", [citation(1, OTHER_PASSAGE)], [OTHER_PASSAGE],
-                   timings={"retrieval": 0.3, "first_token": 0.7, "total": 2.0})
-    abstain = ABSTAIN.model_copy(update={"passages": [OTHER_PASSAGE], "timings": {"retrieval": 0.2, "total": 0.2}})
+                   timings={"until_passages": 0.3, "until_first_token": 0.7, "total": 2.0})
+    abstain = ABSTAIN.model_copy(update={"passages": [OTHER_PASSAGE], "timings": {"until_passages": 0.2, "total": 0.2}})
     rows = [
         {"category": "single_fact", "scores": score_item(ITEM, right, k=4), "timings": right.timings, "error": None},
         {"category": "single_fact", "scores": score_item(ITEM, wrong, k=4), "timings": wrong.timings, "error": None},
@@ -331,8 +331,8 @@ def test_summarize_a_tiny_run():
     assert overall["abstention_precision"] == 1.0
     assert overall["abstention_recall"] == 1.0
     assert overall["abstention_accuracy"] == 1.0
-    assert overall["retrieval_p50"] == pytest.approx(0.2)
-    assert overall["first_token_p50"] == pytest.approx(0.6)  # the abstention never produced a token
+    assert overall["until_passages_p50"] == pytest.approx(0.2)
+    assert overall["until_first_token_p50"] == pytest.approx(0.6)  # the abstention never produced a token
     assert overall["total_p95"] == pytest.approx(1.9)
     assert set(summary["by_category"]) == {"single_fact", "unanswerable_on_topic"}
     assert summary["by_category"]["unanswerable_on_topic"]["answer_correctness"] is None

@@ -1,6 +1,6 @@
 """Answer latency with the configured model (the bundled local one by default) over gold questions.
 
-Reads the chain's own Answer.timings: `retrieval` (the passages are known and shown), `first_token`,
+Reads the chain's own Answer.timings: `until_passages` (the passages are known and shown), `until_first_token`,
 `total` (the verified answer). The model loads and reads the fixed instructions once before the first question,
 as in `serve` (`model_load_seconds` covers both); the first question is also reported on its own.
 
@@ -102,7 +102,7 @@ def bench_answer(settings: Settings, n_questions: int = 5) -> dict:
     answers = [answer for answer, _ in runs]
     read = [figures["tokens_read"] for _, figures in runs if figures["tokens_read"] is not None]
     timings = [a.timings for a in answers]
-    stages = {"passages": "retrieval", "first_token": "first_token", "full_answer": "total"}
+    stages = {"passages": "until_passages", "first_token": "until_first_token", "full_answer": "total"}
     results: dict[str, Any] = {
         "llm_backend": settings.llm_backend,
         "questions": len(answers),
@@ -110,7 +110,7 @@ def bench_answer(settings: Settings, n_questions: int = 5) -> dict:
         "model_load_seconds": round(load.seconds, 2),
         "instructions": instructions,
         "prompt_tokens_p50": percentile([prompt_tokens(a, settings, store) for a in answers], 50),
-        "first_question_first_token_s": (round(timings[0].get("first_token", timings[0]["total"]), 3)
+        "first_question_first_token_s": (round(timings[0].get("until_first_token", timings[0]["total"]), 3)
                                          if timings else None),
         **{name: latency([t[key] for t in timings if key in t], unit="s") for name, key in stages.items()},
     }
@@ -147,7 +147,7 @@ def _first_question(
     before = len(usage.calls)
     answer = chain.invoke({"question": question, "chat_history": []}, {"callbacks": [usage]})
     calls = usage.calls[before:]
-    first = answer.timings.get("first_token", answer.timings["total"])
+    first = answer.timings.get("until_first_token", answer.timings["total"])
     return answer, {"model_load_s": round(load_seconds, 2), "first_token_s": round(first, 3),
                     "after_start_s": round(load_seconds + first, 3),
                     "tokens_read": sum(sent - cached for sent, cached in calls) if calls else None}
