@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own data dir; the models load once per session."""
+"""Shared fixtures and helpers: every test gets its own data dir; the models load once per session; one short
+article to store, Services over a fresh store, and the app served on loopback (in a thread, or as `newsrag serve`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,7 +38,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
 ]
 SAMPLES = ROOT / "ingest" / "samples"
-INJECTION = Path(__file__).parent / "data" / "injection"
+DATA = Path(__file__).parent / "data"
+INJECTION = DATA / "injection"
+HARBOUR_PATH = DATA / "harbour.md"  # one short dated article, for tests that need one to store or upload
+HARBOUR = HARBOUR_PATH.read_text(encoding="utf-8")
+NEWSRAG = shutil.which("newsrag") or str(Path(sys.executable).with_name("newsrag"))
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +137,80 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# --- the app, in this process or as `newsrag serve` ------------------------------------------------------------
+
+
+def fake_settings(data_dir: Path, **overrides):
+    """Settings from arguments only (no developer .env, no NEWSRAG_* variables), answered by the fake model."""
+    from rag.config import Settings
+
+    return Settings(_env_file=None, data_dir=data_dir, **{"llm_backend": "fake", **overrides})
+
+
+def services_over(data_dir: Path, inputs: Iterable[str | Path], **overrides):
+    """Services (store, chain, uploads) over a fresh store holding the inputs; the fake model unless overridden."""
+    from ui.services import Services
+
+    services = Services(fake_settings(data_dir, **overrides))
+    report = services.ingest([str(item) for item in inputs])
+    assert not report.failures, report.failures
+    return services
+
+
+@contextmanager
+def live_server(services, settings=None) -> Iterator[str]:
+    """The whole app (UI + API) as `newsrag serve` builds it, under uvicorn in a thread on a free loopback port.
+
+    `settings` (default: the services' own) decide auth and limits; yields the base URL.
+    """
+    import uvicorn
+
+    from ui.web import build_app
+
+    server = uvicorn.Server(uvicorn.Config(build_app(settings or services.settings, services), host="127.0.0.1",
+                                           port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the server did not start")
+            thread.join(0.05)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `newsrag` process on this data dir, answered by the fake model."""
+    return {**os.environ, "NEWSRAG_DATA_DIR": str(data_dir), "NEWSRAG_LLM_BACKEND": "fake", **extra}
+
+
+def newsrag(env: dict[str, str], *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the `newsrag` command in its own process; with check, it must succeed."""
+    done = subprocess.run([NEWSRAG, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@contextmanager
+def newsrag_serve(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`newsrag serve` in its own process on a free loopback port until the block ends; yields its base URL."""
+    port = free_port()
+    with log.open("wb") as out:
+        server = subprocess.Popen([NEWSRAG, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=30)

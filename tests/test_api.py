@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from conftest import HARBOUR, fake_settings, services_over
 from fastapi.testclient import TestClient
 
 from ingest.pipeline import sample_corpus_dir
-from rag.config import Settings
 from rag.errors import ModelError, QuestionError
 from rag.types import Answer, Citation, Passage
 from ui.security import parse_auth
@@ -23,29 +23,12 @@ from ui.render import (
 )
 from ui.web import build_app
 
+HARBOUR_BYTES = HARBOUR.encode()
 CITATION_FIELDS = {"n", "title", "date", "outlet", "url", "text", "quote"}
-ARTICLE = b"""---
-title: "Harbour festival draws record crowds"
-date: 2026-01-10
-outlet: Test Gazette
----
-The harbour festival drew about twelve thousand visitors on Saturday, a record for the event.
-"""
-
-
-def make_settings(data_dir, **overrides) -> Settings:
-    """Settings from arguments only: no developer .env, no NEWSRAG_* variables."""
-    return Settings(_env_file=None, data_dir=data_dir, llm_backend="fake", **overrides)
-
-
 @pytest.fixture(scope="module")
 def services(tmp_path_factory) -> Services:
     """One store with the sample corpus for the whole module: ingesting it is the slow part."""
-    settings = make_settings(tmp_path_factory.mktemp("api") / "data")
-    services = Services(settings)
-    report = services.ingest([str(sample_corpus_dir())])
-    assert not report.failures, report.failures
-    return services
+    return services_over(tmp_path_factory.mktemp("api") / "data", [sample_corpus_dir()])
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +38,7 @@ def client(services) -> TestClient:
 
 def client_with(services: Services, **overrides) -> TestClient:
     """An app over the same store and chain with other settings (auth, upload limit)."""
-    settings = make_settings(services.settings.data_dir, **overrides)
+    settings = fake_settings(services.settings.data_dir, **overrides)
     return TestClient(build_app(settings, Services(settings, chain=services.chain)))
 
 
@@ -143,7 +126,7 @@ def test_a_newsrag_error_is_answered_with_its_own_status(client, services, monke
 
 def test_oversize_upload_is_413(services):
     small = client_with(services, upload_max_bytes=100)
-    response = upload(small, "big.md", ARTICLE + b"x" * 200)
+    response = upload(small, "big.md", HARBOUR_BYTES + b"x" * 200)
     assert response.status_code == 413
     assert "larger than the upload limit" in response.json()["detail"]
     assert not (services.uploads / "big.md").exists()
@@ -157,14 +140,14 @@ def test_disallowed_extension_is_refused(client, services):
 
 
 def test_one_bad_file_refuses_the_whole_batch(client, services):
-    files = [("files", ("fine.md", io.BytesIO(ARTICLE), "text/markdown")),
+    files = [("files", ("fine.md", io.BytesIO(HARBOUR_BYTES), "text/markdown")),
              ("files", ("bad.exe", io.BytesIO(b"MZ"), "application/octet-stream"))]
     assert client.post("/api/ingest", files=files).status_code == 415
     assert not (services.uploads / "fine.md").exists()
 
 
 def test_uploaded_article_is_listed_and_can_be_deleted(client, services):
-    response = upload(client, "harbour.md", ARTICLE)
+    response = upload(client, "harbour.md", HARBOUR_BYTES)
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["counts"]["added"] == 1
@@ -179,7 +162,7 @@ def test_uploaded_article_is_listed_and_can_be_deleted(client, services):
 
 
 def test_upload_name_cannot_escape_the_uploads_dir(client, services):
-    response = upload(client, "../../evil.md", ARTICLE.replace(b"Harbour", b"Evil harbour"))
+    response = upload(client, "../../evil.md", HARBOUR_BYTES.replace(b"Harbour", b"Evil harbour"))
     assert response.status_code == 200, response.text
     saved = services.uploads / "evil.md"
     assert saved.is_file()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CHROMIUM
-from test_web import CITED_QUESTION, live_server, web_services
+from conftest import CHROMIUM, live_server
+from test_web import CITED_QUESTION, web_services
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ANSWER_TIMEOUT_MS = 300_000  # the local model on 2 cores needs tens of seconds; the fake one, milliseconds

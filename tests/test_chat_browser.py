@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CHROMIUM
+from conftest import CHROMIUM, live_server
 from test_browser import ARTIFACTS, restore_saved_conversation
-from test_web import live_server
 
 from ingest.pipeline import sample_corpus_dir
 from rag.chain import build_chain

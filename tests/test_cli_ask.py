@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Citation
-from tests.conftest import free_port, serve_http
+from conftest import free_port, serve_http
 from ui.cli import cli
 
 ANSWER = Answer(question="Who left?", standalone_question="Who left?", answer="US forces left the base. [1]",

@@ -11,21 +11,14 @@ on 2 cores. Everything is bounded: every call has a timeout and the whole test m
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, wait_for_http
+from conftest import HARBOUR, env_for, newsrag, newsrag_serve
 
 pytestmark = pytest.mark.slow
 
@@ -40,42 +33,6 @@ QUESTIONS = [  # not "when" or "how many": the chain abstains when the fake mode
     ("From which Syrian city were the first Islamic State fighters moved?", "Syrian"),
     ("What did the United States and Iraq agree about the coalition mission?", "coalition"),
 ]
-NEW_ARTICLE = b"""---
-title: Harbour festival draws record crowds
-date: 2026-01-10
-outlet: Test Gazette
----
-The harbour festival drew about twelve thousand visitors on Saturday, a record for the event.
-Organisers said the festival would return next summer with a second stage on the quay.
-"""
-
-
-NEWSRAG = shutil.which("newsrag") or str(Path(sys.executable).with_name("newsrag"))
-
-
-def newsrag(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([NEWSRAG, *args], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done
-
-
-@contextmanager
-def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`newsrag serve` on a free loopback port until the block ends; yields its base URL."""
-    port = free_port()
-    with log.open("wb") as out:
-        server = subprocess.Popen([NEWSRAG, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                  stdout=out, stderr=subprocess.STDOUT)
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=30)
 
 
 def chat_text(message: dict) -> str:
@@ -89,11 +46,11 @@ def test_many_users_at_once_with_an_ingest_meanwhile(tmp_path):
     from gradio_client import Client
 
     started = time.monotonic()
-    env = {**os.environ, "NEWSRAG_DATA_DIR": str(tmp_path / "data"), "NEWSRAG_LLM_BACKEND": "fake"}
+    env = env_for(tmp_path / "data")
     newsrag(env, "ingest", "--samples")
     articles_before = json.loads(newsrag(env, "stats", "--json").stdout)["articles"]
 
-    with running_server(env, tmp_path / "server.log") as url:
+    with newsrag_serve(env, tmp_path / "server.log") as url:
         # One session per user. gradio_client's default 5 s timeout for joining the queue is too short here: with
         # 40 requests on 2 cores the server's event loop can take longer than that to accept a join.
         clients = [Client(url, verbose=False, httpx_kwargs={"timeout": CALL_TIMEOUT}) for _ in range(N_CHATS)]
@@ -121,7 +78,7 @@ def test_many_users_at_once_with_an_ingest_meanwhile(tmp_path):
         def upload() -> httpx.Response:
             start.wait()
             try:
-                files = {"files": ("harbour.md", NEW_ARTICLE, "text/markdown")}
+                files = {"files": ("harbour.md", HARBOUR.encode(), "text/markdown")}
                 return httpx.post(f"{url}/api/ingest", files=files, timeout=CALL_TIMEOUT)
             finally:
                 ingest_done.set()

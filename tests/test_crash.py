@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NEWSRAG
 
 from ingest.pipeline import ingest
 from rag.config import Settings
@@ -31,7 +30,6 @@ pytestmark = pytest.mark.slow
 
 N_ARTICLES = 300
 CHUNKING = {"chunk_tokens": 32, "chunk_overlap": 8}
-NEWSRAG = shutil.which("newsrag") or str(Path(sys.executable).with_name("newsrag"))
 TOWNS = ["Ashford", "Bexley", "Carlow", "Dunmore", "Elgin", "Fenwick", "Galway", "Harlow", "Ilford", "Jarrow"]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import HARBOUR, fake_settings, services_over
 from fastapi.testclient import TestClient
 
 from ingest.pipeline import ingest
@@ -21,25 +22,17 @@ from ui.services import Services
 from ui.cli import cli
 from ui.web import build_app
 
-GOOD = "---\ntitle: Harbour festival draws record crowds\ndate: 2026-01-10\n---\nThe harbour festival drew about twelve thousand visitors on Saturday.\n"
 STORY = "Bridge reopens\nThe river bridge reopened to traffic on Monday after engineers replaced the railing.\n"
 OWN_STORY = "Ferry returns\nThe island ferry returned to service on Thursday after its engine was repaired.\n"
 OTHER_STORY = "Library extends hours\nThe town library will stay open until nine on weekdays from March.\n"
 
 
-def make_settings(data_dir: Path, **overrides) -> Settings:
-    return Settings(_env_file=None, data_dir=data_dir, llm_backend="fake", **overrides)
-
-
 @pytest.fixture(scope="module")
 def services(tmp_path_factory) -> Services:
     """One small store and the fake model for the API tests of this module."""
-    settings = make_settings(tmp_path_factory.mktemp("hostile") / "data")
     folder = tmp_path_factory.mktemp("seed")
-    (folder / "harbour.md").write_text(GOOD)
-    services = Services(settings)
-    assert services.ingest([str(folder / "harbour.md")]).counts["added"] == 1
-    return services
+    (folder / "harbour.md").write_text(HARBOUR)
+    return services_over(tmp_path_factory.mktemp("hostile") / "data", [folder / "harbour.md"])
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +251,7 @@ def test_gradio_upload_refuses_other_sites_and_keeps_files_under_the_data_dir(cl
 
 
 def test_api_docs_need_the_login_when_auth_is_on(services):
-    settings = make_settings(services.settings.data_dir, ui_auth="ann:secret")
+    settings = fake_settings(services.settings.data_dir, ui_auth="ann:secret")
     locked = TestClient(build_app(settings, Services(settings, chain=services.chain)))
     for route in ("/openapi.json", "/docs", "/redoc"):
         assert locked.get(route).status_code == 401, route

@@ -7,7 +7,6 @@ model; the fake answering model where the server answers (only retrieval and plu
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from test_concurrency import NEWSRAG, running_server
+from conftest import HARBOUR, NEWSRAG, env_for, newsrag, newsrag_serve
 from test_crash import catalog_counts, snapshot
 
 from ingest.pipeline import ingest, sample_corpus_dir
@@ -28,14 +27,6 @@ from rag.store import Store, process_identity
 pytestmark = pytest.mark.slow
 
 TOWNS = ["Ashford", "Bexley", "Carlow", "Dunmore", "Elgin", "Fenwick", "Galway", "Harlow", "Ilford", "Jarrow"]
-HARBOUR = """---
-title: Harbour festival draws record crowds
-date: 2026-01-10
-outlet: Test Gazette
----
-The harbour festival drew about twelve thousand visitors on Saturday, a record for the event.
-Organisers said the festival would return next summer with a second stage on the quay.
-"""
 
 
 def make_folder(folder: Path, first: int, count: int, topic: str) -> Path:
@@ -50,17 +41,6 @@ def make_folder(folder: Path, first: int, count: int, topic: str) -> Path:
             encoding="utf-8",
         )
     return folder
-
-
-def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "NEWSRAG_DATA_DIR": str(data_dir), "NEWSRAG_LLM_BACKEND": "fake", **extra}
-
-
-def newsrag(env: dict[str, str], *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    done = subprocess.run([NEWSRAG, *args], env=env, capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def clean_ingest(data_dir: Path, inputs: list[str], embeddings) -> None:
@@ -209,7 +189,7 @@ def test_ingest_and_delete_during_serve_are_seen_at_once_and_equal_a_clean_store
     (news / "harbour.md").write_text(HARBOUR)
     extra = make_folder(tmp_path / "extra", 0, 5, "library hours")
     question = "How many visitors came to the harbour festival?"
-    with running_server(env, tmp_path / "server.log") as url:
+    with newsrag_serve(env, tmp_path / "server.log") as url:
         assert ask(url, "Which airbase did US forces leave?")["citations"]  # the server has read the store
         newsrag(env, "ingest", str(news), str(extra))
         for mode in ("hybrid", "bm25", "dense", "mmr"):  # was HTTP 500 (Error finding id) or an abstention

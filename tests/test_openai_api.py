@@ -7,64 +7,34 @@ The fast tests use the fake model (plumbing); the last test streams a real answe
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import openai
 import pytest
-import uvicorn
-from conftest import free_port
+from conftest import live_server, services_over
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from ingest.pipeline import sample_corpus_dir
 from rag.chain import AnswerChain
-from rag.config import Settings
 from rag.prompts import ABSTAIN_TEXT
 from ui.services import Services
 from ui.openai_api import SOURCES_HEADING
-from ui.web import build_app
 
 QUESTION = "Who is the commander of US Central Command?"
 USER, PASSWORD = "reader", "correct-horse"
 
 
-@contextmanager
-def running_server(settings: Settings, services: Services) -> Iterator[str]:
-    """`newsrag serve`'s app under uvicorn on a free loopback port; yields the base URL."""
-    server = uvicorn.Server(uvicorn.Config(build_app(settings, services), host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the server did not start")
-            thread.join(0.05)
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
-def sample_services(data_dir, **overrides) -> Services:
-    settings = Settings(_env_file=None, data_dir=data_dir, **overrides)
-    services = Services(settings)
-    assert not services.ingest([str(sample_corpus_dir())]).failures
-    return services
-
-
 @pytest.fixture(scope="module")
 def services(tmp_path_factory) -> Services:
     """The sample corpus behind a login, answered by the fake model."""
-    return sample_services(tmp_path_factory.mktemp("openai") / "data", llm_backend="fake",
-                           ui_auth=f"{USER}:{PASSWORD}")
+    return services_over(tmp_path_factory.mktemp("openai") / "data", [sample_corpus_dir()],
+                         ui_auth=f"{USER}:{PASSWORD}")
 
 
 @pytest.fixture(scope="module")
 def server(services) -> Iterator[str]:
-    with running_server(services.settings, services) as url:
+    with live_server(services) as url:
         yield url
 
 
@@ -171,7 +141,7 @@ def test_a_model_failing_mid_answer_ends_both_streams_with_an_error(services):
     failing = AnswerChain(services.settings, services.chain.retriever,
                           FakeListChatModel(responses=["CENTCOM is led by Admiral Brad Cooper [1]."],
                                             error_on_chunk_number=3))
-    with running_server(services.settings, Services(services.settings, chain=failing)) as url:
+    with live_server(Services(services.settings, chain=failing)) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key=f"{USER}:{PASSWORD}", max_retries=0)
         received = []
         with pytest.raises(openai.APIError, match="FakeListChatModelError"):
@@ -189,8 +159,8 @@ def test_a_model_failing_mid_answer_ends_both_streams_with_an_error(services):
 @pytest.mark.slow
 def test_the_real_model_streams_a_cited_answer_to_the_openai_client(tmp_path):
     """End to end as a user would run it: `newsrag serve` with the bundled model, a streamed request."""
-    services = sample_services(tmp_path / "data")
-    with running_server(services.settings, services) as url:
+    services = services_over(tmp_path / "data", [sample_corpus_dir()], llm_backend="local")
+    with live_server(services) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=900)
         chunks = list(client.chat.completions.create(
             model="newsrag", stream=True,

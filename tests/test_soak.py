@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_concurrency import QUESTIONS, running_server
-from test_multiprocess import assert_same_store, clean_ingest, env_for, make_folder, newsrag
+from conftest import env_for, newsrag, newsrag_serve
+from test_concurrency import QUESTIONS
+from test_multiprocess import assert_same_store, clean_ingest, make_folder
 
 from ingest.pipeline import sample_corpus_dir
 
@@ -52,7 +53,7 @@ def test_sixty_seconds_of_askers_an_ingest_and_a_delete_end_clean(tmp_path, embe
     extra = make_folder(tmp_path / "extra", 0, 60, "harbour dues")
     doomed = (extra / "0007-harlow.md").resolve()
 
-    with running_server(env, tmp_path / "server.log") as url:
+    with newsrag_serve(env, tmp_path / "server.log") as url:
         pid = server_pid(int(url.rsplit(":", 1)[1]))
         stop = threading.Event()
         outcomes: Counter[str] = Counter()

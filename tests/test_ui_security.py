@@ -16,19 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import HARBOUR, HARBOUR_PATH, live_server, services_over
 from fastapi.testclient import TestClient
 
 from rag.config import Settings
 from ui.services import Services, UploadRejected
 from ui.web import build_app, build_blocks
 
-ARTICLE = """---
-title: Harbour festival draws record crowds
-date: 2026-01-10
-outlet: Test Gazette
----
-The harbour festival drew about twelve thousand visitors on Saturday, a record for the event.
-"""
 HOSTILE = """---
 title: "Ferry strike <img src=x onerror=\\"window.__pwned='title'\\"> ends"
 date: 2026-01-12
@@ -42,13 +36,8 @@ QUESTION = "How many visitors came to the harbour festival?"
 @pytest.fixture(scope="module")
 def services(tmp_path_factory) -> Services:
     root = tmp_path_factory.mktemp("ui-security")
-    settings = Settings(_env_file=None, data_dir=root / "data", llm_backend="fake")
-    services = Services(settings)
-    for name, text in (("harbour.md", ARTICLE), ("ferry.md", HOSTILE)):
-        (root / name).write_text(text, encoding="utf-8")
-    report = services.ingest([str(root / "harbour.md"), str(root / "ferry.md")])
-    assert report.counts["added"] == 2, report.results
-    return services
+    (root / "ferry.md").write_text(HOSTILE, encoding="utf-8")
+    return services_over(root / "data", [HARBOUR_PATH, root / "ferry.md"])
 
 
 def app_with_env(services: Services, monkeypatch, **env: str) -> TestClient:
@@ -68,10 +57,10 @@ PROTECTED = [
     ("post", "/gradio_api/call/chat", {"json": {"data": [QUESTION, *CHAT[1:]]}}),
     ("post", "/gradio_api/run/chat", {"json": {"data": [QUESTION, *CHAT[1:]]}}),
     ("post", "/gradio_api/queue/join", {"json": {"data": [QUESTION, *CHAT[1:]], "fn_index": 0, "session_hash": "s1"}}),
-    ("post", "/gradio_api/upload", {"files": [("files", ("a.md", io.BytesIO(ARTICLE.encode()), "text/markdown"))]}),
+    ("post", "/gradio_api/upload", {"files": [("files", ("a.md", io.BytesIO(HARBOUR.encode()), "text/markdown"))]}),
     ("get", "/gradio_api/file=/etc/hostname", {}),
     ("post", "/api/ask", {"json": {"question": QUESTION}}),
-    ("post", "/api/ingest", {"files": [("files", ("a.md", io.BytesIO(ARTICLE.encode()), "text/markdown"))]}),
+    ("post", "/api/ingest", {"files": [("files", ("a.md", io.BytesIO(HARBOUR.encode()), "text/markdown"))]}),
     ("get", "/api/sources", {}),
     ("delete", "/api/sources/anything", {}),
 ]
@@ -165,7 +154,7 @@ def test_hostile_upload_names_stay_inside_the_upload_folder(tmp_path, name):
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_backend="fake")
     services = Services(settings)
     try:
-        [saved] = services.receive([(name, io.BytesIO(ARTICLE.encode()))])
+        [saved] = services.receive([(name, io.BytesIO(HARBOUR.encode()))])
     except UploadRejected as refused:
         assert refused.http_status == 415 and "not accepted" in refused.message
         saved = None
@@ -243,8 +232,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 @pytest.fixture(scope="module")
 def app_url(services) -> Iterator[str]:
-    from test_web import live_server
-
     with live_server(services) as url:
         yield url
 
@@ -252,7 +239,6 @@ def app_url(services) -> Iterator[str]:
 @pytest.mark.slow
 def test_gradio_client_needs_the_login(services, monkeypatch):
     from gradio_client import Client
-    from test_web import live_server
 
     monkeypatch.setenv("NEWSRAG_UI_AUTH", "alice:s3cret")
     settings = Settings(_env_file=None, data_dir=services.settings.data_dir, llm_backend="fake")

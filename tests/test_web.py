@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from conftest import free_port, wait_for_http
+from conftest import live_server, services_over
 
 from ingest.pipeline import sample_corpus_dir
-from rag.config import Settings
 from ui.services import Services
 from ui.render import plain_text
-from ui.web import build_app
 
 LLM_BACKEND = os.environ.get("NEWSRAG_TEST_LLM_BACKEND", "local")
 CITED_QUESTION = "Who is the commander of US Central Command?"  # one fact, one article: the bundled model cites it
@@ -33,28 +28,7 @@ pytestmark = pytest.mark.slow
 
 def web_services(data_dir: Path, *extra_inputs: str) -> Services:
     """Services over a fresh store holding the sample corpus (and any extra files), with LLM_BACKEND."""
-    services = Services(Settings(_env_file=None, data_dir=data_dir, llm_backend=LLM_BACKEND))
-    report = services.ingest([str(sample_corpus_dir()), *extra_inputs])
-    assert not report.failures, report.failures
-    return services
-
-
-@contextmanager
-def live_server(services: Services) -> Iterator[str]:
-    """The whole app (UI + API) served by uvicorn in a background thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(
-        build_app(services.settings, services), host="127.0.0.1", port=port, log_level="warning",
-    ))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/healthz")
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return services_over(data_dir, [sample_corpus_dir(), *extra_inputs], llm_backend=LLM_BACKEND)
 
 
 @pytest.fixture(scope="module")
