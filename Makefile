@@ -8,18 +8,22 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: run test test-fast install browser clean
+.PHONY: run test test-fast lint install browser clean
 
 run: install  ## set up, ingest the sample corpus if the store is empty, start the chat UI
 	$(BIN)/newsrag ingest --samples --if-empty
 	$(BIN)/newsrag serve
 
-test: install browser  ## every test (unit, slow end-to-end, browser), then the eval gate
+test: install lint browser  ## lint, every test (unit, slow end-to-end, browser), then the eval gate
 	$(BIN)/python -m pytest
 	$(BIN)/newsrag eval --gate
 
 test-fast: install  ## the quick tests only, while you work
 	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lint: install  ## ruff (lint and import order) on the whole tree, mypy on rag/ and ingest/ (pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 install: $(STAMP)
 

@@ -118,7 +118,8 @@ def render_ablation(rows: Sequence[Mapping]) -> str:
     lines = ["| chunk tokens (chunks) | mode | k | focus | hit@k | recall@k | MRR | evidence in prompt "
              "| uncached prompt tokens |", "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        lines.append(f"| {row['chunk_tokens']} ({row['chunks']}) | {row['mode']} | {row['k']} | {row['focus'] or 'whole'} | "
+        lines.append(f"| {row['chunk_tokens']} ({row['chunks']}) | {row['mode']} | {row['k']} | "
+                     f"{row['focus'] or 'whole'} | "
                      f"{row['hit_at_k']:.3f} | {row['recall_at_k']:.3f} | {row['mrr']:.3f} | {row['kept']:.3f} | "
                      f"{row['uncached_tokens']} |")
     return "\n".join(lines)

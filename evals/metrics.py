@@ -31,7 +31,8 @@ _DANGLING = ("a", "an", "the", "and", "or", "but", "as", "than", "of", "in", "on
              "to", "into", "about", "after", "before", "since", "during", "until", "between", "among")
 _STARTS_BROKEN = re.compile(r"^(?:[,;:.!?)\]}]|(?:" + "|".join(_DANGLING) + r")\s*[,;:])", re.IGNORECASE)
 # a sentence end, then only markers and another end: "... moved [1]. [2]." or "... moved [1]. . [2]"
-_EMPTY_SENTENCE = re.compile(rf"[.!?;,]\s*(?:{MARKER_PATTERN}\s*)*[.!?;,]\s*{MARKER_PATTERN}|[.!?]\s*(?:{MARKER_PATTERN}\s*)+[.!?;,]")
+_EMPTY_SENTENCE = re.compile(rf"[.!?;,]\s*(?:{MARKER_PATTERN}\s*)*[.!?;,]\s*{MARKER_PATTERN}"
+                             rf"|[.!?]\s*(?:{MARKER_PATTERN}\s*)+[.!?;,]")
 # the model retelling its sources instead of answering: "The passage states: ...", "According to passage 2, ..."
 _NARRATION = re.compile(
     r"\b(?:passages?|excerpts?)\b"

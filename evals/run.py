@@ -103,8 +103,8 @@ def run_eval(
     Without data_dir the sample corpus is ingested into a fresh temporary store, so runs are reproducible
     and never touch the user's own store; with data_dir the store already there is evaluated as it is.
     `baseline` also runs the LangChain peer (evals.baseline) on the same questions and corpus, after ours
-    rather than in turns, so neither keeps evicting the other's prompt from the model's cache. Returns what results.json holds: summary, settings,
-    rows, and with the peer baseline_summary and baseline_rows.
+    rather than in turns, so neither keeps evicting the other's prompt from the model's cache. Returns what
+    results.json holds: summary, settings, rows, and with the peer baseline_summary and baseline_rows.
     """
     if baseline and data_dir is not None:
         raise ConfigError("the LangChain peer reads the corpus files, so --baseline needs the sample corpus, "
@@ -251,7 +251,8 @@ def render_report(summary: Mapping, rows: Sequence[Mapping], peer_summary: Mappi
     lines = [
         "# newsrag eval report",
         "",
-        f"{run['questions']} questions ({run.get('split', 'all')} split) from `{run['dataset']}` over the {run['corpus']}; "
+        f"{run['questions']} questions ({run.get('split', 'all')} split) from `{run['dataset']}` "
+        f"over the {run['corpus']}; "
         f"retrieval {run['retrieval']}, k={run['k']}, LLM backend {run['llm_backend']}"
         + (f" ({run['llm_model']})" if run.get("llm_model") else "")
         + f"; finished {run['finished']}. Errors: {overall['errors']}.",
@@ -396,7 +397,8 @@ def compare(old_path: Path, new_path: Path) -> str:
     old_overall, new_overall = old["summary"]["overall"], new["summary"]["overall"]
     old_split, new_split = (results["summary"]["run"].get("split", "all") for results in (old, new))
     lines = [f"# Compare `{old_path}` → `{new_path}`", "",
-             f"Old: {old_split} split, {old_overall['n']} questions. New: {new_split} split, {new_overall['n']} questions."]
+             f"Old: {old_split} split, {old_overall['n']} questions. "
+             f"New: {new_split} split, {new_overall['n']} questions."]
     if old_split != new_split:
         lines.append("**The runs are on different splits: the headline figures are not comparable; the "
                      "per-question lists cover the questions in both.**")

@@ -129,7 +129,7 @@ def _check_address(url: str, current: str, settings: Settings) -> None:
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
         host = parsed.raw_host.decode("ascii")  # the IDNA-encoded name httpx will connect to
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
     except (OSError, UnicodeError) as exc:
         raise LoadError(url, f"cannot reach {current}: {one_line(exc)}") from None
     if not all(is_public(address) for address in addresses):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import frontmatter
 import pypdf
@@ -20,6 +21,7 @@ import trafilatura
 import yaml
 from dateutil import parser as date_parser
 from frontmatter.default_handlers import YAMLHandler
+from trafilatura.settings import Document
 
 from rag.errors import ConfigError, LoadError
 from rag.types import Article
@@ -108,7 +110,7 @@ _DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.cons
 
 
 class _FrontMatterYAML(YAMLHandler):
-    def load(self, fm: str, **kwargs: object) -> object:
+    def load(self, fm: str, **kwargs: Any) -> dict[str, Any]:
         return yaml.load(fm, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
 
 
@@ -134,16 +136,16 @@ def markdown_article(source: str, text: str) -> Article:
 
 def html_article(source: str, html: str, fallback_title: str, page_url: str | None = None) -> Article:
     try:
-        doc = trafilatura.bare_extraction(
+        doc = cast("Document | None", trafilatura.bare_extraction(  # a Document: as_dict is left False
             html, url=page_url, with_metadata=True, favor_precision=True, date_extraction_params=_HTML_DATE_SEARCH
-        )
+        ))
     except Exception as exc:  # lxml and trafilatura raise many kinds of errors on malformed pages
         raise LoadError(source, f"cannot parse the HTML page: {one_line(exc)}") from None
     if doc is None or not (doc.text or "").strip():
         raise LoadError(source, "no article text found in the HTML page")
     return _article(
         source,
-        doc.text.replace("\n", "\n\n"),  # trafilatura writes one block per line: keep them as paragraphs
+        (doc.text or "").replace("\n", "\n\n"),  # trafilatura writes one block per line: keep them as paragraphs
         title=doc.title or "",
         fallback_title=fallback_title,
         raw_date=doc.date,

@@ -56,8 +56,8 @@ def load_source(
         return
     path = os.path.realpath(source)
     suffix = Path(path).suffix.lower()
-    if error := scheme_error(source) or extension_error(path, suffix):
-        yield error
+    if refused := scheme_error(source) or extension_error(path, suffix):
+        yield refused
         return
     stem = Path(path).stem
     try:

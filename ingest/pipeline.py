@@ -14,7 +14,7 @@ from ingest.loaders import load_source
 from ingest.sources import expand_sources
 from ingest.split import split_spans
 from rag.config import Settings
-from rag.embeddings import MAX_TOKENS, MiniLMEmbeddings
+from rag.embeddings import MAX_TOKENS, NewsEmbeddings
 from rag.errors import LoadError
 from rag.store import ArticleWrite, Store
 from rag.tokens import count_tokens
@@ -75,7 +75,7 @@ def embedding_text(article: Article, chunk_text: str) -> str:
     return f"{header}\n{chunk_text}" if header else chunk_text
 
 
-def chunk_article(article: Article, settings: Settings, embeddings: MiniLMEmbeddings) -> list[Chunk]:
+def chunk_article(article: Article, settings: Settings, embeddings: NewsEmbeddings) -> list[Chunk]:
     """Token-bounded chunks whose embedded form (with header) also fits the embedding model's window."""
     size, overlap = settings.chunk_tokens, settings.chunk_overlap
     while True:
@@ -167,7 +167,8 @@ def _plan(article: Article, settings: Settings, store: Store, batch: _Batch, rec
         else:
             status: Status = "updated" if previous else "duplicate"
             batch.links.append((article.source, article.id))
-            batch.linked.append(SourceResult(article.source, status, "same text as an article already stored", article.title))
+            batch.linked.append(
+                SourceResult(article.source, status, "same text as an article already stored", article.title))
         return
     if article.id in batch.ids:
         batch.links.append((article.source, article.id))
@@ -188,7 +189,8 @@ def _plan(article: Article, settings: Settings, store: Store, batch: _Batch, rec
 
 
 def _flush(batch: _Batch, store: Store, record) -> None:
-    """Embed (unlocked), then commit the batch; its sources are reported only after the commit, so "added" is durable."""
+    """Embed (unlocked), then commit the batch; its sources are reported only after the commit, so "added" is
+    durable."""
     if batch.items:
         _commit(batch, store, record)
     store.link(batch.links)

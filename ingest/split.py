@@ -61,7 +61,8 @@ def split_spans(text: str, chunk_tokens: int = 200, overlap_tokens: int = 40) ->
             break
         # Start the next chunk a few sentences back, as long as they fit in the overlap budget.
         next_first = last + 1
-        while next_first - 1 > first and count_tokens(text[pieces[next_first - 1].start : pieces[last].end]) <= overlap_tokens:
+        while (next_first - 1 > first
+               and count_tokens(text[pieces[next_first - 1].start : pieces[last].end]) <= overlap_tokens):
             next_first -= 1
         first = next_first
     return chunks

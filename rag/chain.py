@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rag.citations import CitationVerifier
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import with_conflict_note
+from rag.context import fit_passages, focus_passages
 from rag.errors import QuestionError
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
-from rag.context import fit_passages, focus_passages
 from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.questions import covers_asked_thing
@@ -186,7 +186,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         assert isinstance(final, Answer)
         return final
 
-    def stream(
+    def stream(  # type: ignore[override]  # passages and tokens come before the Answer: see the module's docstring
         self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[StreamEvent]:
         config = ensure_config(config)
@@ -218,7 +218,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             raise
         run.on_chain_end(answer)
 
-    async def astream(
+    async def astream(  # type: ignore[override]  # as stream
         self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[StreamEvent]:
         config = ensure_config(config)
@@ -353,7 +353,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         return self._finish(arguments["question"], arguments["standalone"], arguments["raw"], arguments["shown"],
                             arguments["passages"])
 
-    def _finish(self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]) -> Answer:
+    def _finish(
+        self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]
+    ) -> Answer:
         """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
         parts = question_parts(standalone)
         raw, missing = open_parts(parts, raw, is_decline)  # a part left open is said, not the whole declined
@@ -361,7 +363,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                           abstained=True, passages=passages)
         text, citations, unsupported = self.verifier.verify(raw, shown, standalone)
-        if len(parts) == 1 and not covers_asked_thing(standalone, [c.text for c in citations], self.verifier.embeddings):
+        cited = [c.text for c in citations]
+        if len(parts) == 1 and not covers_asked_thing(standalone, cited, self.verifier.embeddings):
             citations = []  # a supported sentence about something else than what was asked ("which unit")
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,

@@ -16,7 +16,7 @@ import Stemmer
 
 from rag.claims import corrected_by_source, match_qualifiers, polarity_conflict
 from rag.dates import date_labels
-from rag.embeddings import MiniLMEmbeddings
+from rag.embeddings import NewsEmbeddings
 from rag.text import MARKER_PATTERN, markers_in, markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
@@ -38,7 +38,9 @@ _SOURCE = (
     r"(?:passages?|articles?|excerpts?|text|context(?:\s+piece)?|information(?=\s+(?:provided|given|above)))"
     r"(?:\s+(?:provided|given|above))?(?:\s*\d+(?:\s*(?:,|and)\s*(?:passages?\s*)?\d+)*)?(?!\s+(?:of|from|by)\b)"
 )
-_NARRATING_LEAD = r"(?:according to|based on|as (?:stated|mentioned|reported|shown|seen|noted|indicated|described|said) in)"
+_NARRATING_LEAD = (
+    r"(?:according to|based on|as (?:stated|mentioned|reported|shown|seen|noted|indicated|described|said) in)"
+)
 _MARKERS = rf"(?:\s*{MARKER_PATTERN})+"
 # "according to the passage in [1]", "from [2]", "in passage [1]", "(see [3])": a preposition whose object is a marker
 _SOURCE_REFERENCE = re.compile(
@@ -47,7 +49,8 @@ _SOURCE_REFERENCE = re.compile(
 )
 # "according to the articles", "as stated in passage 2 and 3", "based on the text", a dangling "as stated in."
 _SOURCE_PHRASE = re.compile(
-    rf",?\s*\b(?:{_NARRATING_LEAD}\s+{_SOURCE}|{_NARRATING_LEAD}(?=\s*(?:[.,\[]|$))|(?:in|from) the (?:passages?|articles?)\b)",
+    rf",?\s*\b(?:{_NARRATING_LEAD}\s+{_SOURCE}|{_NARRATING_LEAD}(?=\s*(?:[.,\[]|$))"
+    r"|(?:in|from) the (?:passages?|articles?)\b)",
     re.IGNORECASE,
 )
 # "The passage states: ...", "Passage [2] says that ...", "The first article mentions ..."
@@ -137,7 +140,8 @@ def lexical_support(sentence: str, passage_text: str) -> float:
 
 
 def support_text(passage: Passage) -> str:
-    """The passage as evidence: its text plus the title, publication date and resolved relative dates the prompt shows."""
+    """The passage as evidence: its text plus the title, publication date and resolved relative dates the prompt
+    shows."""
     date = ""
     if passage.date:
         try:
@@ -151,7 +155,7 @@ def support_text(passage: Passage) -> str:
 class CitationVerifier:
     """Scores, re-attributes and flags the sentences of an answer; finds the quote that supports each citation."""
 
-    def __init__(self, embeddings: MiniLMEmbeddings, threshold: float = SUPPORT_THRESHOLD) -> None:
+    def __init__(self, embeddings: NewsEmbeddings, threshold: float = SUPPORT_THRESHOLD) -> None:
         self.embeddings = embeddings
         self.threshold = threshold
 

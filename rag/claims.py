@@ -152,7 +152,8 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
             return True
     if yes_no and yes_no.group("word").lower() == "yes" and _YES_NO_QUESTION.match(question):
         asked = _terms(question)
-        return any(len(scope & asked) >= MIN_SHARED_TERMS for scope in source_negations) and not _negated_scopes(question)
+        shared = any(len(scope & asked) >= MIN_SHARED_TERMS for scope in source_negations)
+        return shared and not _negated_scopes(question)
     return False
 
 

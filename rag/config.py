@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     )
 
     embedding_backend: EmbeddingBackend = Field(
-        "local", description="local (bundled MiniLM, in-process) or openai (an OpenAI-compatible /v1/embeddings server)."
+        "local",
+        description="local (bundled MiniLM, in-process) or openai (an OpenAI-compatible /v1/embeddings server).",
     )
     embedding_model: str = Field(
         "minilm-int8", description=f"local: one of {', '.join(EMBEDDING_MODELS)}; openai: the server's model name."
@@ -39,7 +40,8 @@ class Settings(BaseSettings):
     embedding_base_url: str | None = Field(None, description="The embedding server's base URL, e.g. http://gpu:8080/v1.")
     embedding_api_key: SecretStr | None = Field(None, description="API key for the embedding server, if it needs one.")
     embed_batch_size: int = Field(
-        8, ge=1, le=2048, description="Texts per onnxruntime call or per /v1/embeddings request; see docs/performance.md."
+        8, ge=1, le=2048,
+        description="Texts per onnxruntime call or per /v1/embeddings request; see docs/performance.md.",
     )
     embed_threads: int = Field(0, ge=0, le=256, description="onnxruntime intra-op threads; 0 = all cores.")
 
@@ -67,7 +69,9 @@ class Settings(BaseSettings):
     focus_sentences: int = Field(
         3, ge=0, le=50, description="Sentences of each passage kept in the prompt (closest to the question); 0 = all."
     )
-    llm_backend: LLMBackend = Field("local", description="local (bundled model), openai (any compatible server), ollama.")
+    llm_backend: LLMBackend = Field(
+        "local", description="local (bundled model), openai (any compatible server), ollama."
+    )
     llm_base_url: str | None = Field(None, description="Base URL for the openai/ollama backends.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the openai backend.")
     llm_model: str | None = Field(None, description="Model name for the openai/ollama backends.")
@@ -90,16 +94,17 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _known_embedding_model(self) -> "Settings":
+    def _known_embedding_model(self) -> Settings:
         if self.embedding_backend == "local" and self.embedding_model not in EMBEDDING_MODELS:
             raise ValueError(f"unknown embedding model {self.embedding_model!r}; valid values: "
-                             f"{', '.join(EMBEDDING_MODELS)} (or NEWSRAG_EMBEDDING_BACKEND=openai for a server's model)")
+                             f"{', '.join(EMBEDDING_MODELS)} "
+                             "(or NEWSRAG_EMBEDDING_BACKEND=openai for a server's model)")
         if self.embedding_backend == "openai" and not self.embedding_base_url:
             raise ValueError("the openai embedding backend needs NEWSRAG_EMBEDDING_BASE_URL (e.g. http://gpu:8080/v1)")
         return self
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "Settings":
+    def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError(
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})"
@@ -111,6 +116,6 @@ class Settings(BaseSettings):
         return bool(self.chroma_host)
 
 
-def get_settings(**overrides: object) -> Settings:
+def get_settings(**overrides: Any) -> Settings:
     """Read the environment now; keyword overrides win over it."""
     return Settings(**overrides)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.dates import MONTHS, find_relative_dates
-from rag.embeddings import MiniLMEmbeddings
+from rag.embeddings import NewsEmbeddings
 from rag.multipart import question_parts
 from rag.text import split_sentences
 from rag.types import Citation, Passage
@@ -29,8 +29,9 @@ NOUN_WINDOW = 4  # words between a number and the noun it counts: "150 Islamic S
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)  # what is counted
 _ASKS_TIME = re.compile(r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in (?:what|which) (?:year|month))\b",
                         re.IGNORECASE)
-_NUMBER_OF = re.compile(r"\b(?:number|size) (?:of|for) (?:the\s+)?((?:[\w-]+\s+){0,3}?[\w-]+?)(?=\s+(?:were|was|are|is|in|at|on|"
-                        r"from|to|before|after|still|that|moved)\b|\?|$)", re.IGNORECASE)
+_NUMBER_OF = re.compile(r"\b(?:number|size) (?:of|for) (?:the\s+)?((?:[\w-]+\s+){0,3}?[\w-]+?)"
+                        r"(?=\s+(?:were|was|are|is|in|at|on|from|to|before|after|still|that|moved)\b|\?|$)",
+                        re.IGNORECASE)
 _DURATION = re.compile(r"\bhow (?:many|much) (?:years|months|weeks|days|hours|time)\b|\bhow long\b", re.IGNORECASE)
 _SAME_NUMBER = re.compile(r"\bsame (?:number|size|figure|count|total)\b", re.IGNORECASE)
 _SAME_TIME = re.compile(r"\bsame (?:month|date|day|year|time)\b", re.IGNORECASE)  # "do all reports give the same month"
@@ -57,10 +58,11 @@ _RETRACTED = re.compile(r"\b(?:earlier version|was wrong|were wrong|incorrectly|
 # "began leaving in August" answers when it started, not "when did they leave": both speak of a start or neither
 _START = re.compile(r"\b(?:beg[ia]n\w*|start\w*|first)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")  # "al-Asad" is one word, not two shared ones
-_FUNCTION_WORDS = frozenset(("the", "and", "did", "does", "was", "were", "are", "has", "have", "had", "when", "what",
-                             "which", "year", "date", "day", "month", "from", "with", "for", "into", "that", "this", "all",
-                             "same", "give", "reports", "report", "reported", "outlets", "figures", "agree", "differ", "could",
-                             "would", "can", "will", "did", "were", "was"))
+_FUNCTION_WORDS = frozenset((
+    "the", "and", "did", "does", "was", "were", "are", "has", "have", "had", "when", "what", "which", "year", "date",
+    "day", "month", "from", "with", "for", "into", "that", "this", "all", "same", "give", "reports", "report",
+    "reported", "outlets", "figures", "agree", "differ", "could", "would", "can", "will", "did", "were", "was",
+))
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class Report:
     key: tuple  # what is compared: ("number", low, high) or ("date", year, month, day)
 
 
-def conflict_note(question: str, shown: Sequence[Passage], embeddings: MiniLMEmbeddings) -> tuple[str, list[Report]]:
+def conflict_note(question: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) -> tuple[str, list[Report]]:
     """The note for the first asked number or date the shown passages disagree on, and the reports it cites.
 
     Each figure is named once, from its newest report, with the markers of every passage that gives it.
@@ -90,7 +92,7 @@ def conflict_note(question: str, shown: Sequence[Passage], embeddings: MiniLMEmb
 
 
 def with_conflict_note(
-    question: str, text: str, citations: list[Citation], shown: Sequence[Passage], embeddings: MiniLMEmbeddings
+    question: str, text: str, citations: list[Citation], shown: Sequence[Passage], embeddings: NewsEmbeddings
 ) -> tuple[str, list[Citation]]:
     """The verified answer with the note appended and a citation for each report it names."""
     note, reports = conflict_note(question, shown, embeddings)
@@ -103,7 +105,7 @@ def with_conflict_note(
     return f"{text} {note}", sorted([*citations, *added], key=lambda c: c.n)
 
 
-def _reports(part: str, shown: Sequence[Passage], embeddings: MiniLMEmbeddings) -> list[Report]:
+def _reports(part: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) -> list[Report]:
     """Per passage, the figure in its sentence closest to the question, if that sentence is about it."""
     counts = _counts(part)
     candidates: list[tuple[int, str, str, tuple]] = []
@@ -111,9 +113,9 @@ def _reports(part: str, shown: Sequence[Passage], embeddings: MiniLMEmbeddings) 
         for sentence in split_sentences(passage.text):
             if _RETRACTED.search(sentence) or not (counts or _same_event(part, sentence)):
                 continue
-            value = _number_in(part, sentence) if counts else _date_in(sentence, passage.date)
-            if value:
-                candidates.append((n, sentence, *value))
+            found = _number_in(part, sentence) if counts else _date_in(sentence, passage.date)
+            if found:
+                candidates.append((n, sentence, *found))
     if not candidates:
         return []
     vectors = embeddings.embed([part, *(c[1] for c in candidates)])
@@ -172,8 +174,10 @@ def _disagreeing(reports: list[Report]) -> list[list[Report]]:
 
 
 def _is_vague(report: Report) -> bool:
-    return report.key[0] == "number" and _QUANTITY.fullmatch(report.value) is not None and \
-        _QUANTITY.fullmatch(report.value).group("vague") is not None
+    if report.key[0] != "number":
+        return False
+    match = _QUANTITY.fullmatch(report.value)
+    return match is not None and match.group("vague") is not None
 
 
 def _compatible(a: tuple, b: tuple) -> bool:

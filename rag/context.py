@@ -11,12 +11,12 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from rag.text import split_sentences
 from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
+from rag.embeddings import NewsEmbeddings
 from rag.multipart import part_queries, question_parts
 from rag.prompts import answer_messages, format_passage
 from rag.questions import offers_what_is_asked
+from rag.text import split_sentences
 from rag.tokens import count_tokens
 from rag.types import Passage
 
@@ -31,7 +31,7 @@ PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on 
 
 
 def focus_passages(
-    question: str, passages: Sequence[Passage], embeddings: MiniLMEmbeddings, keep: int
+    question: str, passages: Sequence[Passage], embeddings: NewsEmbeddings, keep: int
 ) -> list[Passage]:
     """Each passage cut to its `keep` sentences most similar to the question (or one of its parts), in order.
 
@@ -94,7 +94,7 @@ def leans_on_previous(sentence: str, previous: str) -> bool:
 def fit_passages(question: str, passages: Sequence[Passage], settings: Settings) -> list[Passage]:
     """The leading passages whose whole text fits the context window; a passage is never cut in half."""
     budget = settings.llm_context_tokens - settings.llm_max_tokens
-    used = count_tokens(answer_messages(question, [])[0].content + question) + 64
+    used = count_tokens(answer_messages(question, [])[0].text + question) + 64
     kept: list[Passage] = []
     for n, passage in enumerate(passages, start=1):
         cost = count_tokens(format_passage(n, passage)) + 4

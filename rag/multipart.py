@@ -20,11 +20,12 @@ _JOIN = re.compile(
     rf",?\s*\b(?:and|as well as|plus)\s+(?=(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH})|\s*;\s*(?={_WH})",
     re.IGNORECASE,
 )
-_ASKS = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}|^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b",
+_ASKS = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}"
+                   r"|^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b",
                    re.IGNORECASE)
 _WH_ANYWHERE = re.compile(rf",\s*{_WH}", re.IGNORECASE)  # "According to the officer, how much …"
-_LEADING_WH = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}(?:\s+(?:many|much|long|far|old))?\s*",
-                         re.IGNORECASE)
+_LEADING_WH = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}"
+                         r"(?:\s+(?:many|much|long|far|old))?\s*", re.IGNORECASE)
 _FUNCTION_WORDS = frozenset((
     "the", "and", "which", "what", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "did",
     "does", "was", "were", "are", "has", "have", "had", "not", "say", "said", "passage", "passages", "article",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import Stemmer
 
-from rag.embeddings import MiniLMEmbeddings
+from rag.embeddings import NewsEmbeddings
 from rag.text import ROUGH_SENTENCE_BREAK, strip_markers
 
 _ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
@@ -59,8 +59,9 @@ NAME_CATEGORIES = frozenset(
     "day month week".split()
 )
 # A capitalised word that is not just the first word of a sentence: a name ("Iraq's Security Media Cell")
-_NAME = re.compile(r"(?:^|[^.!?]\s)(?!(?:The|A|An|It|Its|They|He|She|This|That|These|Those|Yes|No|In|On|At|According)\b)"
-                   r"[A-Z][\w'-]*|^(?!(?:The|A|An|It|Its|They|He|She|This|That|These|Those|Yes|No|In|On|At)\b)[A-Z][\w'-]*\s+[A-Z]")
+_NAME = re.compile(r"(?:^|[^.!?]\s)"
+                   r"(?!(?:The|A|An|It|Its|They|He|She|This|That|These|Those|Yes|No|In|On|At|According)\b)[A-Z][\w'-]*"
+                   r"|^(?!(?:The|A|An|It|Its|They|He|She|This|That|These|Those|Yes|No|In|On|At)\b)[A-Z][\w'-]*\s+[A-Z]")
 _ROLE = re.compile(
     r"\b(?:officials?|ministry|minister|spokes(?:man|woman|person)|commander|government|authorities|military|"
     r"army|forces|police|president|prime minister|general|council|parliament|agency|office|command|coalition)\b",
@@ -121,7 +122,7 @@ def offers_what_is_asked(question: str, text: str) -> bool:
     return False
 
 
-def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: MiniLMEmbeddings) -> bool:
+def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: NewsEmbeddings) -> bool:
     """The cited passages speak of what the question asks for: a sum of money for "how much did it cost", and
     for "which unit" / "how many detainees" that word or a near one (MiniLM, word to word: "prison" for
     "facility"). A category answered by a name ("which outlet") needs no such word."""

@@ -59,7 +59,9 @@ class NewsRetriever(BaseRetriever):
 
     search: Retriever = Field(description="The search the answering chain uses.")
     k: int | None = Field(default=None, ge=1, le=50, description="Documents returned; default settings.top_k.")
-    mode: RetrievalMode | None = Field(default=None, description="dense, bm25, hybrid or mmr; default settings.retrieval.")
+    mode: RetrievalMode | None = Field(
+        default=None, description="dense, bm25, hybrid or mmr; default settings.retrieval."
+    )
     filters: Filters | None = None
 
     def _get_relevant_documents(

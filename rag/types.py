@@ -74,7 +74,9 @@ class Passage(BaseModel):
     score: float = 0.0  # fused or raw retrieval score, higher is better
     similarity: float | None = None  # cosine similarity to the question when known
     also_reported_by: list[Passage] = Field(
-        default_factory=list, description="Near-copies from other articles (a wire brief and its story) folded into this one.")
+        default_factory=list,
+        description="Near-copies from other articles (a wire brief and its story) folded into this one.",
+    )
 
 
 class Citation(BaseModel):

@@ -16,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 # Timing is not what property tests check: no deadlines, so a busy 2-core machine cannot make them flake.
 hypothesis_settings.register_profile("newsrag", deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,13 +4,14 @@ Real MiniLM embeddings throughout; the chain tests use scripted model replies on
 """
 
 import pytest
-from test_chain import sample_store, scripted  # noqa: F401 - sample_store is a fixture
 
 from rag.citations import CitationVerifier
 from rag.claims import match_qualifiers, polarity_conflict
 from rag.prompts import ABSTAIN_TEXT
 from rag.questions import answers_the_question, asked_thing, covers_asked_thing
 from rag.types import Passage
+
+from test_chain import sample_store, scripted  # noqa: F401 - sample_store is a fixture
 
 THREAT = Passage(id="t", article_id="a1", title="Iraq takes custody", outlet="Desk", date="2026-01-21", text=(
     "Iraq has agreed to take custody of the detainees. Iraqi officials say the group no longer represents a "

@@ -5,14 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import HARBOUR, fake_settings, services_over
 from fastapi.testclient import TestClient
 
 from ingest.pipeline import sample_corpus_dir
 from rag.errors import ModelError, QuestionError
 from rag.types import Answer, Citation, Passage
-from ui.security import parse_auth
-from ui.services import Services, safe_filename
 from ui.render import (
     markdown_text,
     plain_text,
@@ -21,7 +18,11 @@ from ui.render import (
     render_sources_html,
     safe_url,
 )
+from ui.security import parse_auth
+from ui.services import Services, safe_filename
 from ui.web import build_app
+
+from conftest import HARBOUR, fake_settings, services_over
 
 HARBOUR_BYTES = HARBOUR.encode()
 CITATION_FIELDS = {"n", "title", "date", "outlet", "url", "text", "quote"}

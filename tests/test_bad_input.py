@@ -22,8 +22,6 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from conftest import free_port, serve_http
-from test_loaders import PNG, make_pdf
 
 from ingest import pipeline
 from ingest.loaders import load_source
@@ -34,6 +32,9 @@ from rag.store import Store, StoredArticle
 from rag.tokens import count_tokens
 from rag.types import Article
 from ui.cli import cli
+
+from conftest import free_port, serve_http
+from test_loaders import PNG, make_pdf
 
 GOOD_FILES = {
     "harbour.md": (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import CHROMIUM, live_server
 from test_web import CITED_QUESTION, web_services
 

@@ -8,8 +8,8 @@ from langchain_core.messages import AIMessage
 
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.chain import AnswerChain, build_chain, is_decline
-from rag.context import fit_passages, focus_passages
 from rag.config import Settings
+from rag.context import fit_passages, focus_passages
 from rag.prompts import ABSTAIN_TEXT, answer_messages
 from rag.retrieve import Retriever
 from rag.store import Store

@@ -12,15 +12,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CHROMIUM, live_server
-from test_browser import ARTIFACTS, restore_saved_conversation
 
 from ingest.pipeline import sample_corpus_dir
 from rag.chain import build_chain
 from rag.config import Settings
 from rag.llm import FakeNewsModel
-from ui.services import Services
 from ui.feedback import FeedbackLog
+from ui.services import Services
+
+from conftest import CHROMIUM, live_server
+from test_browser import ARTIFACTS, restore_saved_conversation
 
 pytestmark = [
     pytest.mark.browser,

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from rag.config import Settings
 from rag.store import Store
+from rag.types import Answer, Citation
 from ui.cli import cli
 from ui.conversations import Conversations, conversation_markdown, title_from
 from ui.feedback import FeedbackLog
 from ui.render import plain_text, render_markdown_answer
-from rag.types import Answer, Citation
 
 ARTICLE = """---
 title: "{title}"

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from rag.prompts import ABSTAIN_TEXT
 from rag.types import Answer, Citation
-from conftest import free_port, serve_http
 from ui.cli import cli
+
+from conftest import free_port, serve_http
 
 ANSWER = Answer(question="Who left?", standalone_question="Who left?", answer="US forces left the base. [1]",
                 citations=[Citation(n=1, passage_id="a-0000", title="Forces leave", date="2026-01-18",

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+
 from conftest import HARBOUR, env_for, newsrag, newsrag_serve
 
 pytestmark = pytest.mark.slow

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import NEWSRAG
 
 from ingest.pipeline import ingest
 from rag.config import Settings
 from rag.store import Store
+
+from conftest import NEWSRAG
 
 pytestmark = pytest.mark.slow
 

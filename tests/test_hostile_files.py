@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import HARBOUR, fake_settings, services_over
 from fastapi.testclient import TestClient
 
 from ingest.pipeline import ingest
 from rag.config import Settings
 from rag.store import Store
-from ui.services import Services
 from ui.cli import cli
+from ui.services import Services
 from ui.web import build_app
+
+from conftest import HARBOUR, fake_settings, services_over
 
 STORY = "Bridge reopens\nThe river bridge reopened to traffic on Monday after engineers replaced the railing.\n"
 OWN_STORY = "Ferry returns\nThe island ferry returned to service on Thursday after its engine was repaired.\n"

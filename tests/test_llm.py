@@ -13,9 +13,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from rag import llm
-from rag.llm import backends, weights
 from rag.config import Settings
 from rag.errors import ConfigError, ModelError
+from rag.llm import backends, weights
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages
 from rag.types import Passage
 

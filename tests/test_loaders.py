@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pypdf import PdfWriter
-from conftest import serve_http
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from ingest import decode, loaders
@@ -30,6 +29,8 @@ from ingest.sources import SUPPORTED_EXTENSIONS, expand_sources
 from rag.config import Settings
 from rag.errors import ConfigError, LoadError
 from rag.types import Article
+
+from conftest import serve_http
 
 SAMPLES = Path(__file__).resolve().parents[1] / "ingest" / "samples"
 PARAGRAPH = (

@@ -17,12 +17,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import HARBOUR, NEWSRAG, env_for, newsrag, newsrag_serve
-from test_crash import catalog_counts, snapshot
 
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.config import Settings
 from rag.store import Store, process_identity
+
+from conftest import HARBOUR, NEWSRAG, env_for, newsrag, newsrag_serve
+from test_crash import catalog_counts, snapshot
 
 pytestmark = pytest.mark.slow
 

@@ -12,14 +12,17 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
-from conftest import live_server, services_over
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from ingest.pipeline import sample_corpus_dir
 from rag.chain import AnswerChain
 from rag.prompts import ABSTAIN_TEXT
-from ui.services import Services
 from ui.openai_api import SOURCES_HEADING
+from ui.services import Services
+
+from conftest import live_server, services_over
+
+pytestmark = pytest.mark.slow  # every test here serves the app under uvicorn (the SDK needs a real server)
 
 QUESTION = "Who is the commander of US Central Command?"
 USER, PASSWORD = "reader", "correct-horse"

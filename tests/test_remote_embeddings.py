@@ -10,13 +10,14 @@ from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, serve_http
 
 from ingest.pipeline import ingest
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings, RemoteEmbeddings, get_embeddings
 from rag.errors import ModelError, StoreError
 from rag.store import Store
+
+from conftest import SAMPLES, serve_http
 
 SERVED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TEXTS = ["US forces left Ain al-Asad.", "Up to 7,000 detainees could be moved to Iraq.", "Markets were calm.",

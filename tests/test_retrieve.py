@@ -1,6 +1,7 @@
-from hypothesis import given, strategies as st
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.config import Settings
@@ -21,7 +22,7 @@ def test_rrf_properties(rankings):
     assert len(ids) == len(set(ids)) == len({x for r in rankings for x in r})
     scores = [score for _, score in fused]
     assert scores == sorted(scores, reverse=True)
-    for item, score in fused:  # never more than a first place in every ranking
+    for _, score in fused:  # never more than a first place in every ranking
         assert 0 < score <= len(rankings) / 61 + 1e-12
 
 

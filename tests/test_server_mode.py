@@ -23,6 +23,8 @@ from rag.retrieve import Retriever
 from rag.store import COMMIT_KEY, Store
 from ui.cli import cli
 
+pytestmark = pytest.mark.slow  # every test here starts `chroma run` (the session's chroma_server)
+
 ARTICLE = """---
 title: Ferry service resumes after storm
 date: 2026-02-03
@@ -167,7 +169,7 @@ def _self_signed(tmp_path):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from ingest.pipeline import sample_corpus_dir
+
 from conftest import env_for, newsrag, newsrag_serve
 from test_concurrency import QUESTIONS
 from test_multiprocess import assert_same_store, clean_ingest, make_folder
-
-from ingest.pipeline import sample_corpus_dir
 
 pytestmark = pytest.mark.slow
 

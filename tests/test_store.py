@@ -21,7 +21,7 @@ Iraqi officials said the coalition had handed over the Ain al-Asad airbase. The 
 """
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.slow)])  # slow: starts `chroma run`
 def store_settings(request, tmp_path):
     if request.param == "embedded":
         return Settings(data_dir=tmp_path / "data")

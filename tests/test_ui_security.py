@@ -16,12 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import HARBOUR, HARBOUR_PATH, live_server, services_over
 from fastapi.testclient import TestClient
 
 from rag.config import Settings
 from ui.services import Services, UploadRejected
 from ui.web import build_app, build_blocks
+
+from conftest import HARBOUR, HARBOUR_PATH, live_server, services_over
 
 HOSTILE = """---
 title: "Ferry strike <img src=x onerror=\\"window.__pwned='title'\\"> ends"

@@ -19,7 +19,6 @@ from typing import ClassVar
 
 import httpx
 import pytest
-from conftest import serve_http
 from fastapi.testclient import TestClient
 
 from ingest import fetch as fetcher
@@ -27,6 +26,8 @@ from ingest.loaders import load_source
 from rag.config import Settings
 from rag.errors import LoadError
 from rag.types import Article
+
+from conftest import serve_http
 
 REFUSAL = "refusing to fetch a private or local address (set NEWSRAG_ALLOW_PRIVATE_URLS=true to allow)"
 PARAGRAPH = (

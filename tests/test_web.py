@@ -13,11 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import live_server, services_over
 
 from ingest.pipeline import sample_corpus_dir
-from ui.services import Services
 from ui.render import plain_text
+from ui.services import Services
+
+from conftest import live_server, services_over
 
 LLM_BACKEND = os.environ.get("NEWSRAG_TEST_LLM_BACKEND", "local")
 CITED_QUESTION = "Who is the commander of US Central Command?"  # one fact, one article: the bundled model cites it

@@ -27,6 +27,7 @@ from rag.types import Answer
 from ui.security import basic_auth, same_site_only
 from ui.services import Services, http_urls
 
+
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str

@@ -254,7 +254,8 @@ def stats(as_json: bool) -> None:
 @click.option("--until", "date_to", metavar="YYYY-MM-DD", callback=_date_option,
               help="Only articles published on or before this date.")
 @click.option("--outlet", help="Only articles from this outlet.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: answer, abstained, citations, passages, timings.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: answer, abstained, citations, passages, timings.")
 @click.option("--stream", is_flag=True, help="Print the answer as it is generated.")
 def ask(question: str, k: int | None, mode: str | None, date_from: str | None, date_to: str | None,
         outlet: str | None, as_json: bool, stream: bool) -> None:
@@ -331,7 +332,8 @@ def _answer_from_server(url: str, inputs: dict[str, Any]) -> Any:
         raise click.ClickException(f"newsrag serve at {shown_url} needs a login: set NEWSRAG_SERVER_URL to "
                                    "http://user:password@host:port")
     if response.status_code != 200:
-        raise click.ClickException(f"newsrag serve at {shown_url} answered {response.status_code}: {response.text[:500]}")
+        raise click.ClickException(
+            f"newsrag serve at {shown_url} answered {response.status_code}: {response.text[:500]}")
     return Answer.model_validate(response.json())
 
 

@@ -120,7 +120,8 @@ def bench_answer(settings: Settings, n_questions: int = 5) -> dict:
     if endpoint is None or not asked:
         return results
     parts = [model_token_parts(a, settings, store, endpoint) for a in answers if not a.abstained]
-    results["model_token_parts_p50"] = {key: percentile([p[key] for p in parts], 50) for key in parts[0]} if parts else {}
+    results["model_token_parts_p50"] = (
+        {key: percentile([p[key] for p in parts], 50) for key in parts[0]} if parts else {})
     results["follow_ups"] = _follow_ups(chain, usage)
     results["one_shot"] = {"warm": runs[0][1],  # the question's first asking: nothing of it but the instructions cached
                            **{how: _one_shot(settings, store, asked[0], usage, restore=how == "restored")

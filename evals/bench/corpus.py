@@ -110,7 +110,8 @@ _TITLES = (
 
 
 def _name(rng: random.Random, syllables: int) -> str:
-    return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS) for _ in range(syllables)).capitalize()
+    syllable = (rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS) for _ in range(syllables))
+    return "".join(syllable).capitalize()
 
 
 def _fill(template: str, rng: random.Random, topic: dict[str, tuple[str, ...]], places: list[str],
@@ -139,7 +140,8 @@ def article(i: int, seed: int = 7) -> dict[str, str]:
     people = [f"{rng.choice(_FIRST_NAMES)} {_name(rng, rng.randint(2, 3))}" for _ in range(3)]
     paragraphs = []
     for _ in range(rng.randint(3, 9)):
-        sentences = [_fill(rng.choice(_SENTENCES), rng, topic, places, people, outlet) for _ in range(rng.randint(2, 5))]
+        sentences = [_fill(rng.choice(_SENTENCES), rng, topic, places, people, outlet)
+                     for _ in range(rng.randint(2, 5))]
         paragraphs.append(" ".join(s[0].upper() + s[1:] for s in sentences))
     title = _fill(rng.choice(_TITLES), rng, topic, places, people, outlet)
     date = f"{rng.randint(2020, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"

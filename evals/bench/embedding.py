@@ -32,7 +32,8 @@ def bench_embedding(texts: Sequence[str], settings: Settings, batch_sizes: Seque
             model.embed(list(texts[:batch_size]))  # warm-up: first-run allocations for this shape
             with Stopwatch() as watch:
                 model.embed(list(texts))
-            grid.append({"batch_size": batch_size, "threads": n_threads, "chunks_per_s": rate(len(texts), watch.seconds)})
+            grid.append({"batch_size": batch_size, "threads": n_threads,
+                         "chunks_per_s": rate(len(texts), watch.seconds)})
     best = max(grid, key=lambda row: row["chunks_per_s"] or 0.0)
     configured = next((row for row in grid if row["batch_size"] == settings.embed_batch_size
                        and row["threads"] == settings.embed_threads), None)

@@ -42,7 +42,7 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 class Stopwatch:
     """`with Stopwatch() as t: ...` then t.seconds."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self.seconds = 0.0
         self._started = time.perf_counter()
         return self
@@ -73,7 +73,7 @@ class Contention:
     the results say so instead of passing it off as the machine's speed.
     """
 
-    def __enter__(self) -> "Contention":
+    def __enter__(self) -> Contention:
         self.cores: float | None = None
         self._start = (time.monotonic(), _busy_cpu_seconds(), _own_cpu_seconds())
         return self

@@ -140,7 +140,8 @@ def rows(results: dict) -> list[Row]:
         out.append(("ingest", f"LangChain baseline ({chain['chunks']:,} chunks)",
                     f"{chain['articles_per_s']} articles/s, {chain['chunks_per_s']} chunks/s", "", ""))
         out.append(("ingest", "word pieces embedded per article: ours / LangChain",
-                    f"{raw['wordpieces'] / ours['articles']:.0f} / {chain['wordpieces'] / chain['articles']:.0f}", "", ""))
+                    f"{raw['wordpieces'] / ours['articles']:.0f} / {chain['wordpieces'] / chain['articles']:.0f}",
+                    "", ""))
         out.append(("ingest", "word pieces/s: ours / raw / LangChain",
                     f"{ours['wordpieces_per_s']:.0f} / {raw['wordpieces_per_s']:.0f} / {chain['wordpieces_per_s']:.0f}",
                     "", ""))
@@ -151,7 +152,8 @@ def rows(results: dict) -> list[Row]:
     if ingest and "reingest" in ingest:
         again = ingest["reingest"]
         out.append(("reingest", f"unchanged corpus ({again['unchanged']:,} unchanged)",
-                    f"{again['seconds']} s = {again['percent_of_first']} % of first", f"<= {TARGETS['reingest_percent']:g} %",
+                    f"{again['seconds']} s = {again['percent_of_first']} % of first",
+                    f"<= {TARGETS['reingest_percent']:g} %",
                     _met(again["unchanged"] > 0 and again["chunks_written"] == 0
                          and (again["percent_of_first"] or 0) <= TARGETS["reingest_percent"])))
     retrieval = results.get("retrieval")
@@ -167,7 +169,8 @@ def rows(results: dict) -> list[Row]:
                             target, verdict))
     answer = results.get("answer")
     if answer:
-        out.append(("answer", f"model load + instructions {answer.get('instructions', 'read')} ({answer['llm_backend']})",
+        out.append(("answer",
+                    f"model load + instructions {answer.get('instructions', 'read')} ({answer['llm_backend']})",
                     f"{answer['model_load_seconds']} s", "", ""))
         for name, label in (("passages", "passages"), ("first_token", "first token"), ("full_answer", "full answer")):
             figures, limit = answer[name], TARGETS[f"{name}_s"]
@@ -179,7 +182,8 @@ def rows(results: dict) -> list[Row]:
     memory = results.get("memory")
     if memory:
         out.append(("memory", f"serve peak RSS, model + {memory['chunks']:,} chunks", f"{memory['peak_rss_gib']} GiB",
-                    f"<= {TARGETS['peak_rss_gib']:g} GiB", _met((memory["peak_rss_gib"] or 1e9) <= TARGETS["peak_rss_gib"])))
+                    f"<= {TARGETS['peak_rss_gib']:g} GiB",
+                    _met((memory["peak_rss_gib"] or 1e9) <= TARGETS["peak_rss_gib"])))
     embedding = results.get("embedding")
     if embedding:
         best, configured = embedding["best"], embedding["configured"]
@@ -214,9 +218,10 @@ def _model_token_rows(answer: dict) -> list[Row]:
         out.append(("answer", "prompt tokens read per answer p50 (model, not cached)",
                     f"{answer['model_tokens_read_p50']:.0f}", "", ""))
     for turn in answer.get("follow_ups", []):
-        out.append(("answer", "follow-up answer: prompt tokens / of them cached", f"{turn['prompt_tokens']} / {turn['cached']}",
-                    "", ""))
-    for how, label in (("warm", "warm (serve)"), ("cold", "one-shot, cold"), ("restored", "one-shot, instructions restored")):
+        out.append(("answer", "follow-up answer: prompt tokens / of them cached",
+                    f"{turn['prompt_tokens']} / {turn['cached']}", "", ""))
+    ways = (("warm", "warm (serve)"), ("cold", "one-shot, cold"), ("restored", "one-shot, instructions restored"))
+    for how, label in ways:
         figures = answer.get("one_shot", {}).get(how)
         if figures:
             out.append(("answer", f"first question, {label}: load + first token (tokens read)",

@@ -70,7 +70,7 @@ def _openai_compatible(
         api_key=api_key,
         model=model,
         temperature=settings.llm_temperature,
-        max_tokens=settings.llm_max_tokens,
+        max_tokens=settings.llm_max_tokens,  # type: ignore[call-arg]  # an alias of max_completion_tokens
         **client,
     )
 

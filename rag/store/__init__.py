@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.config import RetrievalMode, Settings
-from rag.embeddings import MiniLMEmbeddings, get_embeddings
+from rag.embeddings import NewsEmbeddings, get_embeddings
 from rag.filters import date_number
 from rag.lexical import LexicalIndex
 from rag.store import chroma, sync
@@ -60,7 +60,7 @@ class ArticleWrite:
 class Store:
     """Chroma collection + catalog + BM25 for one collection name, embedded or on a Chroma server."""
 
-    def __init__(self, settings: Settings, embeddings: MiniLMEmbeddings | None = None) -> None:
+    def __init__(self, settings: Settings, embeddings: NewsEmbeddings | None = None) -> None:
         self.settings = settings
         self.embeddings = embeddings or get_embeddings(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ class Store:
             if not links:
                 return
             changed = {article_id for _, article_id in links}
-            changed |= {self.catalog.article_of_source(source) for source, _ in links} - {None}
+            changed |= {old for source, _ in links if (old := self.catalog.article_of_source(source)) is not None}
             self.catalog.link(links)
             self._remove_orphans()
             self._push_sources(changed)

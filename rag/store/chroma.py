@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
+from rag.embeddings import NewsEmbeddings
 from rag.errors import StoreError
 from rag.filters import date_number
 from rag.types import Article, Chunk
@@ -35,7 +35,7 @@ def chroma_client(settings: Settings) -> Any:
             headers[name.strip()] = value.strip()
         try:
             return chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                host=settings.chroma_host or "", port=settings.chroma_port, ssl=settings.chroma_ssl,
                 headers=headers, settings=chroma_settings,
             )
         except Exception as exc:  # chromadb raises plain ValueError/ConnectError here
@@ -48,7 +48,7 @@ def chroma_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def open_collection(client: Any, settings: Settings, embeddings: MiniLMEmbeddings) -> Any:
+def open_collection(client: Any, settings: Settings, embeddings: NewsEmbeddings) -> Any:
     """The collection, created if missing; one made with another embedding model is a StoreError."""
     wanted = {"embedding_model": embeddings.name, "dimension": embeddings.dimension}
     try:
