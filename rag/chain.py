@@ -139,6 +139,28 @@ class _Compute:
 _Step = _Condense | _Retrieve | _Generate | _Verify | _Compute
 
 
+class _Steps:
+    """Iterates a flow for a driver: each item it yields, and `result` (set by the driver) is sent back next.
+
+    `answer` is the verified Answer once the flow has yielded it (the root run's output).
+    """
+
+    def __init__(self, flow: Generator[_Step | StreamEvent, Any, None]) -> None:
+        self.flow = flow
+        self.result: Any = None
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> _Steps:
+        return self
+
+    def __next__(self) -> _Step | StreamEvent:
+        item = self.flow.send(self.result)  # StopIteration when the flow has ended ends the driver's loop
+        self.result = None
+        if isinstance(item, Answer):
+            self.answer = item
+        return item
+
+
 class AnswerChain(Runnable[ChainInput | dict, Answer]):
     """LCEL Runnable over ChainInput {"question", "chat_history", optional "k", "mode", "filters"}."""
 
@@ -190,54 +212,33 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[StreamEvent]:
         config = ensure_config(config)
-        manager = CallbackManager.configure(
-            config.get("callbacks"), local_tags=config.get("tags"), local_metadata=config.get("metadata")
-        )
-        run = manager.on_chain_start(None, _traced(input), name=config.get("run_name") or self.get_name(),
-                                     run_id=config.pop("run_id", None))
+        manager = CallbackManager.configure(**_callback_settings(config))
+        run = manager.on_chain_start(None, _traced(input), **self._run_names(config))
         child = _child_config(config, run.get_child())
-        answer = None
+        steps = _Steps(self._flow(input))
         try:
-            flow = self._flow(input)
-            result: Any = None
-            while True:
-                try:
-                    item = flow.send(result)
-                except StopIteration:
-                    break
-                result = None
+            for item in steps:
                 if isinstance(item, _Generate):
-                    result = yield from self._generate(item, child)
+                    steps.result = yield from self._generate(item, child)
                 elif isinstance(item, _Step):
-                    result = self._run(item, child)
+                    steps.result = self._run(item, child)
                 else:
-                    answer = item if isinstance(item, Answer) else answer
                     yield item
         except BaseException as exc:
             run.on_chain_error(exc)
             raise
-        run.on_chain_end(answer)
+        run.on_chain_end(steps.answer)
 
     async def astream(  # type: ignore[override]  # as stream
         self, input: ChainInput | dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[StreamEvent]:
         config = ensure_config(config)
-        manager = AsyncCallbackManager.configure(
-            config.get("callbacks"), local_tags=config.get("tags"), local_metadata=config.get("metadata")
-        )
-        run = await manager.on_chain_start(None, _traced(input), name=config.get("run_name") or self.get_name(),
-                                           run_id=config.pop("run_id", None))
+        manager = AsyncCallbackManager.configure(**_callback_settings(config))
+        run = await manager.on_chain_start(None, _traced(input), **self._run_names(config))
         child = _child_config(config, run.get_child())
-        answer = None
+        steps = _Steps(self._flow(input))
         try:
-            flow = self._flow(input)
-            result: Any = None
-            while True:
-                try:
-                    item = flow.send(result)
-                except StopIteration:
-                    break
-                result = None
+            for item in steps:
                 if isinstance(item, _Generate):
                     parts: list[str] = []
                     first_token = None
@@ -246,16 +247,19 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                             first_token = first_token or time.perf_counter()
                             parts.append(chunk.text)
                             yield chunk.text
-                    result = ("".join(parts), first_token)
+                    steps.result = ("".join(parts), first_token)
                 elif isinstance(item, _Step):
-                    result = await self._arun(item, child)
+                    steps.result = await self._arun(item, child)
                 else:
-                    answer = item if isinstance(item, Answer) else answer
                     yield item
         except BaseException as exc:
             await run.on_chain_error(exc)
             raise
-        await run.on_chain_end(answer)
+        await run.on_chain_end(steps.answer)
+
+    def _run_names(self, config: RunnableConfig) -> dict[str, Any]:
+        """The root run's name (the caller's run_name, else ours) and the run id the caller chose, if any."""
+        return {"name": config.get("run_name") or self.get_name(), "run_id": config.pop("run_id", None)}
 
     # -- running the steps -----------------------------------------------------------------------------------
 
@@ -373,6 +377,12 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         text, citations = with_conflict_note(standalone, text, citations, shown, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)
+
+
+def _callback_settings(config: RunnableConfig) -> dict[str, Any]:
+    """The caller's callbacks, tags and metadata, for the root run's callback manager."""
+    return {"inheritable_callbacks": config.get("callbacks"), "local_tags": config.get("tags"),
+            "local_metadata": config.get("metadata")}
 
 
 def _traced(input: Any) -> dict[str, Any]:

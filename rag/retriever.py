@@ -78,17 +78,12 @@ class NewsRetriever(BaseRetriever):
         return [document_of(p) for p in passages]
 
     async def _aget_relevant_documents(
-        self,
-        query: str,
-        *,
-        run_manager: AsyncCallbackManagerForRetrieverRun,
-        k: int | None = None,
-        mode: RetrievalMode | None = None,
-        filters: FiltersLike = None,
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **options: Any
     ) -> list[Document]:
-        """The search in a worker thread (Chroma, BM25 and the embedding model are blocking calls)."""
+        """The search in a worker thread (Chroma, BM25 and the embedding model are blocking calls); options are
+        _get_relevant_documents' k, mode and filters."""
         return await run_in_executor(None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(),
-                                     k=k, mode=mode, filters=filters)
+                                     **options)
 
 
 def news_retriever(store: Store, k: int | None = None, mode: RetrievalMode | None = None,

@@ -148,14 +148,17 @@ class Catalog:
 
     def sources_of(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
         """Every source pointing at each article, sorted."""
+        return self._by_article(
+            "SELECT source, article_id FROM sources WHERE article_id IN ({}) ORDER BY source", article_ids)
+
+    def _by_article(self, query: str, article_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The first column of the query's rows grouped by the second, an article id; the query's {} takes the ids."""
         ids = list(article_ids)
         if not ids:
             return {}
         found: dict[str, list[str]] = {}
-        for source, article_id in self.db.execute(
-            f"SELECT source, article_id FROM sources WHERE article_id IN ({_marks(ids)}) ORDER BY source", ids
-        ):
-            found.setdefault(article_id, []).append(source)
+        for value, article_id in self.db.execute(query.format(_marks(ids)), ids):
+            found.setdefault(article_id, []).append(value)
         return found
 
     # -- reading: articles and chunks ----------------------------------------------------------------------------
@@ -219,15 +222,7 @@ class Catalog:
         return [chunk_id for ids in self.chunk_ids_by_article(article_ids).values() for chunk_id in ids]
 
     def chunk_ids_by_article(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
-        ids = list(article_ids)
-        if not ids:
-            return {}
-        found: dict[str, list[str]] = {}
-        for chunk_id, article_id in self.db.execute(
-            f"SELECT id, article_id FROM chunks WHERE article_id IN ({_marks(ids)}) ORDER BY id", ids
-        ):
-            found.setdefault(article_id, []).append(chunk_id)
-        return found
+        return self._by_article("SELECT id, article_id FROM chunks WHERE article_id IN ({}) ORDER BY id", article_ids)
 
     def ready_chunks(self) -> tuple[list[str], list[str]]:
         rows = self.db.execute(
