@@ -1,5 +1,7 @@
 """The answering chain: condense → retrieve → prompt → LLM → verify citations → Answer.
 
+(Over 350 lines on purpose: the one flow, _flow, and its two drivers, stream and astream, change together.)
+
 `stream` and `astream` yield, in order: the retrieved passages (a list of Passage, as soon as retrieval ends),
 answer tokens (str), and last the verified Answer. `invoke`/`ainvoke` and `batch`/`abatch` return the Answer.
 

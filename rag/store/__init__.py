@@ -1,5 +1,7 @@
 """The store: Chroma holds vectors, a SQLite catalog holds what is committed, BM25 mirrors the catalog.
 
+(Over 350 lines on purpose: Store is one class whose writes, reads and catching up share one lock discipline.)
+
 Crash safety comes from the order of writes: an article is marked pending in the catalog before its
 chunks reach Chroma and marked ready (with its source linked) after; anything pending or unlinked
 when a store opens is removed, so a killed ingest never leaves a half-written article behind.
