@@ -43,11 +43,12 @@ def mmr(query: np.ndarray, vectors: np.ndarray, k: int, diversity: float = 0.3) 
 
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters; dates are ISO YYYY-MM-DD and inclusive."""
+    """Metadata filters; dates are ISO YYYY-MM-DD and inclusive; article_ids, when set, are all that is searched."""
 
     date_from: str | None = None
     date_to: str | None = None
     outlet: str | None = None
+    article_ids: tuple[str, ...] = ()
 
     def chroma_where(self) -> dict | None:
         clauses: list[dict] = []
@@ -57,12 +58,16 @@ class Filters:
             clauses.append({"date_num": {"$lte": date_number(self.date_to)}})
         if self.outlet:
             clauses.append({"outlet": self.outlet})
+        if self.article_ids:
+            clauses.append({"article_id": {"$in": list(self.article_ids)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def accepts(self, passage: Passage) -> bool:
         if self.outlet and passage.outlet != self.outlet:
+            return False
+        if self.article_ids and passage.article_id not in self.article_ids:
             return False
         if (self.date_from or self.date_to) and not passage.date:
             return False
