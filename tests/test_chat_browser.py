@@ -202,15 +202,18 @@ def test_library_fits_desktop_and_phone(browser, app_url, width):
     page = open_page(browser, app_url, width)
     try:
         page.get_by_role("tab", name="Library").click()
-        page.locator("#library table").first.wait_for()
-        date_cell = page.locator("#library tbody tr").first.locator("td").nth(1)
-        header = page.locator("#library thead th", has_text="Chunks").first
-        line = 1.6 * float(date_cell.evaluate("cell => parseFloat(getComputedStyle(cell).fontSize)"))
-        assert date_cell.bounding_box()["height"] < 2.5 * line  # the date is on one line, not a digit per line
-        assert header.bounding_box()["height"] < 2.5 * line
         page.locator("#library-search textarea, #library-search input").first.fill("Kurdistan")
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('#library tbody tr')].every(r => /Kurdistan/i.test(r.textContent))")
+        row = page.locator("#library [role=row]", has_text="Kurdistan Region").first  # the rows the user sees
+        row.wait_for()
+        date_cell = row.locator("[role=gridcell]").nth(1)
+        assert date_cell.inner_text().strip() == "2026-01-20"
+        line = 1.6 * float(date_cell.evaluate("cell => parseFloat(getComputedStyle(cell).fontSize)"))
+        assert date_cell.locator("span").first.bounding_box()["height"] < 1.5 * line  # one line, not a digit per line
+        for name, cell in (("Date", date_cell), ("Chunks", row.locator("[role=gridcell]").nth(3))):
+            header = page.locator("#library th", has_text=name).first
+            assert header.bounding_box()["height"] < 2.5 * line  # the header is one line, not a letter per line
+            assert abs(header.bounding_box()["x"] - cell.bounding_box()["x"]) < 2  # and it stands over its column
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # only the table scrolls
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"library-{width}.png"), full_page=True)
         page.get_by_role("tab", name="Chat").click()

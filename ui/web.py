@@ -35,6 +35,7 @@ from ui.render import markdown_text, render_ingest_summary
 from ui.viewer import build_viewer_router
 
 LIBRARY_COLUMNS = ["Title", "Date", "Outlet", "Chunks", "Source"]
+LIBRARY_COLUMN_WIDTHS = ["230px", "104px", "180px", "80px", "586px"]  # pixels, not %: a phone sees title and date
 CONCURRENT_ANSWERS = 2  # answers streamed at once; more users wait in Gradio's queue and see their place in it
 
 CSS = """
@@ -57,11 +58,10 @@ del { text-decoration-color: #dc2626; }
 .nr-link { margin-left: .4rem; }
 #chat-status { color: var(--body-text-color-subdued); font-size: .85rem; min-height: 1.2rem; }
 a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-align: super; }
-/* a phone: the library keeps dates and headers on one line and lets the table scroll sideways */
-#library table { min-width: 36rem; }
-#library th, #library th *, #library td:nth-child(2), #library td:nth-child(2) *, #library td:nth-child(4),
-#library td:nth-child(4) * { white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
-@media (max-width: 640px) { #library { overflow-x: auto; } }
+/* the library's columns have fixed widths (LIBRARY_COLUMN_WIDTHS), so on a phone the table scrolls sideways
+   instead of squeezing dates and headers a few letters to a line */
+#library th *, #library [role=gridcell]:nth-child(2) *, #library [role=gridcell]:nth-child(4) * {
+  white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
 """
 # The chat message is Markdown (it is also the message's accessible label), so "[n]" arrives as text: this
 # turns each into a link to its source card, previewing the supporting quote on hover, focus or tap.
@@ -213,7 +213,7 @@ def build_blocks(services: Services) -> gr.Blocks:
                                 elem_id="library-search")
             library = gr.Dataframe(
                 headers=LIBRARY_COLUMNS, datatype=["str", "str", "str", "number", "str"], interactive=False,
-                wrap=True, column_widths=["32%", "10%", "16%", "7%", "35%"], elem_id="library",
+                wrap=True, column_widths=LIBRARY_COLUMN_WIDTHS, elem_id="library",
             )
             refresh = gr.Button("Refresh", size="sm")
             with gr.Row():
