@@ -31,6 +31,8 @@ pytestmark = [
 WORD_DELAY = 0.25  # seconds between streamed words: long enough to act while the answer is written
 QUESTION = "How many detainees could be moved to Iraq?"
 OFF_TOPIC = "Give me a recipe for banana bread."
+WITHIN_ARTICLE = "Brief: thousands of IS detainees could be moved to Iraq, US says"  # not QUESTION's best match
+HARBOR_WIRE_UPDATE = "Update: up to 7,000 IS detainees could be moved to Iraq, CENTCOM says"
 WRAPPED_TEXT = """Harbour crane repairs finish early
 The port authority said on Monday that repairs to the
 harbour's two container cranes had finished a week early,
@@ -106,6 +108,18 @@ def wait_until_idle(page) -> None:
 
 def last_bot_message(page):
     return page.locator('#chat [data-testid="bot"]').last
+
+
+def card_titles(page) -> list[str]:
+    """The titles on every source card, the folded "Also retrieved" ones included."""
+    return page.locator("#sources .nr-card .nr-title").all_text_contents()
+
+
+def pick_option(page, field_id: str, option: str) -> None:
+    """Choose an option of a Gradio dropdown by typing part of it and clicking it; then close the list."""
+    page.locator(f"#{field_id} input").fill(option[:30])
+    page.get_by_role("option", name=option).click()
+    page.keyboard.press("Escape")
 
 
 def test_text_typed_while_an_answer_streams_is_kept(page):
@@ -253,3 +267,21 @@ def test_regenerate_answers_the_last_question_again(page):
     wait_until_idle(page)
     assert page.locator('#chat [data-testid="user"]').count() == 1
     assert "7,000" in last_bot_message(page).inner_text()
+
+
+def test_asking_within_one_article_cites_only_that_article(page):
+    page.get_by_text("Answer settings").click()
+    pick_option(page, "ask-within-articles", WITHIN_ARTICLE)
+    ask(page, QUESTION)
+    assert last_bot_message(page).locator("a.nr-ref").count()  # an answer with its citation, not a decline
+    assert set(card_titles(page)) == {WITHIN_ARTICLE}  # cited and also-retrieved cards alike
+
+
+def test_asking_within_an_outlet_from_a_date(page):
+    page.get_by_text("Answer settings").click()
+    pick_option(page, "ask-within-outlet", "Harbor Wire (sample)")
+    date_from = page.get_by_placeholder("YYYY-MM-DD").first
+    date_from.fill("2026-01-22")
+    date_from.press("Tab")
+    ask(page, QUESTION)
+    assert set(card_titles(page)) == {HARBOR_WIRE_UPDATE}  # Harbor Wire's brief of 2026-01-21 is left out

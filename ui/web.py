@@ -28,7 +28,7 @@ from ui.api import (
     same_site_uploads,
     validation_error,
 )
-from ui.chat import ALL_OUTLETS, build_chat_tab
+from ui.chat import ALL_OUTLETS, article_choices, build_chat_tab
 from ui.conversations import Conversations
 from ui.feedback import FeedbackLog
 from ui.render import markdown_text, render_ingest_summary
@@ -229,6 +229,9 @@ def build_blocks(services: Services) -> gr.Blocks:
         gr.on([refresh.click, demo.load, search.change], lambda query: _library(services, query), search,
               library_outputs, api_visibility="private")
         library.select(pick_row, search, to_delete, api_visibility="private")
+        # the table changes on load, upload, delete and search: the chat's article picker follows the whole library
+        library.change(lambda chosen: article_choices(services, chosen), chat.articles, chat.articles,
+                       queue=False, api_visibility="private")
         delete_button.click(delete, [to_delete, search], [delete_note, *library_outputs], concurrency_limit=1,
                             api_visibility="private", js=CONFIRM_DELETE_JS)
     return demo
