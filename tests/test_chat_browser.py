@@ -33,6 +33,13 @@ QUESTION = "How many detainees could be moved to Iraq?"
 OFF_TOPIC = "Give me a recipe for banana bread."
 WITHIN_ARTICLE = "Brief: thousands of IS detainees could be moved to Iraq, US says"  # not QUESTION's best match
 HARBOR_WIRE_UPDATE = "Update: up to 7,000 IS detainees could be moved to Iraq, CENTCOM says"
+UPLOADED_ARTICLE = """---
+title: Ferry timetable returns to normal
+date: 2026-01-25
+outlet: Test Harbour Post
+---
+The ferry company said on Sunday that its winter timetable was back to normal after the storm repairs.
+"""
 WRAPPED_TEXT = """Harbour crane repairs finish early
 The port authority said on Monday that repairs to the
 harbour's two container cranes had finished a week early,
@@ -62,9 +69,9 @@ def app_url(data_dir) -> Iterator[str]:
 
 
 def open_page(browser, url: str, width: int = 1400):
+    """A fresh page on an empty conversation. Confirmations are dismissed unless a test answers them (page.once)."""
     context = browser.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # the library's delete confirmation
     restore_saved_conversation(page, url)
     page.locator("#new-conversation").click()  # the page restores the last saved conversation: start afresh
     page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"user\"]')")
@@ -285,3 +292,44 @@ def test_asking_within_an_outlet_from_a_date(page):
     date_from.press("Tab")
     ask(page, QUESTION)
     assert set(card_titles(page)) == {HARBOR_WIRE_UPDATE}  # Harbor Wire's brief of 2026-01-21 is left out
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+def test_an_upload_is_listed_by_file_name_and_deleted_from_its_row_after_a_confirmation(
+    browser, app_url, data_dir, tmp_path, width
+):
+    upload = tmp_path / "ferry-timetable.md"
+    upload.write_text(UPLOADED_ARTICLE, encoding="utf-8")
+    stored = data_dir / "uploads" / upload.name
+    page = open_page(browser, app_url, width)
+    try:
+        page.get_by_role("tab", name="Upload").click()
+        page.locator("#upload-files input[type=file]").set_input_files(str(upload))
+        page.locator("#upload-files", has_text=upload.name).wait_for()
+        page.locator("#add-to-library").click()
+        page.get_by_text("Library updated: 1 added.").wait_for()  # the toast gives the counts
+
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#library-search textarea, #library-search input").first.fill("ferry timetable")
+        row = page.locator("#library [role=row]", has_text="Ferry timetable returns to normal")
+        row.wait_for()
+        assert upload.name in row.inner_text() and str(data_dir) not in row.inner_text()  # relative to the uploads
+
+        questions: list[str] = []
+        for answer in ("dismiss", "accept"):
+            row.locator("[role=gridcell]").first.click()  # picks the row's source for Delete
+            page.wait_for_function("(name) => document.querySelector('#library-delete-source input')?.value"
+                                   ".includes(name)", arg=upload.name)
+            page.once("dialog", lambda dialog, answer=answer: (
+                questions.append(dialog.message), getattr(dialog, answer)()))
+            page.locator("#library-delete").click()
+            if answer == "dismiss":
+                page.locator("#library-delete-note", has_text="Nothing deleted").wait_for()
+                assert row.count() == 1 and stored.exists()
+        page.locator("#library-delete-note", has_text="Removed 1 source").wait_for()
+        row.wait_for(state="detached")
+        assert not stored.exists()  # the uploaded file goes with its article
+        assert all("Ferry timetable returns to normal" in question and upload.name in question
+                   for question in questions) and len(questions) == 2
+    finally:
+        page.context.close()

@@ -107,8 +107,12 @@ CHAT_JS = r"""
   run();
 }
 """
+# Asks with the picked row's title and file name as the dropdown shows them; cancelled, nothing is deleted.
 CONFIRM_DELETE_JS = """
-(source, query) => (source && !confirm("Delete " + source + " from the library?")) ? [null, query] : [source, query]
+(source, query) => {
+  const shown = document.querySelector("#library-delete-source input")?.value || source;
+  return (source && confirm("Delete " + shown + " from the library?")) ? [source, query] : [null, query];
+}
 """
 # System fonts only: the default theme would fetch Google Fonts, which an offline machine cannot reach.
 THEME = gr.themes.Soft(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -173,9 +177,8 @@ def build_blocks(services: Services) -> gr.Blocks:
         return (render_ingest_summary(results, counts), *_library(services, query), None)
 
     def delete(source: str | None, query: str) -> tuple:
-        if not source:
-            gr.Warning("Choose a source to delete.")
-            return (gr.skip(), *_library(services, query))
+        if not source:  # none picked, or the confirmation was cancelled
+            return ("Nothing deleted (no source picked, or the deletion was cancelled).", *_library(services, query))
         removed = services.delete(source)
         if not removed:
             return ("Nothing matched; it may be gone already.", *_library(services, query))
@@ -202,10 +205,10 @@ def build_blocks(services: Services) -> gr.Blocks:
         with gr.Tab("Upload"):
             files = gr.File(
                 file_count="multiple", label=f"Article files ({' '.join(sorted(SUPPORTED_EXTENSIONS))})",
-                file_types=sorted(SUPPORTED_EXTENSIONS),
+                file_types=sorted(SUPPORTED_EXTENSIONS), elem_id="upload-files",
             )
             urls = gr.Textbox(label="URLs, one per line", lines=3, placeholder="https://example.com/story.html")
-            add_button = gr.Button("Add to library", variant="primary")
+            add_button = gr.Button("Add to library", variant="primary", elem_id="add-to-library")
             summary = gr.HTML(elem_id="ingest-summary", js_on_load=None)
 
         with gr.Tab("Library"):
@@ -217,9 +220,10 @@ def build_blocks(services: Services) -> gr.Blocks:
             )
             refresh = gr.Button("Refresh", size="sm")
             with gr.Row():
-                to_delete = gr.Dropdown(label="Delete by source (or click a row)", choices=[], scale=4)
-                delete_button = gr.Button("Delete", variant="stop", scale=1)
-            delete_note = gr.Markdown()
+                to_delete = gr.Dropdown(label="Delete by source (or click a row)", choices=[], scale=4,
+                                        elem_id="library-delete-source")
+                delete_button = gr.Button("Delete", variant="stop", scale=1, min_width=90, elem_id="library-delete")
+            delete_note = gr.Markdown(elem_id="library-delete-note")
 
         library_outputs = [library, to_delete, chat.outlet]
         add_button.click(
