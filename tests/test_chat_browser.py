@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import CHROMIUM
-from test_browser import ARTIFACTS, restore_saved_conversation
+from test_browser import restore_saved_conversation, save_screenshot
 from test_web import live_server
 
 from ingest.pipeline import sample_corpus_dir
@@ -73,9 +73,13 @@ def open_page(browser, url: str, width: int = 1400):
     context = browser.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
     restore_saved_conversation(page, url)
-    page.locator("#new-conversation").click()  # the page restores the last saved conversation: start afresh
-    page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"user\"]')")
+    start_new_conversation(page)  # the page restores the last saved conversation: start afresh
     return page
+
+
+def start_new_conversation(page) -> None:
+    page.locator("#new-conversation").click()
+    page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"user\"]')")
 
 
 @pytest.fixture
@@ -102,11 +106,13 @@ def wait_until_answering(page) -> None:
 
 
 def ask(page, question: str) -> None:
-    """Send a question and wait until its answer is finished (not merely until Send reads "Send" again)."""
+    """Send a question and wait until its answer is finished and saved (not merely until Send reads "Send" again)."""
     asked = page.locator('#chat [data-testid="user"]').count()
     send(page, question)
     page.wait_for_function("(n) => document.querySelectorAll('#chat [data-testid=\"user\"]').length > n", arg=asked)
     wait_until_idle(page)
+    page.wait_for_function("""() => document.querySelector('#conversation-list label.selected')
+        && document.querySelector('#conversation-list [data-testid="status-tracker"]').classList.contains('hide')""")
 
 
 def wait_until_idle(page) -> None:
@@ -127,6 +133,14 @@ def pick_option(page, field_id: str, option: str) -> None:
     page.locator(f"#{field_id} input").fill(option[:30])
     page.get_by_role("option", name=option).click()
     page.keyboard.press("Escape")
+
+
+def sticking_out(page) -> list[str]:
+    """The chat's parts that reach past the right edge of the screen (cut off, or scrolling the page sideways)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '#chat, #question, #send, #sources .nr-card, #conversation-list, #new-conversation')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+      .map((el) => el.id || el.className)""")
 
 
 def test_text_typed_while_an_answer_streams_is_kept(page):
@@ -198,17 +212,16 @@ def test_open_article_shows_the_stored_article_at_the_quote(browser, page, app_u
     href = link.get_attribute("href")
     assert href.startswith("/articles/")
     assert not page.locator("#sources a[href*='.invalid']").count()  # sample addresses that cannot open are not links
-    viewer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    response = viewer.goto(app_url + href)
-    assert response.status == 200
     quote = page.locator("#sources .nr-card").first.get_attribute("data-quote")
-    assert " ".join(viewer.locator("mark#quote").inner_text().split()) in " ".join(quote.split())
-    assert viewer.evaluate("window.scrollY") > 0 or viewer.locator("mark#quote").is_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    viewer.screenshot(path=str(ARTIFACTS / "viewer.png"))
-    viewer.set_viewport_size({"width": 400, "height": 800})
-    viewer.screenshot(path=str(ARTIFACTS / "viewer-400.png"))
-    viewer.context.close()
+    for width, height in ((1400, 900), (400, 800)):
+        viewer = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        assert viewer.goto(app_url + href).status == 200
+        mark = viewer.locator("mark#quote")
+        assert " ".join(mark.inner_text().split()) in " ".join(quote.split())
+        assert 0 <= mark.bounding_box()["y"] < height  # opened scrolled to the quote
+        assert viewer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        save_screenshot(viewer, f"viewer-{width}", full_page=False)  # the window as opened
+        viewer.context.close()
     assert httpx.get(f"{app_url}/articles/no-such-article").status_code == 404
 
 
@@ -235,10 +248,7 @@ def test_library_fits_desktop_and_phone(browser, app_url, width):
             assert header.bounding_box()["height"] < 2.5 * line  # the header is one line, not a letter per line
             assert abs(header.bounding_box()["x"] - cell.bounding_box()["x"]) < 2  # and it stands over its column
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # only the table scrolls
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"library-{width}.png"), full_page=True)
-        page.get_by_role("tab", name="Chat").click()
-        page.screenshot(path=str(ARTIFACTS / f"chat-{width}.png"), full_page=True)
+        save_screenshot(page, f"library-{width}")
     finally:
         page.context.close()
 
@@ -294,6 +304,70 @@ def test_asking_within_an_outlet_from_a_date(page):
     assert set(card_titles(page)) == {HARBOR_WIRE_UPDATE}  # Harbor Wire's brief of 2026-01-21 is left out
 
 
+def test_answer_settings_show_the_model_and_set_k(page):
+    page.get_by_text("Answer settings").click()
+    assert page.locator("#answering-model textarea, #answering-model input").first.input_value().startswith("fake:")
+    k = page.get_by_label("number input for Passages to retrieve (k)")
+    k.fill("1")
+    k.press("Enter")
+    ask(page, QUESTION)
+    assert len(card_titles(page)) == 1 and not page.locator("#sources details.nr-also").count()
+
+
+def test_copying_an_answer_keeps_its_sources_as_footnotes(page, app_url):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    ask(page, QUESTION)
+    cited = page.locator("#sources .nr-card .nr-title").first.inner_text()
+    last_bot_message(page).hover()
+    page.locator('#chat button[aria-label="Copy message"]').last.click()
+    copied = page.evaluate("navigator.clipboard.readText()").replace("\\", "")  # Markdown escapes aside
+    assert "7,000" in copied and "[1]" in copied
+    assert f"**Sources**\n- [1] {cited}" in copied
+
+
+def test_a_conversation_exports_as_markdown_with_its_citations(page):
+    ask(page, QUESTION)
+    cited = page.locator("#sources .nr-card .nr-title").first.inner_text()
+    page.get_by_text("Rename, delete, export").click()
+    page.get_by_role("button", name="Export as Markdown").click()
+    link = page.locator("#exported-conversation a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith(f"# {QUESTION}\n") and f"\n## {QUESTION}\n" in markdown
+    unescaped = markdown.replace("\\", "")
+    assert "7,000" in unescaped and "[1]" in unescaped
+    assert f"**Sources**\n- [1] {cited}" in unescaped
+
+
+def test_saved_conversations_can_be_started_renamed_and_deleted(page):
+    first, second = "Where were the first detainees taken?", "Who now holds the Ain al-Asad base?"
+    saved = page.locator("#conversation-list")
+    ask(page, first)
+    saved.get_by_text(first).wait_for()
+    start_new_conversation(page)
+    ask(page, second)
+    saved.get_by_text(second).wait_for()
+
+    page.get_by_text("Rename, delete, export").click()
+    page.get_by_label("New name").fill("Ain al-Asad handover")
+    page.get_by_role("button", name="Rename", exact=True).click()
+    saved.get_by_text("Ain al-Asad handover").wait_for()
+    assert not saved.get_by_text(second).count()
+
+    saved.get_by_text(first).click()
+    page.locator('#chat [data-testid="user"]', has_text=first).wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#delete-conversation").click()
+    saved.get_by_text(first).wait_for(state="detached")
+    assert not page.locator('#chat [data-testid="user"]').count()
+
+    page.reload()  # kept on the server: the list comes back as it was left
+    saved.get_by_text("Ain al-Asad handover").wait_for()
+    assert not saved.get_by_text(first).count()
+
+
 @pytest.mark.parametrize("width", [1400, 400])
 def test_an_upload_is_listed_by_file_name_and_deleted_from_its_row_after_a_confirmation(
     browser, app_url, data_dir, tmp_path, width
@@ -331,5 +405,21 @@ def test_an_upload_is_listed_by_file_name_and_deleted_from_its_row_after_a_confi
         assert not stored.exists()  # the uploaded file goes with its article
         assert all("Ferry timetable returns to normal" in question and upload.name in question
                    for question in questions) and len(questions) == 2
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+def test_the_chat_fits_the_screen_and_its_input_stays_usable(browser, app_url, width):
+    page = open_page(browser, app_url, width)
+    try:
+        question_box = box(page).bounding_box()
+        assert question_box["x"] >= 0 and question_box["x"] + question_box["width"] <= width
+        assert question_box["width"] >= 200  # room to read what one types
+        ask(page, QUESTION)  # Playwright types and presses Enter only in a box that is visible and not covered
+        assert "7,000" in last_bot_message(page).inner_text()
+        assert sticking_out(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        save_screenshot(page, f"chat-{width}")
     finally:
         page.context.close()

@@ -275,9 +275,9 @@ def build_chat_tab(
             with gr.Accordion("Rename, delete, export", open=False):
                 new_title = gr.Textbox(label="New name", max_lines=1)
                 rename = gr.Button("Rename", size="sm")
-                remove = gr.Button("Delete", size="sm", variant="stop")
+                remove = gr.Button("Delete", size="sm", variant="stop", elem_id="delete-conversation")
                 export = gr.Button("Export as Markdown", size="sm")
-                exported = gr.File(label="Exported conversation", interactive=False, visible=True)
+                exported = gr.File(label="Exported conversation", interactive=False, elem_id="exported-conversation")
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Conversation", height=460, latex_delimiters=[], elem_id="chat", buttons=["copy", "copy_all"],
@@ -311,7 +311,8 @@ def build_chat_tab(
                 with gr.Row():
                     date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
                     date_to = gr.DateTime(label="Date to", include_time=False, type="string", value="")
-                gr.Textbox(describe_backend(settings), label="Answering model", interactive=False)
+                gr.Textbox(describe_backend(settings), label="Answering model", interactive=False,
+                           elem_id="answering-model")
         with gr.Column(scale=2):
             sources = gr.HTML(EMPTY_SOURCES, label="Sources", elem_id="sources", js_on_load=None)
 

@@ -56,6 +56,9 @@ del { text-decoration-color: #dc2626; }
 .nr-summary tr.nr-failed td { color: #dc2626; }
 .nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
 .nr-link { margin-left: .4rem; }
+/* the saved conversations scroll in their own box, so a long list never pushes the chat down a phone's screen */
+#conversation-list .wrap:has(> label) { max-height: 22rem; overflow-y: auto; }
+@media (max-width: 640px) { #conversation-list .wrap:has(> label) { max-height: 9rem; } }
 #chat-status { color: var(--body-text-color-subdued); font-size: .85rem; min-height: 1.2rem; }
 a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-align: super; }
 /* the library's columns have fixed widths (LIBRARY_COLUMN_WIDTHS), so on a phone the table scrolls sideways
