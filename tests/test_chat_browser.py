@@ -40,14 +40,27 @@ outlet: Test Harbour Post
 ---
 The ferry company said on Sunday that its winter timetable was back to normal after the storm repairs.
 """
-WRAPPED_TEXT = """Harbour crane repairs finish early
+WRAPPED_FILES = {  # hard-wrapped like many saved .txt and .md files: the sources show them as paragraphs
+    "crane-repairs.txt": """Harbour crane repairs finish early
 The port authority said on Monday that repairs to the
 harbour's two container cranes had finished a week early,
 and that ships would be loaded at full speed again.
 
 Dock workers had handled cargo by hand since the
 storm damaged the cranes in December.
-"""
+""",
+    "saltcliff-lighthouse.md": """---
+title: Saltcliff lighthouse reopens to visitors
+date: 2026-01-24
+outlet: Test Coast Gazette
+---
+The town council said on Friday that the two-year
+restoration of the Saltcliff lighthouse was complete
+and that visitors could climb the tower again.
+
+Volunteers repainted the lamp room over the winter.
+""",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +71,11 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(data_dir) -> Iterator[str]:
     root = data_dir.parent
-    wrapped = root / "crane-repairs.txt"
-    wrapped.write_text(WRAPPED_TEXT, encoding="utf-8")
+    for name, text in WRAPPED_FILES.items():
+        (root / name).write_text(text, encoding="utf-8")
     settings = Settings(_env_file=None, data_dir=data_dir, llm_backend="fake")
     services = Services(settings, chain=build_chain(settings, llm=FakeNewsModel(token_delay=WORD_DELAY)))
-    report = services.ingest([str(sample_corpus_dir()), str(wrapped)])
+    report = services.ingest([str(sample_corpus_dir()), *(str(root / name) for name in WRAPPED_FILES)])
     assert not report.failures, report.failures
     with live_server(services) as url:
         yield url
@@ -225,10 +238,14 @@ def test_open_article_shows_the_stored_article_at_the_quote(browser, page, app_u
     assert httpx.get(f"{app_url}/articles/no-such-article").status_code == 404
 
 
-def test_wrapped_text_file_shows_as_paragraphs(page):
-    ask(page, "When were the harbour crane repairs finished?")
+@pytest.mark.parametrize("question, reflowed", [
+    ("When were the harbour crane repairs finished?", "to the harbour's two container cranes"),
+    ("When did the Saltcliff lighthouse reopen?", "two-year restoration of the Saltcliff lighthouse was complete and"),
+])
+def test_wrapped_text_and_markdown_files_show_as_paragraphs(page, question, reflowed):
+    ask(page, question)
     text = page.locator("#sources .nr-card .nr-text").first.inner_text()
-    assert "to the harbour's two container cranes" in text  # the hard line break is gone
+    assert reflowed in text  # the hard line breaks are gone
 
 
 @pytest.mark.parametrize("width", [1400, 400])
