@@ -205,12 +205,15 @@ class FiltersIn(BaseModel):
     date_from: date | None = Field(None, description="Inclusive, YYYY-MM-DD.")
     date_to: date | None = Field(None, description="Inclusive, YYYY-MM-DD.")
     outlet: str | None = None
+    article_ids: list[str] = Field(default_factory=list, max_length=500,
+                                   description="Search only these articles (ids from /api/sources); empty: all.")
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> dict[str, str | list[str] | None]:
         return {
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "outlet": self.outlet or None,
+            "article_ids": self.article_ids,
         }
 
 
