@@ -83,7 +83,8 @@ class ChainInput(BaseModel):
     chat_history: list[ChatTurn | BaseMessage] = Field(default_factory=list, description="Earlier turns, oldest first.")
     k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default settings.top_k).")
     mode: RetrievalMode | None = Field(None, description="dense, bm25, hybrid or mmr (default settings.retrieval).")
-    filters: Filters | None = Field(None, description="{date_from, date_to (YYYY-MM-DD, inclusive), outlet}.")
+    filters: Filters | None = Field(None, description="{date_from, date_to (YYYY-MM-DD, inclusive), outlet, "
+                                   "article_ids (search only these articles)}.")
     focus: int | None = Field(None, ge=0, le=20, description="Sentences kept per passage, 0 = whole passages "
                               "(default settings.focus_sentences).")
 

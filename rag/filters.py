@@ -1,4 +1,4 @@
-"""What a search may be limited to (an outlet, a date range), and the one date check every entry point uses.
+"""What a search may be limited to (outlet, date range, chosen articles), and the one date check all entries use.
 
 The CLI (`--since`, `--until`), the JSON and OpenAI-compatible APIs (`filters`), the chat's date pickers and
 `Filters` itself accept a date only as YYYY-MM-DD naming a real day, and say so in the same words.
@@ -47,11 +47,15 @@ def date_number(day: str | None) -> int:
 
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters; dates are ISO YYYY-MM-DD and inclusive. A bad date or range is a QuestionError."""
+    """Metadata filters; dates are ISO YYYY-MM-DD and inclusive; article_ids, when set, are all that is searched.
+
+    A bad date or range is a QuestionError.
+    """
 
     date_from: str | None = None
     date_to: str | None = None
     outlet: str | None = None
+    article_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problem = range_problem(self.date_from, self.date_to, ("date_from", "date_to"))
@@ -68,12 +72,16 @@ class Filters:
             clauses.append({"date_num": {"$lte": date_number(self.date_to)}})
         if self.outlet:
             clauses.append({"outlet": self.outlet})
+        if self.article_ids:
+            clauses.append({"article_id": {"$in": list(self.article_ids)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def accepts(self, passage: Passage) -> bool:
         if self.outlet and passage.outlet != self.outlet:
+            return False
+        if self.article_ids and passage.article_id not in self.article_ids:
             return False
         day = passage.date
         if (self.date_from or self.date_to) and not day:

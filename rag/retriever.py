@@ -31,7 +31,7 @@ FiltersLike = Filters | dict[str, Any] | None
 
 
 def as_filters(filters: FiltersLike) -> Filters | None:
-    """Filters from a Filters or a {"date_from", "date_to", "outlet"} dict (what JSON callers send)."""
+    """Filters from a Filters or a {"date_from", "date_to", "outlet", "article_ids"} dict (what JSON callers send)."""
     return Filters(**filters) if isinstance(filters, dict) else filters
 
 

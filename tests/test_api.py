@@ -80,6 +80,15 @@ def test_ask_follow_up_and_filters_are_accepted(client):
     assert all(p["date"] and p["date"] <= "2025-12-31" for p in passages)
 
 
+def test_ask_within_chosen_articles_cites_only_them(client):
+    chosen = next(a for a in client.get("/api/sources").json() if "Hasakah" not in a["title"])
+    response = client.post("/api/ask", json={"question": "How many Islamic State detainees could be moved to Iraq?",
+                                             "filters": {"article_ids": [chosen["id"]]}})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["passages"] and {p["article_id"] for p in body["passages"]} == {chosen["id"]}
+
+
 @pytest.mark.parametrize("question", ["", "   \n "])
 def test_empty_question_is_refused_with_a_message(client, question):
     response = client.post("/api/ask", json={"question": question})

@@ -51,6 +51,12 @@ def page(browser, app_url):
     context.close()
 
 
+def save_screenshot(page, name: str, full_page: bool = True) -> None:
+    """tests/artifacts/NAME.png, with transitions finished, so a state that is still fading in never shows half-drawn."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page, animations="disabled")
+
+
 def restore_saved_conversation(page, url: str) -> None:
     """Open the page and wait for its load event, which restores the last saved conversation (an unqueued /run/ call)."""
     with page.expect_response(lambda r: "/run/" in r.url and r.request.method == "POST", timeout=120_000):
@@ -84,8 +90,7 @@ def test_answer_with_marker_and_source_card(page, app_url):
     assert dates[title] in card.locator(".nr-meta").inner_text()
     assert card.locator("mark").count() == 1  # the supporting sentence is highlighted
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+    save_screenshot(page, "chat")
 
 
 def test_article_markup_is_shown_as_text_and_never_runs(page):

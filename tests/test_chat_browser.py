@@ -21,7 +21,7 @@ from ui.feedback import FeedbackLog
 from ui.services import Services
 
 from conftest import CHROMIUM, live_server
-from test_browser import ARTIFACTS, restore_saved_conversation
+from test_browser import restore_saved_conversation, save_screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -31,14 +31,36 @@ pytestmark = [
 WORD_DELAY = 0.25  # seconds between streamed words: long enough to act while the answer is written
 QUESTION = "How many detainees could be moved to Iraq?"
 OFF_TOPIC = "Give me a recipe for banana bread."
-WRAPPED_TEXT = """Harbour crane repairs finish early
+WITHIN_ARTICLE = "Brief: thousands of IS detainees could be moved to Iraq, US says"  # not QUESTION's best match
+HARBOR_WIRE_UPDATE = "Update: up to 7,000 IS detainees could be moved to Iraq, CENTCOM says"
+UPLOADED_ARTICLE = """---
+title: Ferry timetable returns to normal
+date: 2026-01-25
+outlet: Test Harbour Post
+---
+The ferry company said on Sunday that its winter timetable was back to normal after the storm repairs.
+"""
+WRAPPED_FILES = {  # hard-wrapped like many saved .txt and .md files: the sources show them as paragraphs
+    "crane-repairs.txt": """Harbour crane repairs finish early
 The port authority said on Monday that repairs to the
 harbour's two container cranes had finished a week early,
 and that ships would be loaded at full speed again.
 
 Dock workers had handled cargo by hand since the
 storm damaged the cranes in December.
-"""
+""",
+    "saltcliff-lighthouse.md": """---
+title: Saltcliff lighthouse reopens to visitors
+date: 2026-01-24
+outlet: Test Coast Gazette
+---
+The town council said on Friday that the two-year
+restoration of the Saltcliff lighthouse was complete
+and that visitors could climb the tower again.
+
+Volunteers repainted the lamp room over the winter.
+""",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,24 +71,28 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(data_dir) -> Iterator[str]:
     root = data_dir.parent
-    wrapped = root / "crane-repairs.txt"
-    wrapped.write_text(WRAPPED_TEXT, encoding="utf-8")
+    for name, text in WRAPPED_FILES.items():
+        (root / name).write_text(text, encoding="utf-8")
     settings = Settings(_env_file=None, data_dir=data_dir, llm_backend="fake")
     services = Services(settings, chain=build_chain(settings, llm=FakeNewsModel(token_delay=WORD_DELAY)))
-    report = services.ingest([str(sample_corpus_dir()), str(wrapped)])
+    report = services.ingest([str(sample_corpus_dir()), *(str(root / name) for name in WRAPPED_FILES)])
     assert not report.failures, report.failures
     with live_server(services) as url:
         yield url
 
 
 def open_page(browser, url: str, width: int = 1400):
+    """A fresh page on an empty conversation. Confirmations are dismissed unless a test answers them (page.once)."""
     context = browser.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # the library's delete confirmation
     restore_saved_conversation(page, url)
-    page.locator("#new-conversation").click()  # the page restores the last saved conversation: start afresh
-    page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"user\"]')")
+    start_new_conversation(page)  # the page restores the last saved conversation: start afresh
     return page
+
+
+def start_new_conversation(page) -> None:
+    page.locator("#new-conversation").click()
+    page.wait_for_function("() => !document.querySelector('#chat [data-testid=\"user\"]')")
 
 
 @pytest.fixture
@@ -93,11 +119,13 @@ def wait_until_answering(page) -> None:
 
 
 def ask(page, question: str) -> None:
-    """Send a question and wait until its answer is finished (not merely until Send reads "Send" again)."""
+    """Send a question and wait until its answer is finished and saved (not merely until Send reads "Send" again)."""
     asked = page.locator('#chat [data-testid="user"]').count()
     send(page, question)
     page.wait_for_function("(n) => document.querySelectorAll('#chat [data-testid=\"user\"]').length > n", arg=asked)
     wait_until_idle(page)
+    page.wait_for_function("""() => document.querySelector('#conversation-list label.selected')
+        && document.querySelector('#conversation-list [data-testid="status-tracker"]').classList.contains('hide')""")
 
 
 def wait_until_idle(page) -> None:
@@ -106,6 +134,26 @@ def wait_until_idle(page) -> None:
 
 def last_bot_message(page):
     return page.locator('#chat [data-testid="bot"]').last
+
+
+def card_titles(page) -> list[str]:
+    """The titles on every source card, the folded "Also retrieved" ones included."""
+    return page.locator("#sources .nr-card .nr-title").all_text_contents()
+
+
+def pick_option(page, field_id: str, option: str) -> None:
+    """Choose an option of a Gradio dropdown by typing part of it and clicking it; then close the list."""
+    page.locator(f"#{field_id} input").fill(option[:30])
+    page.get_by_role("option", name=option).click()
+    page.keyboard.press("Escape")
+
+
+def sticking_out(page) -> list[str]:
+    """The chat's parts that reach past the right edge of the screen (cut off, or scrolling the page sideways)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '#chat, #question, #send, #sources .nr-card, #conversation-list, #new-conversation')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+      .map((el) => el.id || el.className)""")
 
 
 def test_text_typed_while_an_answer_streams_is_kept(page):
@@ -177,24 +225,27 @@ def test_open_article_shows_the_stored_article_at_the_quote(browser, page, app_u
     href = link.get_attribute("href")
     assert href.startswith("/articles/")
     assert not page.locator("#sources a[href*='.invalid']").count()  # sample addresses that cannot open are not links
-    viewer = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    response = viewer.goto(app_url + href)
-    assert response.status == 200
     quote = page.locator("#sources .nr-card").first.get_attribute("data-quote")
-    assert " ".join(viewer.locator("mark#quote").inner_text().split()) in " ".join(quote.split())
-    assert viewer.evaluate("window.scrollY") > 0 or viewer.locator("mark#quote").is_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    viewer.screenshot(path=str(ARTIFACTS / "viewer.png"))
-    viewer.set_viewport_size({"width": 400, "height": 800})
-    viewer.screenshot(path=str(ARTIFACTS / "viewer-400.png"))
-    viewer.context.close()
+    for width, height in ((1400, 900), (400, 800)):
+        viewer = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        assert viewer.goto(app_url + href).status == 200
+        mark = viewer.locator("mark#quote")
+        assert " ".join(mark.inner_text().split()) in " ".join(quote.split())
+        assert 0 <= mark.bounding_box()["y"] < height  # opened scrolled to the quote
+        assert viewer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        save_screenshot(viewer, f"viewer-{width}", full_page=False)  # the window as opened
+        viewer.context.close()
     assert httpx.get(f"{app_url}/articles/no-such-article").status_code == 404
 
 
-def test_wrapped_text_file_shows_as_paragraphs(page):
-    ask(page, "When were the harbour crane repairs finished?")
+@pytest.mark.parametrize("question, reflowed", [
+    ("When were the harbour crane repairs finished?", "to the harbour's two container cranes"),
+    ("When did the Saltcliff lighthouse reopen?", "two-year restoration of the Saltcliff lighthouse was complete and"),
+])
+def test_wrapped_text_and_markdown_files_show_as_paragraphs(page, question, reflowed):
+    ask(page, question)
     text = page.locator("#sources .nr-card .nr-text").first.inner_text()
-    assert "to the harbour's two container cranes" in text  # the hard line break is gone
+    assert reflowed in text  # the hard line breaks are gone
 
 
 @pytest.mark.parametrize("width", [1400, 400])
@@ -202,19 +253,19 @@ def test_library_fits_desktop_and_phone(browser, app_url, width):
     page = open_page(browser, app_url, width)
     try:
         page.get_by_role("tab", name="Library").click()
-        page.locator("#library table").first.wait_for()
-        date_cell = page.locator("#library tbody tr").first.locator("td").nth(1)
-        header = page.locator("#library thead th", has_text="Chunks").first
-        line = 1.6 * float(date_cell.evaluate("cell => parseFloat(getComputedStyle(cell).fontSize)"))
-        assert date_cell.bounding_box()["height"] < 2.5 * line  # the date is on one line, not a digit per line
-        assert header.bounding_box()["height"] < 2.5 * line
         page.locator("#library-search textarea, #library-search input").first.fill("Kurdistan")
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('#library tbody tr')].every(r => /Kurdistan/i.test(r.textContent))")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"library-{width}.png"), full_page=True)
-        page.get_by_role("tab", name="Chat").click()
-        page.screenshot(path=str(ARTIFACTS / f"chat-{width}.png"), full_page=True)
+        row = page.locator("#library [role=row]", has_text="Kurdistan Region").first  # the rows the user sees
+        row.wait_for()
+        date_cell = row.locator("[role=gridcell]").nth(1)
+        assert date_cell.inner_text().strip() == "2026-01-20"
+        line = 1.6 * float(date_cell.evaluate("cell => parseFloat(getComputedStyle(cell).fontSize)"))
+        assert date_cell.locator("span").first.bounding_box()["height"] < 1.5 * line  # one line, not a digit per line
+        for name, cell in (("Date", date_cell), ("Chunks", row.locator("[role=gridcell]").nth(3))):
+            header = page.locator("#library th", has_text=name).first
+            assert header.bounding_box()["height"] < 2.5 * line  # the header is one line, not a letter per line
+            assert abs(header.bounding_box()["x"] - cell.bounding_box()["x"]) < 2  # and it stands over its column
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # only the table scrolls
+        save_screenshot(page, f"library-{width}")
     finally:
         page.context.close()
 
@@ -250,3 +301,142 @@ def test_regenerate_answers_the_last_question_again(page):
     wait_until_idle(page)
     assert page.locator('#chat [data-testid="user"]').count() == 1
     assert "7,000" in last_bot_message(page).inner_text()
+
+
+def test_asking_within_one_article_cites_only_that_article(page):
+    page.get_by_text("Answer settings").click()
+    pick_option(page, "ask-within-articles", WITHIN_ARTICLE)
+    ask(page, QUESTION)
+    assert last_bot_message(page).locator("a.nr-ref").count()  # an answer with its citation, not a decline
+    assert set(card_titles(page)) == {WITHIN_ARTICLE}  # cited and also-retrieved cards alike
+
+
+def test_asking_within_an_outlet_from_a_date(page):
+    page.get_by_text("Answer settings").click()
+    pick_option(page, "ask-within-outlet", "Harbor Wire (sample)")
+    date_from = page.get_by_placeholder("YYYY-MM-DD").first
+    date_from.fill("2026-01-22")
+    date_from.press("Tab")
+    ask(page, QUESTION)
+    assert set(card_titles(page)) == {HARBOR_WIRE_UPDATE}  # Harbor Wire's brief of 2026-01-21 is left out
+
+
+def test_answer_settings_show_the_model_and_set_k(page):
+    page.get_by_text("Answer settings").click()
+    assert page.locator("#answering-model textarea, #answering-model input").first.input_value().startswith("fake:")
+    k = page.get_by_label("number input for Passages to retrieve (k)")
+    k.fill("1")
+    k.press("Enter")
+    ask(page, QUESTION)
+    assert len(card_titles(page)) == 1 and not page.locator("#sources details.nr-also").count()
+
+
+def test_copying_an_answer_keeps_its_sources_as_footnotes(page, app_url):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url)
+    ask(page, QUESTION)
+    cited = page.locator("#sources .nr-card .nr-title").first.inner_text()
+    last_bot_message(page).hover()
+    page.locator('#chat button[aria-label="Copy message"]').last.click()
+    copied = page.evaluate("navigator.clipboard.readText()").replace("\\", "")  # Markdown escapes aside
+    assert "7,000" in copied and "[1]" in copied
+    assert f"**Sources**\n- [1] {cited}" in copied
+
+
+def test_a_conversation_exports_as_markdown_with_its_citations(page):
+    ask(page, QUESTION)
+    cited = page.locator("#sources .nr-card .nr-title").first.inner_text()
+    page.get_by_text("Rename, delete, export").click()
+    page.get_by_role("button", name="Export as Markdown").click()
+    link = page.locator("#exported-conversation a").first
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith(f"# {QUESTION}\n") and f"\n## {QUESTION}\n" in markdown
+    unescaped = markdown.replace("\\", "")
+    assert "7,000" in unescaped and "[1]" in unescaped
+    assert f"**Sources**\n- [1] {cited}" in unescaped
+
+
+def test_saved_conversations_can_be_started_renamed_and_deleted(page):
+    first, second = "Where were the first detainees taken?", "Who now holds the Ain al-Asad base?"
+    saved = page.locator("#conversation-list")
+    ask(page, first)
+    saved.get_by_text(first).wait_for()
+    start_new_conversation(page)
+    ask(page, second)
+    saved.get_by_text(second).wait_for()
+
+    page.get_by_text("Rename, delete, export").click()
+    page.get_by_label("New name").fill("Ain al-Asad handover")
+    page.get_by_role("button", name="Rename", exact=True).click()
+    saved.get_by_text("Ain al-Asad handover").wait_for()
+    assert not saved.get_by_text(second).count()
+
+    saved.get_by_text(first).click()
+    page.locator('#chat [data-testid="user"]', has_text=first).wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#delete-conversation").click()
+    saved.get_by_text(first).wait_for(state="detached")
+    assert not page.locator('#chat [data-testid="user"]').count()
+
+    page.reload()  # kept on the server: the list comes back as it was left
+    saved.get_by_text("Ain al-Asad handover").wait_for()
+    assert not saved.get_by_text(first).count()
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+def test_an_upload_is_listed_by_file_name_and_deleted_from_its_row_after_a_confirmation(
+    browser, app_url, data_dir, tmp_path, width
+):
+    upload = tmp_path / "ferry-timetable.md"
+    upload.write_text(UPLOADED_ARTICLE, encoding="utf-8")
+    stored = data_dir / "uploads" / upload.name
+    page = open_page(browser, app_url, width)
+    try:
+        page.get_by_role("tab", name="Upload").click()
+        page.locator("#upload-files input[type=file]").set_input_files(str(upload))
+        page.locator("#upload-files", has_text=upload.name).wait_for()
+        page.locator("#add-to-library").click()
+        page.get_by_text("Library updated: 1 added.").wait_for()  # the toast gives the counts
+
+        page.get_by_role("tab", name="Library").click()
+        page.locator("#library-search textarea, #library-search input").first.fill("ferry timetable")
+        row = page.locator("#library [role=row]", has_text="Ferry timetable returns to normal")
+        row.wait_for()
+        assert upload.name in row.inner_text() and str(data_dir) not in row.inner_text()  # relative to the uploads
+
+        questions: list[str] = []
+        for answer in ("dismiss", "accept"):
+            row.locator("[role=gridcell]").first.click()  # picks the row's source for Delete
+            page.wait_for_function("(name) => document.querySelector('#library-delete-source input')?.value"
+                                   ".includes(name)", arg=upload.name)
+            page.once("dialog", lambda dialog, answer=answer: (
+                questions.append(dialog.message), getattr(dialog, answer)()))
+            page.locator("#library-delete").click()
+            if answer == "dismiss":
+                page.locator("#library-delete-note", has_text="Nothing deleted").wait_for()
+                assert row.count() == 1 and stored.exists()
+        page.locator("#library-delete-note", has_text="Removed 1 source").wait_for()
+        row.wait_for(state="detached")
+        assert not stored.exists()  # the uploaded file goes with its article
+        assert all("Ferry timetable returns to normal" in question and upload.name in question
+                   for question in questions) and len(questions) == 2
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+def test_the_chat_fits_the_screen_and_its_input_stays_usable(browser, app_url, width):
+    page = open_page(browser, app_url, width)
+    try:
+        question_box = box(page).bounding_box()
+        assert question_box["x"] >= 0 and question_box["x"] + question_box["width"] <= width
+        assert question_box["width"] >= 200  # room to read what one types
+        ask(page, QUESTION)  # Playwright types and presses Enter only in a box that is visible and not covered
+        assert "7,000" in last_bot_message(page).inner_text()
+        assert sticking_out(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        save_screenshot(page, f"chat-{width}")
+    finally:
+        page.context.close()

@@ -54,7 +54,9 @@ def test_the_api_and_the_chat_say_the_same():
         AskRequest(question="q", filters=FiltersIn(date_from=BAD))
     with pytest.raises(ValueError, match="date_from is after date_to"):
         FiltersIn(date_from="2026-01-20", date_to="2026-01-19")
-    assert FiltersIn(date_from="2026-01-19").as_dict() == {"date_from": "2026-01-19", "date_to": None, "outlet": None}
+    assert FiltersIn(date_from="2026-01-19").as_dict() == {
+        "date_from": "2026-01-19", "date_to": None, "outlet": None, "article_ids": [],
+    }
     checks = check_chat_inputs("Who commands CENTCOM?", False, BAD, "")
     assert checks[2]["message"] == f"Date from {SAYS}"
 

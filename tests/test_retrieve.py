@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.pipeline import ingest, sample_corpus_dir
+from rag.chain import read_input
 from rag.config import Settings
 from rag.retrieve import Filters, Retriever, mmr, rrf
 from rag.store import Store
@@ -60,6 +61,19 @@ def test_date_and_outlet_filters(sample_store):
         assert since and all(p.date and p.date >= "2026-01-19" for p in since)
     outlet = retriever.search("US forces Iraq", k=5, filters=Filters(outlet="Desert Wire (sample)"))
     assert outlet and {p.outlet for p in outlet} == {"Desert Wire (sample)"}
+
+
+def test_article_filter_searches_only_the_chosen_articles(sample_store):
+    settings, store = sample_store
+    retriever = Retriever(store, settings)
+    unfiltered = retriever.search("US forces Iraq", k=5)
+    chosen = unfiltered[-1].article_id  # a weaker match than the first: the filter, not the ranking, must keep it
+    assert chosen != unfiltered[0].article_id
+    for mode in ("dense", "bm25", "hybrid", "mmr"):
+        within = retriever.search("US forces Iraq", k=5, mode=mode, filters=Filters(article_ids=(chosen,)))
+        assert within and {p.article_id for p in within} == {chosen}, mode
+    as_json = {"question": "q?", "filters": {"article_ids": [chosen]}}  # what the chat and JSON callers send
+    assert read_input(as_json).filters == Filters(article_ids=(chosen,))
 
 
 def test_reranker_hook_reorders(sample_store):

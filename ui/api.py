@@ -41,6 +41,8 @@ class FiltersIn(BaseModel):
     date_from: str | None = Field(None, description="Inclusive, YYYY-MM-DD.", json_schema_extra={"format": "date"})
     date_to: str | None = Field(None, description="Inclusive, YYYY-MM-DD.", json_schema_extra={"format": "date"})
     outlet: str | None = None
+    article_ids: list[str] = Field(default_factory=list, max_length=500,
+                                   description="Search only these articles (ids from /api/sources); empty: all.")
 
     @model_validator(mode="after")
     def _dates(self) -> FiltersIn:
@@ -49,11 +51,12 @@ class FiltersIn(BaseModel):
             raise ValueError(problem)
         return self
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> dict[str, str | list[str] | None]:
         return {
             "date_from": (self.date_from or "").strip() or None,
             "date_to": (self.date_to or "").strip() or None,
             "outlet": self.outlet or None,
+            "article_ids": self.article_ids,
         }
 
 

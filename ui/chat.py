@@ -73,6 +73,16 @@ def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: 
     return [gr.validate(problem is None, problem or "") for problem in problems]
 
 
+def article_choices(services: Services, chosen: list[str] | None) -> dict:
+    """The "ask within" article picker: every stored article by title, outlet and date; the chosen ones that are
+    still stored stay chosen (a deleted one would make the next question fail Gradio's choice check)."""
+    articles = services.store.articles()
+    stored = {a.id for a in articles}
+    choices = [(" · ".join(part for part in (a.title or "Untitled article", a.outlet, a.date) if part), a.id)
+               for a in articles]
+    return gr.update(choices=choices, value=[article_id for article_id in chosen or [] if article_id in stored])
+
+
 def history_of(chat: list[dict]) -> list[dict]:
     """The conversation as plain {"role", "content"} turns for the chain (Gradio 6 content may be a list of blocks)."""
     return [{"role": m.get("role", "user"), "content": plain_text(message_text(m))} for m in chat]
@@ -87,6 +97,7 @@ class ChatTab:
     """What the rest of the page needs from the chat tab."""
 
     outlet: gr.Dropdown
+    articles: gr.Dropdown
 
 
 def build_chat_tab(
@@ -108,7 +119,7 @@ def build_chat_tab(
 
     async def respond(
         question: str, chat: list[dict], k: float, mode: str, focus: float, outlet: str | None,
-        date_from: str | None, date_to: str | None, records: dict | None = None,
+        date_from: str | None, date_to: str | None, articles: list[str] | None = None, records: dict | None = None,
     ) -> AsyncIterator[tuple[list[dict], str, dict]]:
         """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
 
@@ -117,7 +128,7 @@ def build_chat_tab(
         """
         chat = list(chat or [])
         records = dict(records or {})
-        filters = {**chat_filters(date_from, date_to), "outlet": outlet or None}
+        filters = {**chat_filters(date_from, date_to), "outlet": outlet or None, "article_ids": list(articles or [])}
         history = history_of(chat)
         inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "focus": int(focus),
                   "filters": filters}
@@ -249,9 +260,9 @@ def build_chat_tab(
             with gr.Accordion("Rename, delete, export", open=False):
                 new_title = gr.Textbox(label="New name", max_lines=1)
                 rename = gr.Button("Rename", size="sm")
-                remove = gr.Button("Delete", size="sm", variant="stop")
+                remove = gr.Button("Delete", size="sm", variant="stop", elem_id="delete-conversation")
                 export = gr.Button("Export as Markdown", size="sm")
-                exported = gr.File(label="Exported conversation", interactive=False, visible=True)
+                exported = gr.File(label="Exported conversation", interactive=False, elem_id="exported-conversation")
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Conversation", height=460, latex_delimiters=[], elem_id="chat", buttons=["copy", "copy_all"],
@@ -278,11 +289,15 @@ def build_chat_tab(
                 mode = gr.Radio(list(get_args(RetrievalMode)), value=settings.retrieval, label="Retrieval mode")
                 focus = gr.Slider(0, 10, value=settings.focus_sentences, step=1, elem_id="focus",
                                   label="Sentences kept per passage (0 = whole passages)")
-                outlet = gr.Dropdown(label="Outlet", choices=[ALL_OUTLETS], value=ALL_OUTLETS[1])
+                outlet = gr.Dropdown(label="Outlet", choices=[ALL_OUTLETS], value=ALL_OUTLETS[1],
+                                     elem_id="ask-within-outlet")
+                articles = gr.Dropdown(label="Ask within these articles (none chosen: all)", choices=[], value=[],
+                                       multiselect=True, elem_id="ask-within-articles")
                 with gr.Row():
                     date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
                     date_to = gr.DateTime(label="Date to", include_time=False, type="string", value="")
-                gr.Textbox(describe_backend(settings), label="Answering model", interactive=False)
+                gr.Textbox(describe_backend(settings), label="Answering model", interactive=False,
+                           elem_id="answering-model")
         with gr.Column(scale=2):
             sources = gr.HTML(EMPTY_SOURCES, label="Sources", elem_id="sources", js_on_load=None)
 
@@ -295,7 +310,7 @@ def build_chat_tab(
     start_inputs = [message, busy, date_from, date_to]
     start_outputs = [message, asked, busy, send, stop, status]
     records = gr.State({})  # this tab's verified answers by message index, for thumbs up/down
-    answer_inputs = [asked, chatbot, k, mode, focus, outlet, date_from, date_to, records]
+    answer_inputs = [asked, chatbot, k, mode, focus, outlet, date_from, date_to, articles, records]
     answer_outputs = [chatbot, sources, records]
     idle_outputs = [busy, send, stop, status]
     private: dict[str, Any] = {"api_visibility": "private"}
@@ -332,7 +347,7 @@ def build_chat_tab(
     remove.click(delete_conversation, conversation_id, switched, queue=False,
                  js="(id) => (id && confirm('Delete this conversation?')) ? id : ''", **private)
     export.click(export_conversation, [chatbot, conversation_id], exported, queue=False, **private)
-    return ChatTab(outlet=outlet)
+    return ChatTab(outlet=outlet, articles=articles)
 
 
 def _constant(value: str) -> Callable[[], str]:

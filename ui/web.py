@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from ingest.loaders import SUPPORTED_EXTENSIONS
 from rag.config import Settings
 from ui.api import build_docs_router, build_router, validation_error
-from ui.chat import ALL_OUTLETS, build_chat_tab
+from ui.chat import ALL_OUTLETS, article_choices, build_chat_tab
 from ui.conversations import Conversations
 from ui.feedback import FeedbackLog
 from ui.render import markdown_text, render_ingest_summary
@@ -26,6 +26,7 @@ from ui.services import Services, UploadRejected, http_urls, safe_filename
 from ui.viewer import build_viewer_router
 
 LIBRARY_COLUMNS = ["Title", "Date", "Outlet", "Chunks", "Source"]
+LIBRARY_COLUMN_WIDTHS = ["230px", "104px", "180px", "80px", "586px"]  # pixels, not %: a phone sees title and date
 CONCURRENT_ANSWERS = 2  # answers streamed at once; more users wait in Gradio's queue and see their place in it
 
 CSS = """
@@ -46,13 +47,15 @@ del { text-decoration-color: #dc2626; }
 .nr-summary tr.nr-failed td { color: #dc2626; }
 .nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
 .nr-link { margin-left: .4rem; }
+/* the saved conversations scroll in their own box, so a long list never pushes the chat down a phone's screen */
+#conversation-list .wrap:has(> label) { max-height: 22rem; overflow-y: auto; }
+@media (max-width: 640px) { #conversation-list .wrap:has(> label) { max-height: 9rem; } }
 #chat-status { color: var(--body-text-color-subdued); font-size: .85rem; min-height: 1.2rem; }
 a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-align: super; }
-/* a phone: the library keeps dates and headers on one line and lets the table scroll sideways */
-#library table { min-width: 36rem; }
-#library th, #library th *, #library td:nth-child(2), #library td:nth-child(2) *, #library td:nth-child(4),
-#library td:nth-child(4) * { white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
-@media (max-width: 640px) { #library { overflow-x: auto; } }
+/* the library's columns have fixed widths (LIBRARY_COLUMN_WIDTHS), so on a phone the table scrolls sideways
+   instead of squeezing dates and headers a few letters to a line */
+#library th *, #library [role=gridcell]:nth-child(2) *, #library [role=gridcell]:nth-child(4) * {
+  white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
 """
 # The chat message is Markdown (it is also the message's accessible label), so "[n]" arrives as text: this
 # turns each into a link to its source card, previewing the supporting quote on hover, focus or tap.
@@ -98,8 +101,12 @@ CHAT_JS = r"""
   run();
 }
 """
+# Asks with the picked row's title and file name as the dropdown shows them; cancelled, nothing is deleted.
 CONFIRM_DELETE_JS = """
-(source, query) => (source && !confirm("Delete " + source + " from the library?")) ? [null, query] : [source, query]
+(source, query) => {
+  const shown = document.querySelector("#library-delete-source input")?.value || source;
+  return (source && confirm("Delete " + shown + " from the library?")) ? [source, query] : [null, query];
+}
 """
 # System fonts only: the default theme would fetch Google Fonts, which an offline machine cannot reach.
 THEME = gr.themes.Soft(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -116,7 +123,7 @@ def _shown_path(source: str, uploads: Path) -> str:
 def _library(services: Services, query: str = "") -> tuple[pd.DataFrame, dict, dict]:
     """The library table (rows matching every word of the query in title, outlet, date or source), the delete
     dropdown's choices (one per source) and the chat's outlet filter choices."""
-    articles = services.store.catalog.articles()
+    articles = services.store.articles()
     words = (query or "").lower().split()
     rows, choices = [], []
     for a in articles:
@@ -164,9 +171,8 @@ def build_blocks(services: Services) -> gr.Blocks:
         return (render_ingest_summary(results, counts), *_library(services, query), None)
 
     def delete(source: str | None, query: str) -> tuple:
-        if not source:
-            gr.Warning("Choose a source to delete.")
-            return (gr.skip(), *_library(services, query))
+        if not source:  # none picked, or the confirmation was cancelled
+            return ("Nothing deleted (no source picked, or the deletion was cancelled).", *_library(services, query))
         removed = services.delete(source)
         if not removed:
             return ("Nothing matched; it may be gone already.", *_library(services, query))
@@ -193,10 +199,10 @@ def build_blocks(services: Services) -> gr.Blocks:
         with gr.Tab("Upload"):
             files = gr.File(
                 file_count="multiple", label=f"Article files ({' '.join(sorted(SUPPORTED_EXTENSIONS))})",
-                file_types=sorted(SUPPORTED_EXTENSIONS),
+                file_types=sorted(SUPPORTED_EXTENSIONS), elem_id="upload-files",
             )
             urls = gr.Textbox(label="URLs, one per line", lines=3, placeholder="https://example.com/story.html")
-            add_button = gr.Button("Add to library", variant="primary")
+            add_button = gr.Button("Add to library", variant="primary", elem_id="add-to-library")
             summary = gr.HTML(elem_id="ingest-summary", js_on_load=None)
 
         with gr.Tab("Library"):
@@ -204,13 +210,14 @@ def build_blocks(services: Services) -> gr.Blocks:
                                 elem_id="library-search")
             library = gr.Dataframe(
                 headers=LIBRARY_COLUMNS, datatype=["str", "str", "str", "number", "str"], interactive=False,
-                wrap=True, column_widths=["32%", "10%", "16%", "7%", "35%"], elem_id="library",
+                wrap=True, column_widths=LIBRARY_COLUMN_WIDTHS, elem_id="library",
             )
             refresh = gr.Button("Refresh", size="sm")
             with gr.Row():
-                to_delete = gr.Dropdown(label="Delete by source (or click a row)", choices=[], scale=4)
-                delete_button = gr.Button("Delete", variant="stop", scale=1)
-            delete_note = gr.Markdown()
+                to_delete = gr.Dropdown(label="Delete by source (or click a row)", choices=[], scale=4,
+                                        elem_id="library-delete-source")
+                delete_button = gr.Button("Delete", variant="stop", scale=1, min_width=90, elem_id="library-delete")
+            delete_note = gr.Markdown(elem_id="library-delete-note")
 
         library_outputs = [library, to_delete, chat.outlet]
         add_button.click(
@@ -220,6 +227,9 @@ def build_blocks(services: Services) -> gr.Blocks:
         gr.on([refresh.click, demo.load, search.change], lambda query: _library(services, query), search,
               library_outputs, api_visibility="private")
         library.select(pick_row, search, to_delete, api_visibility="private")
+        # the table changes on load, upload, delete and search: the chat's article picker follows the whole library
+        library.change(lambda chosen: article_choices(services, chosen), chat.articles, chat.articles,
+                       queue=False, api_visibility="private")
         delete_button.click(delete, [to_delete, search], [delete_note, *library_outputs], concurrency_limit=1,
                             api_visibility="private", js=CONFIRM_DELETE_JS)
     return demo
