@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,12 +29,13 @@ from rag.citations import CitationVerifier
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import with_conflict_note
 from rag.context import fit_passages, focus_passages
+from rag.dates import anchor_dates
 from rag.errors import QuestionError
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
 from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
-from rag.questions import covers_asked_thing
+from rag.questions import covers_asked_thing, unmentioned_names
 from rag.retrieve import Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
@@ -366,20 +367,38 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
         parts = question_parts(standalone)
         raw, missing = open_parts(parts, raw, is_decline)  # a part left open is said, not the whole declined
+        unmentioned = unmentioned_names(standalone, [f"{p.title} {p.outlet} {anchor_dates(p.text, p.date)} {p.date}"
+                                                     for p in shown])
+        if unmentioned:  # "the 2023 Tour de France" over articles that never name it: nothing here is about it
+            return self._declined(question, standalone, passages)
         if is_decline(raw) or len(missing) == len(parts):
-            return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
-                          abstained=True, passages=passages)
+            return self._declined(question, standalone, passages, shown)
         text, citations, unsupported = self.verifier.verify(raw, shown, standalone)
         cited = [c.text for c in citations]
         if len(parts) == 1 and not covers_asked_thing(standalone, cited, self.verifier.embeddings):
             citations = []  # a supported sentence about something else than what was asked ("which unit")
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
-            return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
-                          abstained=True, passages=passages, unsupported_sentences=unsupported)
+            return self._declined(question, standalone, passages, shown, unsupported)
         text = f"{text} {missing_note(missing)}".strip()
         text, citations = with_conflict_note(standalone, text, citations, shown, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)
+
+    def _declined(
+        self, question: str, standalone: str, passages: list[Passage], shown: Sequence[Passage] = (),
+        unsupported: Sequence[str] = (),
+    ) -> Answer:
+        """No answer from the model, unless the passages disagree on the very figure asked: then that is the answer.
+
+        "How many camps were taken?" declined, or answered "several", while one report says three and another
+        four: the reports, each with its citation, answer it better than silence.
+        """
+        text, citations = with_conflict_note(standalone, "", [], shown, self.verifier.embeddings)
+        if citations:
+            return Answer(question=question, standalone_question=standalone, answer=text.strip(), citations=citations,
+                          passages=passages, unsupported_sentences=list(unsupported))
+        return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT, abstained=True,
+                      passages=passages, unsupported_sentences=list(unsupported))
 
 
 def _callback_settings(config: RunnableConfig) -> dict[str, Any]:

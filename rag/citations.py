@@ -17,6 +17,7 @@ import Stemmer
 from rag.claims import corrected_by_source, match_qualifiers, polarity_conflict
 from rag.dates import date_labels
 from rag.embeddings import NewsEmbeddings
+from rag.questions import DURATION_PHRASE, asks_duration
 from rag.text import MARKER_PATTERN, markers_in, markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
@@ -193,11 +194,13 @@ class CitationVerifier:
         number that lost its qualifier gets it back; a number with a contradicting qualifier does not hold.
         """
         answer = strip_narration(normalize_markers(answer, len(passages)))
-        sentences = split_sentences(answer)
+        sentences = _once_each(split_sentences(answer))
         if not sentences or not passages:
             return answer, [], []
         claims = [strip_markers(s) for s in sentences]
-        support, similarities, passage_sentences = self.support_matrix(claims, passages)
+        # a span the model worked out ("3 days after …") is in no passage: the rest of the sentence must hold
+        checked_claims = [DURATION_PHRASE.sub("", c) for c in claims] if asks_duration(question) else claims
+        support, similarities, passage_sentences = self.support_matrix(checked_claims, passages)
         checked: list[CheckedSentence] = []
         for i, claim in enumerate(claims):
             holding = [n for n in markers_of(sentences[i]) if support[i, n - 1] >= self.threshold]
@@ -221,6 +224,18 @@ class CitationVerifier:
             ))
         unsupported = [s.text for s in checked if not s.supported]
         return text, citations, unsupported
+
+
+def _once_each(sentences: Sequence[str]) -> list[str]:
+    """The sentences without repeats: a small model caught in a loop writes one sentence again and again."""
+    seen: set[str] = set()
+    kept = []
+    for sentence in sentences:
+        key = " ".join(strip_markers(sentence).lower().split())
+        if key not in seen:
+            seen.add(key)
+            kept.append(sentence)
+    return kept
 
 
 def _same_statements(sentences: Sequence[str], similarity: np.ndarray) -> list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rag.dates import MONTHS, find_relative_dates
 from rag.embeddings import NewsEmbeddings
 from rag.multipart import question_parts
+from rag.questions import asks_duration
 from rag.text import split_sentences
 from rag.types import Citation, Passage
 
@@ -32,7 +33,6 @@ _ASKS_TIME = re.compile(r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in
 _NUMBER_OF = re.compile(r"\b(?:number|size) (?:of|for) (?:the\s+)?((?:[\w-]+\s+){0,3}?[\w-]+?)"
                         r"(?=\s+(?:were|was|are|is|in|at|on|from|to|before|after|still|that|moved)\b|\?|$)",
                         re.IGNORECASE)
-_DURATION = re.compile(r"\bhow (?:many|much) (?:years|months|weeks|days|hours|time)\b|\bhow long\b", re.IGNORECASE)
 _SAME_NUMBER = re.compile(r"\bsame (?:number|size|figure|count|total)\b", re.IGNORECASE)
 _SAME_TIME = re.compile(r"\bsame (?:month|date|day|year|time)\b", re.IGNORECASE)  # "do all reports give the same month"
 _FUTURE = re.compile(r"\b(?:will|going to|next)\b", re.IGNORECASE)
@@ -129,7 +129,7 @@ def _reports(part: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) ->
 
 def _counts(question: str) -> bool:
     """A count is asked; "how many years passed between" asks for a sum, not a reported figure."""
-    if _DURATION.search(question):
+    if asks_duration(question):
         return False
     return bool(_HOW_MANY.search(question) or _NUMBER_OF.search(question) or _SAME_NUMBER.search(question))
 

@@ -32,7 +32,7 @@ _FUNCTION_WORDS = frozenset((
     "articles", "mention", "information"))
 _ENUMERATION = re.compile(r"^\s*(?:\(?\d\)|\d\.|[-•*])\s+")  # "(1) 150 fighters": the "1" is no fact to check
 _ECHOED_PART = re.compile(rf"\?\s*(?:{MARKER_PATTERN}\s*)*$")
-_UNSTOPPED = re.compile(rf"^(.*?[^.!?\s])((?:\s*{MARKER_PATTERN})*\s*)$", re.DOTALL)
+_TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER_PATTERN})+\s*$")
 _QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
 MIN_PART_WORDS = 4  # a shorter part ("from which city?") is searched with the first part's topic beside it
 _PRONOUN = re.compile(r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those)\b", re.IGNORECASE)
@@ -100,8 +100,15 @@ def open_parts(parts: Sequence[str], answer: str, declines: Callable[[str], bool
 
 
 def _full_stop(sentence: str) -> str:
-    """ "150 fighters [3]" → "150 fighters. [3]": a list item becomes a sentence the verifier can split."""
-    return _UNSTOPPED.sub(r"\1.\2", sentence.strip())
+    """ "150 fighters [3]" → "150 fighters. [3]": a list item becomes a sentence the verifier can split.
+
+    "… Governorate. [2]" already has its stop before the marker and stays as it is (not "[2].").
+    """
+    sentence = sentence.strip()
+    body = _TRAILING_MARKERS.sub("", sentence)
+    if not body or body.rstrip("\"'”’)").endswith((".", "!", "?")):
+        return sentence
+    return f"{body}.{sentence[len(body):]}"
 
 
 def missing_note(parts: Sequence[str]) -> str:

@@ -18,6 +18,8 @@ MARKER_PATTERN = r"\[\d+\]"  # one [n] marker, as regex text for the patterns th
 ONE_MARKER = re.compile(r"\[(\d+)\]")
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # [1], and lists such as [1, 2] before normalize_markers
 _SINGLE_MARKER = re.compile(rf"\s*{MARKER_PATTERN}")
+# the ", " and " and " in "[1], [2] and [3]"
+_MARKER_LIST_GLUE = re.compile(r"(?<=\])\s*(?:[,;]|,?\s*and)\s*(?=\[\d+\])")
 # The rough sentence boundary (a stop, then space), for looking a few words back or at capitals that start a
 # sentence, where pysbd's care is not worth its cost and a stray "U.S." costs nothing.
 ROUGH_SENTENCE_BREAK = r"[.!?]\s+"
@@ -130,10 +132,15 @@ def strip_markers(sentence: str) -> str:
 
 
 def normalize_markers(answer: str, n_passages: int) -> str:
-    """[1, 2] → [1][2]; markers that point to no passage are removed."""
+    """[1, 2] → [1][2], "[1], [2] and [3]" → [1][2][3]; markers that point to no passage are removed.
+
+    A list of markers after a sentence's stop ("… Resolve. [1], [2]") otherwise leaves its commas behind as a
+    sentence of their own (", ,").
+    """
 
     def fix(match: re.Match) -> str:
         numbers = [int(x) for x in re.split(r"\s*[,;]\s*", match.group(1))]
         return "".join(f"[{n}]" for n in numbers if 1 <= n <= n_passages)
 
-    return re.sub(r"\s+(?=\[\d)", " ", MARKER.sub(fix, answer)).strip()
+    joined = _MARKER_LIST_GLUE.sub("", MARKER.sub(fix, answer))
+    return re.sub(r"\s+(?=\[\d)", " ", joined).strip()
