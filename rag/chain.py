@@ -26,6 +26,7 @@ from langchain_core.runnables.config import ensure_config, patch_config, run_in_
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.citations import CitationVerifier
+from rag.claims import no_for_another_value
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import with_conflict_note
 from rag.context import fit_passages, focus_passages
@@ -379,7 +380,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             citations = []  # a supported sentence about something else than what was asked ("which unit")
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return self._declined(question, standalone, passages, shown, unsupported)
-        text = f"{text} {missing_note(missing)}".strip()
+        text = f"{no_for_another_value(standalone, text)} {missing_note(missing)}".strip()
         text, citations = with_conflict_note(standalone, text, citations, shown, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)

@@ -167,3 +167,28 @@ def corrected_by_source(claim: str, source: str) -> str:
     if yes_no and yes_no.group("word").lower() == "yes" and _negated_scopes(source):
         return f"No: {source}"
     return source
+
+
+# --- a yes that names another value than the one asked ----------------------------------------------------------
+
+_MONTH_NAME = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+                         r"December)\b")
+_FIGURE = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+
+
+def no_for_another_value(question: str, answer: str) -> str:
+    """ "Did the pullout begin in October?" answered "Yes, it began in August [1]" → "No, it began in August [1]".
+
+    The small model starts a yes/no answer with "Yes" and then states the article's value; when the question asks
+    about a month or figure that the answer never names and the answer names another of the same kind, the
+    article's value is the answer and the "Yes" is wrong.
+    """
+    yes = _YES_NO_ANSWER.match(answer)
+    if not yes or yes.group("word").lower() != "yes" or not _YES_NO_QUESTION.match(question):
+        return answer
+    for pattern in (_MONTH_NAME, _FIGURE):
+        asked = {m.group().replace(",", "") for m in pattern.finditer(question)}
+        stated = {m.group().replace(",", "") for m in pattern.finditer(re.sub(r"\[\d+\]", "", answer))}
+        if asked and stated and not asked & stated:
+            return f"No, {answer[yes.end():]}"
+    return answer

@@ -189,6 +189,9 @@ def unmentioned_names(question: str, texts: Sequence[str]) -> list[str]:
 def _mentioned(word: str, words: set[str]) -> bool:
     if word in words or any(alias.split()[0] in words for alias in ALIASES.get(word, ())):
         return True
-    if len(word) < 5:
+    if len(word) < 4:
         return False
-    return any(abs(len(w) - len(word)) <= 2 and SequenceMatcher(None, word, w).ratio() >= SAME_NAME for w in words)
+    if any(len(w) >= 4 and (word.startswith(w) or w.startswith(word)) for w in words):
+        return True  # "Iraqi" for Iraq, "Iranian" for Iran
+    return len(word) >= 5 and any(
+        abs(len(w) - len(word)) <= 2 and SequenceMatcher(None, word, w).ratio() >= SAME_NAME for w in words)

@@ -6,9 +6,9 @@ Real MiniLM embeddings throughout; the chain tests use scripted model replies on
 import pytest
 
 from rag.citations import CitationVerifier
-from rag.claims import match_qualifiers, polarity_conflict
+from rag.claims import match_qualifiers, no_for_another_value, polarity_conflict
 from rag.prompts import ABSTAIN_TEXT
-from rag.questions import answers_the_question, asked_thing, covers_asked_thing
+from rag.questions import answers_the_question, asked_thing, asks_duration, covers_asked_thing, unmentioned_names
 from rag.types import Passage
 
 from test_chain import sample_store, scripted  # noqa: F401 - sample_store is a fixture
@@ -184,3 +184,53 @@ def test_a_yes_that_reverses_the_article_reaches_the_user_as_no(sample_store):  
     chain = scripted(settings, store, "Yes, Iraq still sees the Islamic State as a strategic threat [1].")
     answer = chain.invoke({"question": QUESTION})
     assert not answer.abstained and answer.answer.startswith("No: ") and "no longer" in answer.answer
+
+
+# --- names the passages never mention ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question, texts, missing", [
+    # off-topic questions the bundled model answered from a sports passage (eval items x007 and x014)
+    ("Who won the 2023 Tour de France?", ["Lea Brandt won the Tour of Kestria on Sunday, 2025-06-02."],
+     ["2023", "France"]),
+    ("Who won the men's singles title at Wimbledon in 2019?", ["Greywater United won the Kestrian Cup in 2025."],
+     ["Wimbledon", "2019"]),
+    # spelling variants, demonyms, possessives, all-capital abbreviations and the question's first word are not missing
+    ("Did the Iraqi PM visit Ain al Assad and Hasaka?", ["Iraq's Prime Minister visited Ain al-Asad and Hasakah."],
+     []),
+    ("Why did CENTCOM move Iran's prisoners in 2026?", ["Iran said on 2026-01-21 that CENTCOM moved them."], []),
+    ("How many Daesh fighters were moved?", ["150 Islamic State fighters were moved."], []),
+    ("Iraq was told?", ["Iran was told."], []),  # the first word is not checked, even when it is a name
+    ("Did the US tell Iran?", ["Iraq was told."], ["Iran"]),  # Iraq is not a spelling of Iran
+])
+def test_unmentioned_names(question, texts, missing):
+    assert unmentioned_names(question, texts) == missing
+
+
+def test_asks_duration():
+    assert asks_duration("How many days after the statement did CENTCOM announce it?")
+    assert asks_duration("How long had US forces been out of Iraq?")
+    assert not asks_duration("How many detainees could be moved?")
+
+
+def test_daesh_is_covered_by_the_islamic_state(embeddings):
+    question = "how many daesh guys got shipped out of hasaka in the first batch?"
+    assert asked_thing(question) == "daesh"
+    assert covers_asked_thing(question, ["150 Islamic State fighters were moved from Hasakah."], embeddings)
+
+
+@pytest.mark.parametrize("question, answer, expected", [
+    # the bundled model's answer to a dev item: the article's month under a "Yes" to another month
+    ("Did the US pullout from Ain al-Asad begin in October 2025?",
+     "Yes, the US pullout from Ain al-Asad began in August 2025. [1]",
+     "No, the US pullout from Ain al-Asad began in August 2025. [1]"),
+    ("Were 150 fighters in the first group?", "Yes, about 100 fighters were in it [1].",
+     "No, about 100 fighters were in it [1]."),
+    ("Were 150 fighters in the first group?", "Yes, 150 fighters were in it [1].", None),  # the asked value
+    ("Did they leave in 2026?", "Yes, they left on January 19, 2026 [1].", None),  # 2026 is named
+    ("Did they leave in October?", "Yes. They left on October 3 [1].", None),
+    ("When did they leave?", "Yes, in August [1].", None),  # not a yes/no question
+    ("Did they leave in October?", "They left in August [1].", None),  # no "Yes" to turn
+])
+def test_a_yes_naming_another_value_than_asked_is_a_no(question, answer, expected):
+    assert no_for_another_value(question, answer) == (expected or answer)

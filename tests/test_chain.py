@@ -69,6 +69,23 @@ def test_model_decline_is_an_abstention(sample_store):
     assert answer.abstained and answer.answer == ABSTAIN_TEXT
 
 
+def test_an_answer_about_a_name_no_passage_mentions_is_declined(sample_store):
+    settings, store = sample_store
+    llm = GenericFakeChatModel(messages=iter([AIMessage("Yes, the Wimbledon champion visited Ain al-Asad Airbase [1].")]))
+    chain = AnswerChain(settings, Retriever(store, settings), llm)
+    answer = chain.invoke({"question": "Did the Wimbledon champion visit the US troops at Ain al-Asad Airbase?"})
+    assert next(llm.messages, None) is None, "the passages were relevant enough for the model to be asked"
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT
+
+
+def test_a_declined_question_whose_figure_the_reports_disagree_on_gets_the_reports(sample_store):
+    settings, store = sample_store
+    question = "How many Islamic State fighters were in the first group moved to Iraq, according to early reports?"
+    answer = scripted(settings, store, "The passages do not say.").invoke({"question": question})
+    assert not answer.abstained and answer.answer.startswith("Reports differ: ")
+    assert "150" in answer.answer and "100" in answer.answer and len(answer.citations) >= 2
+
+
 def test_wrong_marker_is_fixed_before_the_user_sees_it(sample_store):
     settings, store = sample_store
     chain = scripted(settings, store, "CENTCOM moved 150 Islamic State fighters from Hasakah [9].")

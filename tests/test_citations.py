@@ -128,3 +128,22 @@ def test_narration_clean_up_never_garbles_what_it_changes(text):
     cleaned = strip_narration(text)
     for sentence in split_sentences(cleaned):
         assert well_formed(re.sub(r"\s*\[\d+\]", "", sentence)) or sentence in text, (text, cleaned)
+
+
+def test_a_sentence_the_model_repeats_is_said_once(verifier):
+    looped = " ".join(["CENTCOM moved 150 fighters from Hasakah [1]."] * 5)
+    text, citations, _ = verifier.verify(looped, PASSAGES)
+    assert text == "CENTCOM moved 150 fighters from Hasakah. [1]" or text.count("150 fighters") == 1
+    assert [c.n for c in citations] == [1]
+
+
+def test_a_span_worked_out_from_two_dates_is_not_a_number_the_passage_lacks(verifier):
+    dated = [Passage(id="s", article_id="s", outlet="Desk", date="2026-01-21", text=(
+        "Iraq's Security Media Cell said on January 18 that the coalition had left all its bases in federal Iraq. "
+        "CENTCOM announced on January 21 that it was moving Islamic State detainees to Iraq."))]
+    question = "How many days after the Security Media Cell's statement did CENTCOM announce the transfer?"
+    claim = "CENTCOM announced the transfer 3 days after the Security Media Cell said the coalition had left [1]."
+    _, citations, _ = verifier.verify(claim, dated, question)
+    assert [c.n for c in citations] == [1]
+    _, citations, _ = verifier.verify(claim, dated, "What did CENTCOM announce?")  # no span asked: 3 is checked
+    assert citations == []

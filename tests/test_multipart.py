@@ -77,6 +77,12 @@ def test_open_parts(answer, kept, missing):
     assert open_parts(question_parts(QUESTION), answer, is_decline) == (kept, missing)
 
 
+def test_a_sentence_stopped_before_its_marker_gets_no_second_stop():
+    # "… Governorate. [2]" became "… Governorate. [2]." and reached users as "… Governorate. [2] ."
+    answer = "150 fighters were in the first group. [2] They came from Hasakah. [1]"
+    assert open_parts(question_parts(QUESTION), answer, is_decline) == (answer, [])
+
+
 def test_a_single_question_keeps_its_whole_answer_so_a_decline_still_declines():
     answer = "It was 150 [1]. The passages do not say more."
     assert open_parts(["How many fighters?"], answer, is_decline) == (answer, [])

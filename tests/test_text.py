@@ -65,5 +65,9 @@ def test_spans_are_ordered_disjoint_trimmed_and_cover_the_text(text):
 
 def test_marker_helpers():
     assert normalize_markers("Fact [1, 2]. Other [7].", 2) == "Fact [1][2]. Other ."
+    # a marker list after the stop left ",,," behind as a sentence of its own (the bundled model, eval item q09)
+    assert normalize_markers("Operation Inherent Resolve. [1], [2], [3] and [4]", 4) == (
+        "Operation Inherent Resolve. [1][2][3][4]")
+    assert normalize_markers("Left [1] and moved to Erbil [2].", 2) == "Left [1] and moved to Erbil [2]."
     assert markers_of("Up to 7,000 [2] could move [1][2].") == (2, 1)
     assert strip_markers("Up to 7,000 [2] could move [1][2].") == "Up to 7,000 could move."
