@@ -168,7 +168,7 @@ def live_server(services, settings=None) -> Iterator[str]:
     """
     import uvicorn
 
-    from ui.web import build_app
+    from ui.server import build_app
 
     server = uvicorn.Server(uvicorn.Config(build_app(settings or services.settings, services), host="127.0.0.1",
                                            port=free_port(), log_level="warning"))

@@ -19,8 +19,8 @@ from ui.render import (
     safe_url,
 )
 from ui.security import parse_auth
+from ui.server import build_app
 from ui.services import Services, safe_filename
-from ui.web import build_app
 
 from conftest import HARBOUR, fake_settings, services_over
 

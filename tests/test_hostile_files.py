@@ -18,8 +18,8 @@ from ingest.pipeline import ingest
 from rag.config import Settings
 from rag.store import Store
 from ui.cli import cli
+from ui.server import build_app
 from ui.services import Services
-from ui.web import build_app
 
 from conftest import HARBOUR, fake_settings, services_over
 

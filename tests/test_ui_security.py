@@ -19,8 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.config import Settings
+from ui.server import build_app
 from ui.services import Services, UploadRejected
-from ui.web import build_app, build_blocks
+from ui.web import build_blocks
 
 from conftest import HARBOUR, HARBOUR_PATH, live_server, services_over
 
@@ -214,7 +215,7 @@ def plain_app(services):
 ])
 def test_on_loopback_only_loopback_names_are_answered(plain_app, host, status):
     """DNS rebinding: a page whose name now points at 127.0.0.1 sends its own name as Host."""
-    from ui.web import loopback_host_guard
+    from ui.server import loopback_host_guard
 
     app = plain_app
     client = TestClient(loopback_host_guard(app, "127.0.0.1"))

@@ -241,8 +241,8 @@ def test_dns_rebinding_between_check_and_connect(server, tmp_path, monkeypatch):
 
 
 def test_api_ingest_refuses_local_urls_by_default(server, tmp_path):
+    from ui.server import build_app
     from ui.services import Services
-    from ui.web import build_app
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_backend="fake")
     client = TestClient(build_app(settings, Services(settings)))
