@@ -30,16 +30,17 @@ from rag.claims import no_for_another_value
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import with_conflict_note
 from rag.context import fit_passages, focus_passages
-from rag.dates import anchor_dates
+from rag.dates import all_past, anchor_dates, stated_dates
 from rag.errors import QuestionError
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
 from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
-from rag.questions import covers_asked_thing, unmentioned_names
+from rag.questions import asks_future_time, covers_asked_thing, unmentioned_names
 from rag.retrieve import Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
+from rag.text import strip_markers
 from rag.types import Answer, Passage, Timings
 
 _DECLINE = re.compile(
@@ -378,6 +379,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         cited = [c.text for c in citations]
         if len(parts) == 1 and not covers_asked_thing(standalone, cited, self.verifier.embeddings):
             citations = []  # a supported sentence about something else than what was asked ("which unit")
+        if asks_future_time(standalone) and citations and all_past(
+                stated_dates(strip_markers(text)), max(c.date or "" for c in citations) or None):
+            citations = []  # "When will they leave?" answered with the day a past move was reported
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return self._declined(question, standalone, passages, shown, unsupported)
         text = f"{no_for_another_value(standalone, text)} {missing_note(missing)}".strip()

@@ -194,3 +194,29 @@ def _resolve(match: re.Match, base: datetime.date, future: bool) -> str | None:
         return _day_label(datetime.date(year, month, day))
     except ValueError:  # "February 30"
         return _month_label(year, month)
+
+
+_STATED_DATE = re.compile(rf"\b(?:(?P<month>{_MONTH})\s+(?:(?P<day>\d{{1,2}}),?\s+)?)?(?P<year>(?:19|20)\d\d)\b")
+
+
+def stated_dates(text: str) -> list[tuple[int, ...]]:
+    """The dates a text states, each at its own precision: (2026, 1, 19), (2024, 9) or (2025,)."""
+    found = []
+    for match in _STATED_DATE.finditer(text):
+        parts = [int(match.group("year"))]
+        if match.group("month"):
+            parts.append(MONTHS.index(match.group("month")) + 1)
+            if match.group("day"):
+                parts.append(int(match.group("day")))
+        found.append(tuple(parts))
+    return found
+
+
+def all_past(dates: list[tuple[int, ...]], published: str | None) -> bool:
+    """Every date is on or before the publication date, compared at the date's own precision (a year or a month
+    that includes the publication date is not past: "later in 2026" may still be to come)."""
+    base = published_date(published)
+    if base is None or not dates:
+        return False
+    return all(date < (base.year, base.month, base.day)[: len(date)] or len(date) == 3
+               and date == (base.year, base.month, base.day) for date in dates)

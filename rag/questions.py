@@ -162,6 +162,14 @@ def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: Ne
     return bool(np.max(vectors[1:] @ vectors[0]) >= NEAR_WORD)
 
 
+_FUTURE_WORDS = re.compile(r"\b(?:will|going to|due to|expected to|set to|planned to|scheduled to)\b", re.IGNORECASE)
+
+
+def asks_future_time(question: str) -> bool:
+    """ "When will US troops leave Kurdistan?": the time of something still to come, when the articles were written."""
+    return bool(_ASKS_TIME.search(question) and _FUTURE_WORDS.search(question))
+
+
 def asks_duration(question: str) -> bool:
     """ "How long…", "how many days after…": the answer is a span worked out from two dates."""
     return bool(ASKS_DURATION.search(question))

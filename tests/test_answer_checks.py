@@ -5,10 +5,19 @@ Real MiniLM embeddings throughout; the chain tests use scripted model replies on
 
 import pytest
 
+from evals.recheck import switched_off
 from rag.citations import CitationVerifier
 from rag.claims import match_qualifiers, no_for_another_value, polarity_conflict
+from rag.dates import all_past, stated_dates
 from rag.prompts import ABSTAIN_TEXT
-from rag.questions import answers_the_question, asked_thing, asks_duration, covers_asked_thing, unmentioned_names
+from rag.questions import (
+    answers_the_question,
+    asked_thing,
+    asks_duration,
+    asks_future_time,
+    covers_asked_thing,
+    unmentioned_names,
+)
 from rag.types import Passage
 
 from test_chain import sample_store, scripted  # noqa: F401 - sample_store is a fixture
@@ -234,3 +243,36 @@ def test_daesh_is_covered_by_the_islamic_state(embeddings):
 ])
 def test_a_yes_naming_another_value_than_asked_is_a_no(question, answer, expected):
     assert no_for_another_value(question, answer) == (expected or answer)
+
+
+def test_a_future_question_answered_with_a_past_day_is_declined(sample_store):  # noqa: F811
+    # dev item q53: the bundled model gave the day US forces left federal Iraq as the day they "will leave" Kurdistan
+    settings, store = sample_store
+    question = "When will US troops leave the Kurdistan Region?"
+    reply = "The US troops will leave the Kurdistan Region on January 19, 2026 [1]."
+    answer = scripted(settings, store, reply).invoke({"question": question})
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT
+    with switched_off("future question, past date"):  # what declines it is this check, not another
+        assert not scripted(settings, store, reply).invoke({"question": question}).abstained
+
+
+@pytest.mark.parametrize("dates, published, past", [
+    ([(2026, 1, 19)], "2026-01-19", True),  # the day it was reported is not still to come
+    ([(2026, 1, 19)], "2026-01-21", True),
+    ([(2026,)], "2026-01-21", False),  # "later in 2026" may be to come
+    ([(2026, 9)], "2026-01-21", False),
+    ([(2025,), (2024, 9)], "2026-01-21", True),
+    ([(2025,), (2027,)], "2026-01-21", False),  # one date still to come
+    ([], "2026-01-21", False),
+    ([(2025,)], None, False),  # undated: nothing to compare with
+])
+def test_all_past(dates, published, past):
+    assert all_past(dates, published) is past
+
+
+def test_stated_dates_and_future_questions():
+    assert stated_dates("They left on January 19, 2026, after the September 2024 deal and talks in 2025.") == [
+        (2026, 1, 19), (2024, 9), (2025,)]
+    assert asks_future_time("When will US troops leave the Kurdistan Region?")
+    assert asks_future_time("When is the agreement due to end?")
+    assert not asks_future_time("When did US troops leave Ain al-Asad?")

@@ -350,7 +350,7 @@ def answer_json(answer) -> dict:
 @click.option("--port", type=int, help="Port (default 7860; NEWSRAG_UI_PORT).")
 def serve(host: str | None, port: int | None) -> None:
     """Start the chat UI and the JSON API (/api/ask, /api/ingest, /api/sources, /healthz)."""
-    from ui.web import serve as run_server
+    from ui.server import serve as run_server
 
     settings = _settings(ui_host=host, ui_port=port)
     run_server(settings, settings.ui_host, settings.ui_port)
@@ -376,7 +376,10 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--ablation", is_flag=True,
               help="No model: for each retrieval mode, k, chunk size and focus, how often the evidence "
                    "reaches the prompt and at what size (under a minute).")
-def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baseline, gate, compare, ablation) -> None:
+@click.option("--recheck", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json",
+              help="No model: that run's raw answers checked again, with each answer check switched off in turn.")
+def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baseline, gate, compare, ablation,
+                 recheck) -> None:
     """Run the gold questions through the same chain users get, and score them.
 
     \b
@@ -386,6 +389,7 @@ def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baselin
       newsrag eval --split test --baseline --out evals/results/NAME   # figures to quote and commit
       newsrag eval --compare evals/out-bm25/results.json evals/out/results.json
       newsrag eval --ablation                    # which retrieval settings find the evidence (dev split)
+      newsrag eval --recheck evals/out/results.json   # what each answer check moves in that run
     """
     from pathlib import Path
 
@@ -393,6 +397,13 @@ def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baselin
 
     if compare:
         click.echo(run.compare(Path(compare[0]), Path(compare[1])))
+        return
+    if recheck:
+        from evals.recheck import answer_check_ablation, render_answer_check_ablation
+
+        table = answer_check_ablation(Path(recheck), _settings(), Path(dataset) if dataset else run.DEFAULT_DATASET,
+                                      progress=lambda name: click.echo(f"rechecking: {name}", err=True))
+        click.echo(render_answer_check_ablation(table))
         return
     if gate and split not in (None, "test"):
         raise click.UsageError("--gate runs the test split: drop --split or use --split test")

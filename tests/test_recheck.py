@@ -1,0 +1,46 @@
+"""The answer-check ablation replays a run's stored raw answers: each check, switched off, shows what it moved."""
+
+from __future__ import annotations
+
+from evals.recheck import CHECKS, recheck, render_answer_check_ablation, switched_off
+from evals.run import DEFAULT_DATASET, load_dataset
+from rag.chain import build_chain
+from rag.llm import FakeNewsModel
+
+from test_chain import sample_store  # noqa: F401 - a fixture
+
+GOLD = {item["id"]: item for item in load_dataset(DEFAULT_DATASET, None, "all")}
+# the bundled model's own answer to dev item x007, with the passages retrieved for it on the sample corpus
+TOUR = "Lea Brandt won the 2023 Tour de France. [4]"
+
+
+def _run_with(chain, item_id: str, raw: str) -> dict:
+    item = GOLD[item_id]
+    passages = chain.retriever.search(item["question"])
+    return {"rows": [{"id": item_id, "standalone_question": item["question"], "raw_answer": raw,
+                      "passages": [{"id": p.id, "score": p.score, "similarity": p.similarity} for p in passages]}]}
+
+
+def test_each_check_switched_off_shows_what_it_moved(sample_store):  # noqa: F811
+    settings, store = sample_store
+    chain = build_chain(settings, store=store, llm=FakeNewsModel())
+    results = _run_with(chain, "x007", TOUR)
+    with switched_off(None):
+        on = recheck(results, settings, chain, GOLD)["overall"]
+    with switched_off("names the passages never mention"):
+        off = recheck(results, settings, chain, GOLD)["overall"]
+    assert on["abstention_accuracy"] == 1.0, "the off-topic answer is declined with every check on"
+    assert off["abstention_accuracy"] == 0.0, "without the name check the sports passage's answer gets through"
+    table = render_answer_check_ablation({"all checks on": {"overall": on},
+                                          "names the passages never mention": {"overall": off}})
+    assert "| without names the passages never mention | – | 0.000 (-1.000) |" in table
+
+
+def test_every_check_can_be_switched_off_and_back_on():
+    import rag.chain
+
+    before = rag.chain.unmentioned_names
+    for name in CHECKS:
+        with switched_off(name):
+            pass
+    assert rag.chain.unmentioned_names is before
