@@ -198,15 +198,17 @@ def malformed_reason(text: str) -> str | None:
     """Why an answer reads broken, or None: what clean-up leftovers and narrating small models produce.
 
     Flags a sentence that starts with punctuation or a dangling word ("In, up to ..."), a sentence ending on
-    a preposition or article ("... from."), an empty sentence between markers ("[1]. [2]."), and narration of
-    the sources ("The passage states: ...", "According to passage 2, ...").
+    a preposition or article ("... from."), an empty sentence between markers ("[1]. [2]."), a stray quote mark
+    left as a sentence, and narration of the sources ("The passage states: ...", "According to passage 2, ...").
     """
     if narration := _NARRATION.search(text):
         return f"narrates its sources ('{narration.group(0)}')"
     if _EMPTY_SENTENCE.search(text):
         return "an empty sentence between markers"
     for sentence in split_sentences(text):
-        bare = strip_markers(sentence)
+        bare = strip_markers(sentence).strip()
+        if bare and not re.search(r"\w", bare):
+            return f"a sentence of punctuation only ('{bare}')"
         if start := _STARTS_BROKEN.match(bare):
             return f"a sentence starts with '{start.group(0)}'"
         words = _WORD.findall(bare)

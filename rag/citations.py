@@ -65,6 +65,8 @@ _META_SENTENCE = re.compile(
 )
 _DANGLING_START = re.compile(rf"^(?:\W*\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\b)?[\s,;:.)\]-]+", re.IGNORECASE)
 _QUOTED = re.compile(r"""^["“](?P<inner>[^"“”]+?)[.,]?["”](?P<end>[.!?]?)$""")
+_QUOTE_IN_META = re.compile(r"""["“](?P<inner>[^"“”]{20,}?)\s*(?:["”]|$)""")
+_WORDLIKE = re.compile(r"\w")
 _PREPOSITION_END = re.compile(r"\b(?:in|from|of|per|see|to|by|at|on|with|for|according)\s*[.!?]$", re.IGNORECASE)
 _WELL_FORMED_START = re.compile(r"""^[A-Z0-9"“‘'$(]""")
 SAME_STATEMENT = 0.55  # MiniLM cosine: "still sees it as a strategic threat" vs its "no longer" source 0.64-0.89
@@ -82,13 +84,13 @@ class CheckedSentence:
 def strip_narration(answer: str) -> str:
     """Remove "according to the passage"-style narration; the citation markers carry that information."""
     cleaned = [_without_narration(s) for s in split_sentences(answer)]
-    return " ".join(s for s in cleaned if s)
+    return " ".join(s for s in cleaned if _WORDLIKE.search(s))  # a quote mark left on its own goes too
 
 
 def _without_narration(sentence: str) -> str:
     """The sentence without narration ("" if it only narrated), or unchanged if cutting would garble it."""
     if _META_SENTENCE.match(sentence):
-        return ""
+        return _quoted_evidence(sentence)
     moved: list[str] = []
 
     def keep_markers(match: re.Match) -> str:
@@ -114,6 +116,19 @@ def _without_narration(sentence: str) -> str:
     if not all(well_formed(piece) for piece in split_sentences(bare)):
         return sentence.strip()
     return f"{bare} {markers}".strip()
+
+
+def _quoted_evidence(sentence: str) -> str:
+    """What a "This is stated in [2], where it says "…"" sentence quotes, as a sentence of its own with the
+    sentence's markers ("" when it quotes nothing): the quote is often the very evidence the answer needs."""
+    quoted = _QUOTE_IN_META.search(sentence)
+    if not quoted:
+        return ""
+    inner = quoted.group("inner").strip()
+    inner = inner[:1].upper() + inner[1:] + ("" if inner[-1:] in ".!?" else ".")
+    if not well_formed(inner):
+        return ""
+    return f"{inner} {''.join(markers_in(sentence[: quoted.start()]))}".strip()
 
 
 def well_formed(sentence: str) -> bool:

@@ -66,8 +66,8 @@ def match_qualifiers(claim: str, source: str) -> str | None:
             if None not in kinds and kind not in kinds:
                 return None
             continue
-        if None in kinds or len(kinds) != 1:
-            continue
+        if None in kinds or len(kinds) != 1 or claim[match.end("number") :].startswith("-"):
+            continue  # "the 250-mile estimate" takes no "about" in front of its compound
         qualifier = next(words for _, words in stated[number]).lower()
         at = match.start("number") + offset
         out = f"{out[:at]}{qualifier} {out[at:]}"

@@ -91,6 +91,7 @@ def test_a_bare_yes_conflicts_when_the_source_negates_what_was_asked():
     ("More than 7,000 detainees could be moved.", None),  # another kind: a mismatch
     ("About 7,000 detainees could be moved.", None),
     ("The US had 62,000 troops in 2007.", "The US had about 62,000 troops in 2007."),  # a year is not hedged
+    ("The 62,000-strong force left.", "The 62,000-strong force left."),  # a compound takes no "about" (dev d032)
 ])
 def test_number_qualifiers(claim, expected):
     assert match_qualifiers(claim, PEAK.text) == expected

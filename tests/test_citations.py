@@ -80,6 +80,15 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
     ("The number of detainees, according to [1], is 7,000.", "The number of detainees is 7,000. [1]"),
     ("Based on the information provided, 150 fighters were moved [1].", "150 fighters were moved. [1]"),
     ("This information comes from [1].", ""),
+    # dev w043 and d032: the sentence that narrates quotes the evidence; the quote stays, the narration goes
+    ('Yes, Iraqi troops can keep the country safe. This is stated in the passage from [2] on January 20, 2026, '
+     'where it says "Its security forces are capable of stopping the group from rebuilding. "',
+     "Yes, Iraqi troops can keep the country safe. Its security forces are capable of stopping the group from "
+     "rebuilding. [2]"),
+    ("The Frontline Mapping Project's estimate came first. This can be seen in the passage from [1] which states "
+     '"Syrian government forces now control about 250 miles, the monitor said on Thursday [January 22, 2026]."',
+     "The Frontline Mapping Project's estimate came first. Syrian government forces now control about 250 miles, "
+     "the monitor said on Thursday [January 22, 2026]. [1]"),
     ("According to context piece 2, up to 7,000 could be moved [2].", "Up to 7,000 could be moved. [2]"),
     # not narration: left as the model wrote it
     ("In 2003, US forces invaded Iraq [1].", "In 2003, US forces invaded Iraq [1]."),

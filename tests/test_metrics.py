@@ -263,6 +263,7 @@ def test_citation_recall_verified_counts_markers_that_resolve_to_citations():
     ("Based on the provided context, 150 fighters were moved first [1].", "narrates"),
     ("According to the first context, 150 Islamic State fighters were moved from Syria to Iraq.", "narrates"),
     ("As context piece 2 says, 150 fighters were moved first.", "narrates"),
+    ('Yes, Iraqi troops can keep the country safe. [2] "', "punctuation only"),
 ])
 def test_malformed_answers_are_flagged_with_the_reason(text, reason):
     assert reason in (malformed_reason(text) or "")
