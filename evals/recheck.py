@@ -31,6 +31,10 @@ from rag.store import Store
 from rag.types import Answer
 
 _NEVER = re.compile(r"(?!)")
+# Taken from the run, not from today's settings: chunk ids are hashes of chunk texts, so the stored passages are
+# found again only with the run's chunking, and focus and k decide what the model was shown.
+REPLAYED_SETTINGS = ("chunk_tokens", "chunk_overlap", "focus_sentences", "top_k", "llm_context_tokens",
+                     "llm_max_tokens")
 
 
 def _declined_without_reports(self: AnswerChain, question: str, standalone: str, passages: list, *_: Any) -> Answer:
@@ -79,9 +83,7 @@ def recheck(results: Mapping, settings: Settings, chain: AnswerChain, gold: Mapp
             answer = Answer(question=item["question"], standalone_question=standalone, answer=ABSTAIN_TEXT,
                             abstained=True, passages=passages)
         else:
-            shown = passages[: len(chain._context(standalone, passages, settings.focus_sentences))]
-            answer = chain._finish(item["question"], standalone, raw, shown, passages)
-            answer.raw_answer = raw  # citation recall counts the model's own markers
+            answer = chain.check(item["question"], standalone, raw, passages)
         rows.append({"id": row["id"], "category": item["category"], "scores": score_item(item, answer, settings.top_k),
                      "timings": {}})
     return summarize(rows)
@@ -100,7 +102,8 @@ def answer_check_ablation(results_path: Path, settings: Settings, dataset: Path 
     results = json.loads(results_path.read_text(encoding="utf-8"))
     gold = {item["id"]: item for item in load_dataset(dataset, None, "all")}
     with tempfile.TemporaryDirectory(prefix="newsrag-recheck-", ignore_cleanup_errors=True) as data_dir:
-        run_settings = settings.model_copy(update={"data_dir": Path(data_dir)})
+        replayed = {key: value for key, value in results.get("settings", {}).items() if key in REPLAYED_SETTINGS}
+        run_settings = settings.model_copy(update={**replayed, "data_dir": Path(data_dir)})
         store = Store(run_settings)
         ingest([str(sample_corpus_dir())], run_settings, store=store)
         chain = build_chain(run_settings, store=store, llm=FakeNewsModel())  # never called: the answers are stored

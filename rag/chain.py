@@ -359,6 +359,17 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         focused = focus_passages(standalone, passages, self.retriever.store.embeddings, focus)
         return fit_passages(standalone, focused, self.settings)
 
+    def check(self, question: str, standalone: str, raw: str, passages: list[Passage], focus: int | None = None
+              ) -> Answer:
+        """The answer this chain makes of a model's raw output for these retrieved passages: everything after
+        the model, as a question asked through the chain runs it. `newsrag eval --recheck` replays stored runs
+        with it."""
+        focus = self.settings.focus_sentences if focus is None else focus
+        shown = passages[: len(self._context(standalone, passages, focus))]
+        answer = self._finish(question, standalone, raw, shown, passages)
+        answer.raw_answer = raw
+        return answer
+
     def _verified(self, arguments: dict[str, Any]) -> Answer:
         return self._finish(arguments["question"], arguments["standalone"], arguments["raw"], arguments["shown"],
                             arguments["passages"])

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.dates import MONTHS, find_relative_dates
+from rag.dates import FUTURE_WORDS, MONTHS, STATED_DATE, find_relative_dates
 from rag.embeddings import NewsEmbeddings
 from rag.multipart import question_parts
 from rag.questions import asks_duration
@@ -35,7 +35,6 @@ _NUMBER_OF = re.compile(r"\b(?:number|size) (?:of|for) (?:the\s+)?((?:[\w-]+\s+)
                         re.IGNORECASE)
 _SAME_NUMBER = re.compile(r"\bsame (?:number|size|figure|count|total)\b", re.IGNORECASE)
 _SAME_TIME = re.compile(r"\bsame (?:month|date|day|year|time)\b", re.IGNORECASE)  # "do all reports give the same month"
-_FUTURE = re.compile(r"\b(?:will|going to|next)\b", re.IGNORECASE)
 _APPROXIMATE = ("about", "around", "some", "roughly", "nearly", "almost", "approximately")
 _AT_MOST, _AT_LEAST = ("up to", "as many as", "fewer than", "less than"), ("more than", "at least", "over")
 _QUALIFIER = rf"(?:(?:{'|'.join((*_APPROXIMATE, *_AT_MOST, *_AT_LEAST, 'only'))})\s+)?"
@@ -52,7 +51,6 @@ _QUANTITY = re.compile(
 )
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
 _AFTER_MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\s+$")
-_FULL_DATE = re.compile(rf"\b(?:(?:{'|'.join(MONTHS)})(?:\s+\d{{1,2}})?,?\s+)?(?:19|20)\d\d\b")
 _RETRACTED = re.compile(r"\b(?:earlier version|was wrong|were wrong|incorrectly|erroneously|misstated|not about)\b",
                         re.IGNORECASE)
 # "began leaving in August" answers when it started, not "when did they leave": both speak of a start or neither
@@ -80,7 +78,7 @@ def conflict_note(question: str, shown: Sequence[Passage], embeddings: NewsEmbed
     Each figure is named once, from its newest report, with the markers of every passage that gives it.
     """
     for part in question_parts(question):
-        if not (_counts(part) or (_asks_time(part) and not _FUTURE.search(part))):
+        if not (_counts(part) or (_asks_time(part) and not FUTURE_WORDS.search(part))):
             continue  # what has not happened yet has forecasts, not reports to set against each other
         groups = _disagreeing(_reports(part, shown, embeddings))
         if groups:
@@ -233,7 +231,7 @@ def _number_range(match: re.Match) -> tuple[float, float]:
 def _date_in(sentence: str, published: str | None) -> tuple[str, tuple] | None:
     """The first date the sentence gives (a relative one resolved): "began in August and continued through
     September" began in August."""
-    found = [(m.start(), m.group(0)) for m in _FULL_DATE.finditer(sentence)]
+    found = [(m.start(), m.group(0)) for m in STATED_DATE.finditer(sentence)]
     found += [(d.start, d.label) for d in find_relative_dates(sentence, published)]
     for _, text in sorted(found):
         key = _calendar(text)

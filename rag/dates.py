@@ -196,13 +196,16 @@ def _resolve(match: re.Match, base: datetime.date, future: bool) -> str | None:
         return _month_label(year, month)
 
 
-_STATED_DATE = re.compile(rf"\b(?:(?P<month>{_MONTH})\s+(?:(?P<day>\d{{1,2}}),?\s+)?)?(?P<year>(?:19|20)\d\d)\b")
+# "January 19, 2026", "September 2024", "2011": a date as written out, at whatever precision it is given
+STATED_DATE = re.compile(rf"\b(?:(?P<month>{_MONTH})\s+(?:(?P<day>\d{{1,2}}),?\s+)?)?(?P<year>(?:19|20)\d\d)\b")
+# What a question or claim about something still to come says ("will leave", "is due to be moved")
+FUTURE_WORDS = re.compile(r"\b(?:will|going to|due to|expected to|set to|planned to|scheduled to)\b", re.IGNORECASE)
 
 
 def stated_dates(text: str) -> list[tuple[int, ...]]:
     """The dates a text states, each at its own precision: (2026, 1, 19), (2024, 9) or (2025,)."""
     found = []
-    for match in _STATED_DATE.finditer(text):
+    for match in STATED_DATE.finditer(text):
         parts = [int(match.group("year"))]
         if match.group("month"):
             parts.append(MONTHS.index(match.group("month")) + 1)

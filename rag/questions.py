@@ -14,6 +14,7 @@ from difflib import SequenceMatcher
 import numpy as np
 import Stemmer
 
+from rag.dates import FUTURE_WORDS
 from rag.embeddings import NewsEmbeddings
 from rag.text import ROUGH_SENTENCE_BREAK, strip_markers
 
@@ -162,12 +163,9 @@ def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: Ne
     return bool(np.max(vectors[1:] @ vectors[0]) >= NEAR_WORD)
 
 
-_FUTURE_WORDS = re.compile(r"\b(?:will|going to|due to|expected to|set to|planned to|scheduled to)\b", re.IGNORECASE)
-
-
 def asks_future_time(question: str) -> bool:
     """ "When will US troops leave Kurdistan?": the time of something still to come, when the articles were written."""
-    return bool(_ASKS_TIME.search(question) and _FUTURE_WORDS.search(question))
+    return bool(_ASKS_TIME.search(question) and FUTURE_WORDS.search(question))
 
 
 def asks_duration(question: str) -> bool:
