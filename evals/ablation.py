@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.bench.ingestion import chunk_texts, wordpieces
 from evals.metrics import mean, reciprocal_rank, retrieval_hit, retrieval_recall
 from evals.run import DEFAULT_DATASET, Split, load_dataset
 from ingest.pipeline import ingest, sample_corpus_dir
@@ -63,32 +64,42 @@ def retrieval_ablation(
     focus: Sequence[int] | None = None,
     dataset: Path = DEFAULT_DATASET,
     split: Split = "dev",
+    overlaps: Sequence[int] | None = None,
+    headers: Sequence[bool] | None = None,
 ) -> list[dict]:
-    """One row per (chunk size, mode, k, focus): metrics over the split's gold items that have evidence.
+    """One row per (chunk size, overlap, header, mode, k, focus): metrics over the split's gold items that have
+    evidence. Overlaps and headers default to the configured setting.
 
     The split defaults to dev: the ablation is for choosing settings, and the test split never chooses one.
 
     Each chunk size gets a fresh temporary store with the sample corpus. `kept` is the share of items with
     evidence still in the prompt after each passage is focused to `focus` sentences (0 = whole passages;
     default: the configured setting); `uncached_tokens` the mean cl100k tokens of the prompt after the
-    fixed instructions, which is what the model must read before its first token.
+    fixed instructions, which is what the model must read before its first token; `wordpieces_per_article`
+    what ingest embeds per article, which its speed is proportional to (docs/performance.md).
     """
     focus = tuple(focus) if focus is not None else (settings.focus_sentences,)
+    overlaps = tuple(overlaps) if overlaps is not None else (settings.chunk_overlap,)
+    headers = tuple(headers) if headers is not None else (settings.chunk_header,)
     instructions = count_tokens(ANSWER_SYSTEM)
     items = [item for item in load_dataset(dataset, split=split) if item.get("evidence")]
     queries = [search_query(item) for item in items]
     rows: list[dict] = []
-    for chunk_tokens in chunk_sizes:
-        overlap = min(settings.chunk_overlap, chunk_tokens // 4)
+    chunkings = dict.fromkeys((size, min(overlap, size // 4), header)
+                              for size in chunk_sizes for overlap in overlaps for header in headers)
+    for chunk_tokens, overlap, header in chunkings:
         with tempfile.TemporaryDirectory(prefix="newsrag-ablation-", ignore_cleanup_errors=True) as directory:
             run_settings = settings.model_copy(
                 update={"data_dir": Path(directory), "chroma_host": None, "chunk_tokens": chunk_tokens,
-                        "chunk_overlap": overlap})
+                        "chunk_overlap": overlap, "chunk_header": header})
             store = Store(run_settings)
             ingest([str(sample_corpus_dir())], run_settings, store=store)
             retriever = Retriever(store, run_settings)
             sentences = _MemoEmbeddings(store.embeddings)
-            chunks = store.stats()["chunks"]
+            stats = store.stats()
+            chunks = stats["chunks"]
+            embedded = wordpieces(chunk_texts(sample_corpus_dir(), run_settings, store.embeddings), store.embeddings)
+            per_article = round(embedded / max(1, int(stats["articles"])))  # type: ignore[call-overload]
             for mode in modes:
                 for k in ks:
                     found = [retriever.search(query, k=k, mode=mode) for query in queries]
@@ -105,7 +116,8 @@ def retrieval_ablation(
                         tokens = [sum(count_tokens(str(m.content)) for m in answer_messages(query, context))
                                   for query, context in zip(queries, prompts)]
                         rows.append({
-                            "chunk_tokens": chunk_tokens, "chunk_overlap": overlap, "chunks": chunks,
+                            "chunk_tokens": chunk_tokens, "chunk_overlap": overlap, "chunk_header": header,
+                            "chunks": chunks, "wordpieces_per_article": per_article,
                             "mode": mode, "k": k, "focus": keep, **retrieval,
                             "kept": _mean([retrieval_hit(item, ps, k) for item, ps in zip(items, prompts)]),
                             "uncached_tokens": round(sum(tokens) / len(tokens)) - instructions,
@@ -115,10 +127,13 @@ def retrieval_ablation(
 
 def render_ablation(rows: Sequence[Mapping]) -> str:
     """A Markdown table, the form evals/README.md keeps."""
-    lines = ["| chunk tokens (chunks) | mode | k | focus | hit@k | recall@k | MRR | evidence in prompt "
-             "| uncached prompt tokens |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| chunk tokens (chunks) | overlap | header | embedded per article | mode | k | focus | hit@k "
+             "| recall@k | MRR | evidence in prompt | uncached prompt tokens |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        lines.append(f"| {row['chunk_tokens']} ({row['chunks']}) | {row['mode']} | {row['k']} | "
+        lines.append(f"| {row['chunk_tokens']} ({row['chunks']}) | {row['chunk_overlap']} | "
+                     f"{'title, date' if row['chunk_header'] else 'none'} | {row['wordpieces_per_article']} | "
+                     f"{row['mode']} | {row['k']} | "
                      f"{row['focus'] or 'whole'} | "
                      f"{row['hit_at_k']:.3f} | {row['recall_at_k']:.3f} | {row['mrr']:.3f} | {row['kept']:.3f} | "
                      f"{row['uncached_tokens']} |")

@@ -67,10 +67,13 @@ def sample_corpus_dir() -> Path:
     return Path(str(resources.files("ingest") / "samples"))
 
 
-def embedding_text(article: Article, chunk_text: str) -> str:
-    """What gets embedded: a short header so a chunk read out of context still says what it is about."""
-    header = article.title[:120]
-    if article.date:
+def embedding_text(article: Article, chunk_text: str, settings: Settings) -> str:
+    """What gets embedded: a short header so a chunk read out of context still says what it is about.
+
+    `chunk_header` off embeds the chunk alone; docs/performance.md (Ingest) has what each costs and finds.
+    """
+    header = article.title[:120] if settings.chunk_header else ""
+    if header and article.date:
         header = f"{header} ({article.date})"
     return f"{header}\n{chunk_text}" if header else chunk_text
 
@@ -81,7 +84,7 @@ def chunk_article(article: Article, settings: Settings, embeddings: NewsEmbeddin
     while True:
         spans = split_spans(article.text, size, min(overlap, size // 4))
         if size <= 32 or all(
-            embeddings.count_tokens(embedding_text(article, article.text[s.start : s.end])) <= MAX_TOKENS
+            embeddings.count_tokens(embedding_text(article, article.text[s.start : s.end], settings)) <= MAX_TOKENS
             for s in spans
         ):
             break
@@ -199,7 +202,7 @@ def _flush(batch: _Batch, store: Store, record) -> None:
 
 
 def _commit(batch: _Batch, store: Store, record) -> None:
-    texts = [embedding_text(a, c.text) for a, _, chunks, _ in batch.items for c in chunks]
+    texts = [embedding_text(a, c.text, store.settings) for a, _, chunks, _ in batch.items for c in chunks]
     vectors = store.embeddings.embed(texts)
     writes, offset = [], 0
     for article, _, chunks, _ in batch.items:

@@ -46,7 +46,12 @@ class Settings(BaseSettings):
     embed_threads: int = Field(0, ge=0, le=256, description="onnxruntime intra-op threads; 0 = all cores.")
 
     chunk_tokens: int = Field(200, ge=32, le=240, description="Target chunk size in tiktoken tokens.")
-    chunk_overlap: int = Field(40, ge=0, le=120, description="Tokens shared by neighbouring chunks.")
+    chunk_overlap: int = Field(
+        40, ge=0, le=120, description="Tokens shared by neighbouring chunks (see docs/performance.md, Ingest)."
+    )
+    chunk_header: bool = Field(
+        True, description="Embed each chunk after its article's title and date (see docs/performance.md, Ingest)."
+    )
     max_file_bytes: int = Field(20_000_000, ge=1, description="Files and URL bodies larger than this are refused.")
     max_article_chunks: int = Field(
         1000, ge=1, description="An article that would need more chunks is refused (it would hold up every writer)."

@@ -345,7 +345,7 @@ def long_line_check(text: str, chunk_tokens: int, embeddings):
         for _, chunk_text, start, end in chunks:
             assert chunk_text == text[start:end]
             assert count_tokens(chunk_text) <= chunk_tokens
-            assert embeddings.count_tokens(embedding_text(header, chunk_text)) <= MAX_TOKENS
+            assert embeddings.count_tokens(embedding_text(header, chunk_text, Settings())) <= MAX_TOKENS
             assert start > previous_start and not text[previous_end:start].strip()  # in order, nothing skipped
             previous_start, previous_end = start, max(previous_end, end)
         assert chunks[0][2] == 0 and previous_end == len(text)

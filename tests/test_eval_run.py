@@ -278,3 +278,20 @@ def test_retrieval_ablation_scores_every_setting_and_misses_a_wrong_evidence(tmp
     assert table.count("\n") == len(rows) + 1 and "| 120 (" in table
     assert search_query(GOLD["f02"]).startswith(GOLD["f02"]["history"][0]["content"])
     assert search_query(GOLD["f01"]) == GOLD["f01"]["question"]
+
+
+def test_retrieval_ablation_prices_the_chunk_header_and_overlap(tmp_path, monkeypatch):
+    from evals.ablation import render_ablation, retrieval_ablation
+
+    dataset = write_gold(tmp_path / "tiny.jsonl", [GOLD["f07"]])
+    monkeypatch.chdir(tmp_path)
+
+    rows = retrieval_ablation(Settings(data_dir=tmp_path / "unused"), modes=("dense",), ks=(4,), chunk_sizes=(120,),
+                              overlaps=(0, 30), headers=(True, False), dataset=dataset)
+
+    cost = {(row["chunk_overlap"], row["chunk_header"]): row["wordpieces_per_article"] for row in rows}
+    assert list(cost) == [(0, True), (0, False), (30, True), (30, False)]
+    assert cost[(0, False)] < cost[(0, True)] < cost[(30, True)]  # the header and the overlap are embedded too
+    assert cost[(0, False)] < cost[(30, False)]
+    assert all(row["hit_at_k"] == 1.0 for row in rows)  # f07's evidence is found with or without either
+    assert "| 30 | none |" in render_ablation(rows)

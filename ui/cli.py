@@ -418,6 +418,10 @@ def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baselin
         click.echo(render_ablation(retrieval_ablation(settings, modes=[settings.retrieval], ks=(3, 4, 6),
                                                       chunk_sizes=(150, 200, 240), focus=(0, 2, 3, 4), dataset=gold,
                                                       split=tuning)))
+        click.echo(f"\nChunk overlap and the title and date header (ingest's cost), {settings.retrieval}:\n")
+        click.echo(render_ablation(retrieval_ablation(settings, modes=[settings.retrieval], ks=(3, 4, 6),
+                                                      chunk_sizes=(settings.chunk_tokens,), overlaps=(0, 20, 40),
+                                                      headers=(True, False), dataset=gold, split=tuning)))
         return
     settings = _settings()
     kwargs = {"limit": limit, "retrieval": retrieval, "k": k, "data_dir": Path(data_dir) if data_dir else None,

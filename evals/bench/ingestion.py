@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.baseline import CHUNK_OVERLAP, CHUNK_SIZE
 from evals.bench.measure import Stopwatch, rate, ratio
 from ingest.loaders import load_source
 from ingest.pipeline import IngestReport, chunk_article, embedding_text, ingest
+from ingest.sources import expand_sources
 from rag.config import Settings
 from rag.embeddings import MAX_TOKENS, MiniLMEmbeddings, get_embeddings
 from rag.store import Store
-from rag.tokens import ENCODING
 from rag.types import Article
 
 
@@ -78,9 +79,11 @@ def reingest(corpus: Path, settings: Settings, first_seconds: float) -> dict:
 def chunk_texts(corpus: Path, settings: Settings, embeddings: MiniLMEmbeddings) -> list[str]:
     """Exactly the texts our pipeline embeds for this corpus (header + chunk)."""
     texts = []
-    for article in load_source(str(corpus), settings):
-        if isinstance(article, Article):
-            texts += [embedding_text(article, c.text) for c in chunk_article(article, settings, embeddings)]
+    for source in expand_sources([str(corpus)]):
+        for article in load_source(source, settings) if isinstance(source, str) else ():
+            if isinstance(article, Article):
+                chunks = chunk_article(article, settings, embeddings)
+                texts += [embedding_text(article, c.text, settings) for c in chunks]
     return texts
 
 
@@ -98,7 +101,8 @@ def raw_embedding(texts: list[str], embeddings: MiniLMEmbeddings) -> float:
 
 
 def langchain_baseline(corpus: Path, settings: Settings, directory: Path) -> dict:
-    """The tutorial way: load, RecursiveCharacterTextSplitter with the same token budget, Chroma.add_documents.
+    """The tutorial way, as the eval's peer (evals/baseline.py) builds it: load, RecursiveCharacterTextSplitter at
+    the tutorials' 1,000/200 characters, Chroma.add_documents.
 
     add_documents is called once per Chroma max batch (it refuses larger ones); the embedder is ours.
     """
@@ -115,9 +119,7 @@ def langchain_baseline(corpus: Path, settings: Settings, directory: Path) -> dic
                 record = json.loads(line)
                 meta = {key: record[key] for key in ("title", "date", "outlet", "url")}
                 documents.append(Document(page_content=record["text"], metadata={**meta, "source": f"{corpus}:{n}"}))
-        splitter = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
-            encoding_name=ENCODING, chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap
-        )
+        splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
         chunks = splitter.split_documents(documents)
         client = chromadb.PersistentClient(str(directory), settings=ChromaSettings(anonymized_telemetry=False))
         store = Chroma(collection_name="baseline", embedding_function=get_embeddings(settings), client=client)
