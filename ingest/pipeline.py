@@ -72,8 +72,10 @@ def embedding_text(article: Article, chunk_text: str, settings: Settings) -> str
 
     `chunk_header` off embeds the chunk alone; docs/performance.md (Ingest) has what each costs and finds.
     """
-    header = article.title[:120] if settings.chunk_header else ""
-    if header and article.date:
+    if not settings.chunk_header:
+        return chunk_text
+    header = article.title[:120]
+    if article.date:
         header = f"{header} ({article.date})"
     return f"{header}\n{chunk_text}" if header else chunk_text
 
