@@ -151,11 +151,11 @@ def ingest(
             seen_lines.add(loaded.source)
             _plan(loaded, settings, store, batch, record)
             if batch.n_chunks >= WRITE_BATCH_CHUNKS or len(batch.links) >= WRITE_BATCH_LINKS:
-                _flush(batch, store, record)
+                _flush(batch, settings, store, record)
                 batch = _Batch()
         if seen_lines - {item}:
             _forget_missing_lines(store, item, seen_lines)
-    _flush(batch, store, record)
+    _flush(batch, settings, store, record)
     store.refresh_lexical()
     if progress:
         progress(len(sources), len(sources))
@@ -193,18 +193,19 @@ def _plan(article: Article, settings: Settings, store: Store, batch: _Batch, rec
     batch.ids.add(article.id)
 
 
-def _flush(batch: _Batch, store: Store, record) -> None:
+def _flush(batch: _Batch, settings: Settings, store: Store, record) -> None:
     """Embed (unlocked), then commit the batch; its sources are reported only after the commit, so "added" is
     durable."""
     if batch.items:
-        _commit(batch, store, record)
+        _commit(batch, settings, store, record)
     store.link(batch.links)
     for result in batch.linked:
         record(result)
 
 
-def _commit(batch: _Batch, store: Store, record) -> None:
-    texts = [embedding_text(a, c.text, store.settings) for a, _, chunks, _ in batch.items for c in chunks]
+def _commit(batch: _Batch, settings: Settings, store: Store, record) -> None:
+    # the settings chunk_article fitted the chunks with, so each embedded text is the one it measured
+    texts = [embedding_text(a, c.text, settings) for a, _, chunks, _ in batch.items for c in chunks]
     vectors = store.embeddings.embed(texts)
     writes, offset = [], 0
     for article, _, chunks, _ in batch.items:
