@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
@@ -86,14 +87,14 @@ def format_context(documents: Sequence[Document]) -> str:
 class LangChainBaseline:
     """Builds the tutorial's vector store over the corpus once, then answers questions like the tutorial."""
 
-    def __init__(self, settings: Settings, corpus: Path, directory: Path) -> None:
+    def __init__(self, settings: Settings, corpus: Path, directory: Path, llm: BaseChatModel | None = None) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
         from langchain_chroma import Chroma
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         self.settings = settings
-        self.llm = get_chat_model(settings)  # the same backend, temperature and max tokens as ours
+        self.llm = llm or get_chat_model(settings)  # the same backend, temperature and max tokens as ours
         splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP,
                                                   add_start_index=True)
         chunks = splitter.split_documents([_document(a) for a in load_articles(corpus, settings)])

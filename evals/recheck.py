@@ -28,13 +28,13 @@ from rag.config import Settings
 from rag.llm import FakeNewsModel
 from rag.prompts import ABSTAIN_TEXT
 from rag.store import Store
-from rag.types import Answer
+from rag.types import Answer, Passage
 
 _NEVER = re.compile(r"(?!)")
 # Taken from the run, not from today's settings: chunk ids are hashes of chunk texts, so the stored passages are
 # found again only with the run's chunking, and focus and k decide what the model was shown.
-REPLAYED_SETTINGS = ("chunk_tokens", "chunk_overlap", "focus_sentences", "top_k", "llm_context_tokens",
-                     "llm_max_tokens")
+REPLAYED_SETTINGS = ("chunk_tokens", "chunk_overlap", "focus_sentences", "passage_token_budget", "top_k",
+                     "llm_context_tokens", "llm_max_tokens")
 
 
 def _declined_without_reports(self: AnswerChain, question: str, standalone: str, passages: list, *_: Any) -> Answer:
@@ -75,9 +75,7 @@ def recheck(results: Mapping, settings: Settings, chain: AnswerChain, gold: Mapp
     rows = []
     for row in results["rows"]:
         item = gold[row["id"]]
-        stored = chain.retriever.store.passages([p["id"] for p in row["passages"]])
-        passages = [stored[p["id"]].model_copy(update={"similarity": p["similarity"], "score": p["score"]})
-                    for p in row["passages"] if p["id"] in stored]
+        passages = stored_passages(chain, row)
         standalone, raw = row["standalone_question"], row["raw_answer"]
         if not raw:  # declined before the model was asked (nothing relevant enough)
             answer = Answer(question=item["question"], standalone_question=standalone, answer=ABSTAIN_TEXT,
@@ -89,30 +87,41 @@ def recheck(results: Mapping, settings: Settings, chain: AnswerChain, gold: Mapp
     return summarize(rows)
 
 
-def answer_check_ablation(results_path: Path, settings: Settings, dataset: Path = DEFAULT_DATASET,
-                          names: Sequence[str | None] = (None, *CHECKS),
-                          progress: Callable[[str], None] | None = None) -> dict[str, dict]:
-    """Per row (None: all checks on, else the check switched off), the run's figures from its own raw answers.
-
-    The sample corpus is ingested into a temporary store, as `newsrag eval` does; chunk ids are content hashes,
-    so the run's passages are found again.
-    """
-    import json
-
-    results = json.loads(results_path.read_text(encoding="utf-8"))
-    gold = {item["id"]: item for item in load_dataset(dataset, None, "all")}
+@contextmanager
+def replayed_chain(results: Mapping, settings: Settings) -> Iterator[AnswerChain]:
+    """A chain over the sample corpus, in a temporary store, with the stored run's chunking, focus and k; its model
+    is a fake that is never asked (the run's answers are stored). Chunk ids are content hashes, so the run's
+    passages are found again."""
     with tempfile.TemporaryDirectory(prefix="newsrag-recheck-", ignore_cleanup_errors=True) as data_dir:
         replayed = {key: value for key, value in results.get("settings", {}).items() if key in REPLAYED_SETTINGS}
         run_settings = settings.model_copy(update={**replayed, "data_dir": Path(data_dir)})
         store = Store(run_settings)
         ingest([str(sample_corpus_dir())], run_settings, store=store)
-        chain = build_chain(run_settings, store=store, llm=FakeNewsModel())  # never called: the answers are stored
+        yield build_chain(run_settings, store=store, llm=FakeNewsModel())
+
+
+def stored_passages(chain: AnswerChain, row: Mapping) -> list[Passage]:
+    """The row's retrieved passages from the chain's store, with the scores they had in the run."""
+    stored = chain.retriever.store.passages([p["id"] for p in row["passages"]])
+    return [stored[p["id"]].model_copy(update={"similarity": p["similarity"], "score": p["score"]})
+            for p in row["passages"] if p["id"] in stored]
+
+
+def answer_check_ablation(results_path: Path, settings: Settings, dataset: Path = DEFAULT_DATASET,
+                          names: Sequence[str | None] = (None, *CHECKS),
+                          progress: Callable[[str], None] | None = None) -> dict[str, dict]:
+    """Per row (None: all checks on, else the check switched off), the run's figures from its own raw answers."""
+    import json
+
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    gold = {item["id"]: item for item in load_dataset(dataset, None, "all")}
+    with replayed_chain(results, settings) as chain:
         table = {}
         for name in names:
             if progress:
                 progress(name or "all checks on")
             with switched_off(name):
-                table[name or "all checks on"] = recheck(results, run_settings, chain, gold)
+                table[name or "all checks on"] = recheck(results, chain.settings, chain, gold)
     return table
 
 

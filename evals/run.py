@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from langchain_core.language_models import BaseChatModel
 from tqdm import tqdm
 
+from evals.answer_cache import AnswerCache, CachedChatModel
 from evals.baseline import CHUNK_OVERLAP, CHUNK_SIZE, TOP_K, LangChainBaseline
 from evals.metrics import LATENCY_KEYS, failed_scores, score_item, summarize
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.chain import AnswerChain, build_chain
 from rag.config import RetrievalMode, Settings
 from rag.errors import ConfigError
+from rag.llm import get_chat_model
 from rag.store import Store
 from rag.types import Answer, Passage
 
@@ -96,6 +99,7 @@ def run_eval(
     k: int | None = None,
     data_dir: Path | None = None,
     baseline: bool = False,
+    answer_cache: Path | None = None,
     progress: bool = True,
 ) -> dict:
     """Answer and score the split's questions; write the report files to out_dir (default: data_dir/eval).
@@ -103,8 +107,10 @@ def run_eval(
     Without data_dir the sample corpus is ingested into a fresh temporary store, so runs are reproducible
     and never touch the user's own store; with data_dir the store already there is evaluated as it is.
     `baseline` also runs the LangChain peer (evals.baseline) on the same questions and corpus, after ours
-    rather than in turns, so neither keeps evicting the other's prompt from the model's cache. Returns what
-    results.json holds: summary, settings, rows, and with the peer baseline_summary and baseline_rows.
+    rather than in turns, so neither keeps evicting the other's prompt from the model's cache. `answer_cache`
+    (experiments only, never the gate) asks the model only for prompts that file has no answer for
+    (evals.answer_cache). Returns what results.json holds: summary, settings, rows, and with the peer
+    baseline_summary and baseline_rows.
     """
     if baseline and data_dir is not None:
         raise ConfigError("the LangChain peer reads the corpus files, so --baseline needs the sample corpus, "
@@ -124,12 +130,20 @@ def run_eval(
         store = Store(run_settings)
         if data_dir is None:
             ingest([str(corpus)], run_settings, store=store)
-        chain = build_chain(run_settings, store=store)
+        cache = AnswerCache(answer_cache, run_settings) if answer_cache else None
+        if cache:
+            stack.callback(cache.close)
+
+        def model() -> BaseChatModel:
+            llm = get_chat_model(run_settings)
+            return CachedChatModel.wrapping(llm, cache) if cache else llm
+
+        chain = build_chain(run_settings, store=store, llm=model())
         chain.warm_up()  # as `serve` does, so latency figures are what a user of the UI sees
         rows = [_row(item, run_settings.top_k, *_ask(chain, item))
                 for item in tqdm(items, desc="eval", unit="q", disable=not progress)]
         if baseline:
-            peer = LangChainBaseline(run_settings, corpus, temporary("newsrag-baseline-"))
+            peer = LangChainBaseline(run_settings, corpus, temporary("newsrag-baseline-"), llm=model())
             peer.warm_up()
             peer_rows = [_row(item, TOP_K, *_ask_peer(peer, item))
                          for item in tqdm(items, desc="peer", unit="q", disable=not progress)]
@@ -143,6 +157,9 @@ def run_eval(
         "llm_model": run_settings.llm_model,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    if cache:  # such a run's latency figures are not the model's
+        run_info["answer_cache"] = {"file": str(answer_cache), "answers_from_cache": cache.hits,
+                                    "model_answers": cache.misses}
     summary = {"run": {"system": "newsrag", **run_info, "retrieval": run_settings.retrieval,
                        "k": run_settings.top_k}, **summarize(rows)}
     results: dict = {
@@ -256,6 +273,7 @@ def render_report(summary: Mapping, rows: Sequence[Mapping], peer_summary: Mappi
         f"retrieval {run['retrieval']}, k={run['k']}, LLM backend {run['llm_backend']}"
         + (f" ({run['llm_model']})" if run.get("llm_model") else "")
         + f"; finished {run['finished']}. Errors: {overall['errors']}.",
+        *_cache_note(run.get("answer_cache")),
         "",
         "## Headline",
         "",
@@ -288,6 +306,14 @@ def render_report(summary: Mapping, rows: Sequence[Mapping], peer_summary: Mappi
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _cache_note(cache: Mapping | None) -> list[str]:
+    if not cache:
+        return []
+    return ["", f"**An experiment's run:** {cache['answers_from_cache']} model calls were answered from "
+            f"`{cache['file']}` and {cache['model_answers']} by the model (`--answer-cache`); latency figures "
+            "are not the model's."]
 
 
 def _difference(ours: float | None, peer: float | None) -> str:

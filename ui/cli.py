@@ -378,8 +378,14 @@ def serve(host: str | None, port: int | None) -> None:
                    "reaches the prompt and at what size (under a minute).")
 @click.option("--recheck", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json",
               help="No model: that run's raw answers checked again, with each answer check switched off in turn.")
+@click.option("--answer-cache", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Experiments only: ask the model only for prompts this SQLite file has no answer for, and "
+                   "remember its answers there (latency figures then mean nothing; not with --gate).")
+@click.option("--seed-cache", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json",
+              help="No model: file that run's answers in --answer-cache under the prompts this code builds for "
+                   "them (run it on the code that made the run), and stop.")
 def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baseline, gate, compare, ablation,
-                 recheck) -> None:
+                 recheck, answer_cache, seed_cache) -> None:
     """Run the gold questions through the same chain users get, and score them.
 
     \b
@@ -390,6 +396,8 @@ def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baselin
       newsrag eval --compare evals/out-bm25/results.json evals/out/results.json
       newsrag eval --ablation                    # which retrieval settings find the evidence (dev split)
       newsrag eval --recheck evals/out/results.json   # what each answer check moves in that run
+      newsrag eval --answer-cache a.db --seed-cache evals/results/NAME/results.json   # then, after a change:
+      newsrag eval --split dev --answer-cache a.db   # only the questions whose prompt changed ask the model
     """
     from pathlib import Path
 
@@ -405,6 +413,17 @@ def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baselin
                                       progress=lambda name: click.echo(f"rechecking: {name}", err=True))
         click.echo(render_answer_check_ablation(table))
         return
+    if seed_cache:
+        from evals.answer_cache import seed_from_results
+
+        if not answer_cache:
+            raise click.UsageError("--seed-cache needs --answer-cache FILE to write to")
+        seeded = seed_from_results(Path(answer_cache), Path(seed_cache), _settings(),
+                                   Path(dataset) if dataset else run.DEFAULT_DATASET)
+        click.echo(f"{seeded} answers from {seed_cache} filed in {answer_cache}")
+        return
+    if gate and answer_cache:
+        raise click.UsageError("--gate answers every question with the model: drop --answer-cache")
     if gate and split not in (None, "test"):
         raise click.UsageError("--gate runs the test split: drop --split or use --split test")
     if ablation:
@@ -425,7 +444,8 @@ def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baselin
         return
     settings = _settings()
     kwargs = {"limit": limit, "retrieval": retrieval, "k": k, "data_dir": Path(data_dir) if data_dir else None,
-              "split": split or ("test" if gate else "all"), "baseline": baseline}
+              "split": split or ("test" if gate else "all"), "baseline": baseline,
+              "answer_cache": Path(answer_cache) if answer_cache else None}
     if dataset:
         kwargs["dataset"] = Path(dataset)
     results = run.run_eval(settings, out_dir=Path(out_dir), **kwargs)

@@ -1,0 +1,102 @@
+"""The eval's answer cache: a prompt it has an answer for never reaches the model, and a seeded run's answers are
+filed under exactly the prompts the chain sends for them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from evals.answer_cache import AnswerCache, CachedChatModel, seed_from_results
+from evals.run import DEFAULT_DATASET, load_dataset
+from rag.chain import build_chain
+from rag.llm import FakeNewsModel
+from rag.prompts import answer_messages
+
+from test_chain import sample_store  # noqa: F401 - a fixture
+
+GOLD = {item["id"]: item for item in load_dataset(DEFAULT_DATASET, None, "all")}
+
+
+class CountingModel(FakeNewsModel):
+    """The fake model, counting the prompts it was asked."""
+
+    asked: int = 0
+
+    def answer(self, messages: list[Any]) -> str:
+        self.asked += 1
+        return super().answer(messages)
+
+
+class SilentModel(FakeNewsModel):
+    def answer(self, messages: list[Any]) -> str:
+        raise AssertionError("the model was asked a prompt the cache should have answered")
+
+
+def test_a_repeated_prompt_is_answered_from_the_cache(sample_store, tmp_path):  # noqa: F811
+    settings, store = sample_store
+    inner = CountingModel()
+    cache = AnswerCache(tmp_path / "answers.db", settings)
+    chain = build_chain(settings, store=store, llm=CachedChatModel.wrapping(inner, cache))
+    question = {"question": "Who commands CENTCOM?"}
+
+    first = chain.invoke(question)
+    asked = inner.asked
+    again = chain.invoke(question)
+    assert asked >= 1 and inner.asked == asked, "the same prompt again did not reach the model"
+    assert again.raw_answer == first.raw_answer and again.answer == first.answer
+    assert (cache.hits, cache.misses) == (asked, asked)
+
+    chain.invoke({"question": "When did US forces leave Ain al-Asad?"})
+    assert inner.asked > asked, "a new prompt is asked"
+
+
+def test_the_cache_survives_the_process(sample_store, tmp_path):  # noqa: F811
+    settings, store = sample_store
+    question = {"question": "Who commands CENTCOM?"}
+    written = AnswerCache(tmp_path / "answers.db", settings)
+    first = build_chain(settings, store=store, llm=CachedChatModel.wrapping(CountingModel(), written)).invoke(question)
+    written.close()
+
+    read = AnswerCache(tmp_path / "answers.db", settings)
+    again = build_chain(settings, store=store, llm=CachedChatModel.wrapping(SilentModel(), read)).invoke(question)
+    assert again.raw_answer == first.raw_answer and read.misses == 0
+
+
+def test_other_sampling_settings_are_another_key(sample_store, tmp_path):  # noqa: F811
+    settings, _ = sample_store
+    messages = answer_messages("Who commands CENTCOM?", [])
+    hotter = settings.model_copy(update={"llm_temperature": 0.7})
+    assert (AnswerCache(tmp_path / "a.db", settings).key(messages, {"stop": None})
+            != AnswerCache(tmp_path / "a.db", hotter).key(messages, {"stop": None}))
+
+
+@pytest.mark.parametrize("follow_up", [False, True])
+def test_a_seeded_run_answers_the_chain_without_the_model(sample_store, tmp_path, follow_up):  # noqa: F811
+    """The stored raw answer comes back for the question it was given to; a follow-up's condensed question too."""
+    settings, store = sample_store
+    item = next(i for i in GOLD.values() if i["split"] == "dev" and bool(i.get("history")) == follow_up)
+    standalone = "Who is the commander of US Central Command?" if follow_up else item["question"]
+    raw = "A seeded answer from an earlier run. [1]"
+    results = {"settings": settings.model_dump(mode="json"),
+               "rows": [{"id": item["id"], "standalone_question": standalone, "raw_answer": raw, "passages": []}]}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+
+    seeded = seed_from_results(tmp_path / "answers.db", tmp_path / "results.json", settings, DEFAULT_DATASET)
+    assert seeded == (2 if follow_up else 1)
+    cache = AnswerCache(tmp_path / "answers.db", settings)
+    chain = build_chain(settings, store=store, llm=CachedChatModel.wrapping(SilentModel(), cache))
+    answer = chain.invoke({"question": item["question"], "chat_history": item.get("history") or []})
+    assert answer.standalone_question == standalone
+    assert answer.raw_answer == raw and cache.misses == 0
+
+
+def test_seeding_skips_what_the_run_never_asked_the_model(sample_store, tmp_path):  # noqa: F811
+    """A row declined before the model (no raw answer) that this code would send to the model files nothing."""
+    settings, _ = sample_store
+    item = next(i for i in GOLD.values() if i["split"] == "dev" and not i.get("history") and i["must_include"])
+    results = {"settings": settings.model_dump(mode="json"),
+               "rows": [{"id": item["id"], "standalone_question": item["question"], "raw_answer": "", "passages": []}]}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert seed_from_results(tmp_path / "answers.db", tmp_path / "results.json", settings, DEFAULT_DATASET) == 0
