@@ -356,7 +356,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
 
     def _context(self, standalone: str, passages: list[Passage], focus: int) -> list[Passage]:
         """The passages as the model reads them: focused on the question and fitted to its window."""
-        focused = focus_passages(standalone, passages, self.retriever.store.embeddings, focus)
+        focused = focus_passages(standalone, passages, self.retriever.store.embeddings, focus,
+                                 self.settings.passage_token_budget)
         return fit_passages(standalone, focused, self.settings)
 
     def check(self, question: str, standalone: str, raw: str, passages: list[Passage], focus: int | None = None

@@ -31,14 +31,16 @@ PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on 
 
 
 def focus_passages(
-    question: str, passages: Sequence[Passage], embeddings: NewsEmbeddings, keep: int
+    question: str, passages: Sequence[Passage], embeddings: NewsEmbeddings, keep: int, budget: int = 0
 ) -> list[Passage]:
     """Each passage cut to its `keep` sentences most similar to the question (or one of its parts), in order.
 
     For a "when" or "how many" question a sentence holding a date or a number gets ASKED_KIND_BOOST: the
-    answer is often in the sentence beside the one that sounds most like the question.
+    answer is often in the sentence beside the one that sounds most like the question. With a `budget` (cl100k
+    tokens of passage text in all), the kept sentence least like the question goes next while the texts exceed
+    it; each passage keeps its best sentence.
     """
-    if keep <= 0:
+    if keep <= 0 and budget <= 0:
         return list(passages)
     groups = [split_sentences(p.text) or [p.text] for p in passages]
     flat = [s for group in groups for s in group]
@@ -49,22 +51,41 @@ def focus_passages(
     vectors = embeddings.embed([*queries, *flat])
     asked = [ASKED_KIND_BOOST * any(offers_what_is_asked(part, s) for part in parts) for s in flat]
     similarity = (vectors[len(queries) :] @ vectors[: len(queries)].T).max(axis=1) + np.array(asked)
-    out, offset = [], 0
-    for passage, group in zip(passages, groups):
-        scores = similarity[offset : offset + len(group)]
+    scores, ranked, offset = [], [], 0
+    for group in groups:
+        scores.append(similarity[offset : offset + len(group)])
         offset += len(group)
-        if len(group) <= keep:
-            out.append(passage)
-            continue
-        chosen = with_antecedents(group, np.argsort(-scores)[:keep])
-        pieces, previous = [], -1
-        for i in chosen:
-            if previous >= 0 and i != previous + 1:
-                pieces.append("…")
-            pieces.append(group[i])
-            previous = i
-        out.append(passage.model_copy(update={"text": " ".join(pieces)}))
-    return out
+        best_first = [int(i) for i in np.argsort(-scores[-1])]
+        ranked.append(best_first[:keep] if keep > 0 else best_first)
+    if budget > 0:
+        _fit_budget(groups, scores, ranked, budget)
+    return [passage if len(chosen) == len(group) else passage.model_copy(update={"text": _excerpt(group, chosen)})
+            for passage, group, chosen in zip(passages, groups, ranked)]
+
+
+def _excerpt(sentences: Sequence[str], chosen: Iterable[int]) -> str:
+    """The chosen sentences with those they lean on, in order; "…" where sentences were left out between them."""
+    pieces: list[str] = []
+    previous = -1
+    for i in with_antecedents(sentences, chosen):
+        if previous >= 0 and i != previous + 1:
+            pieces.append("…")
+        pieces.append(sentences[i])
+        previous = i
+    return " ".join(pieces)
+
+
+def _fit_budget(groups: Sequence[Sequence[str]], scores: Sequence[np.ndarray], ranked: list[list[int]],
+                budget: int) -> None:
+    """Drop (in place) the weakest kept sentence of any passage, one at a time, until the excerpts fit `budget`."""
+    def cost() -> int:
+        return sum(count_tokens(_excerpt(group, chosen)) for group, chosen in zip(groups, ranked))
+
+    while cost() > budget:
+        droppable = [(float(scores[n][chosen[-1]]), n) for n, chosen in enumerate(ranked) if len(chosen) > 1]
+        if not droppable:
+            return
+        ranked[min(droppable)[1]].pop()
 
 
 def with_antecedents(sentences: Sequence[str], chosen: Iterable[int]) -> list[int]:

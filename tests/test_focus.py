@@ -47,3 +47,36 @@ def test_focused_passage_about_the_worry_keeps_what_one_stands_for(embeddings):
     passage = Passage(id="p", article_id="a", text=" ".join(EXPLAINER))
     [focused] = focus_passages("What is the big worry about moving the detainees?", [passage], embeddings, keep=2)
     assert "What is the main worry? A breakout." in focused.text  # without the window: the question alone
+
+
+TRANSFER = [
+    "CENTCOM moved 150 Islamic State fighters from Hasakah to Iraq on Wednesday.",
+    "The transfer was the first of several planned by the command.",
+    "Iraqi officials said the men would be held in secure facilities near Baghdad.",
+    "Markets in Baghdad were calm on the day.",
+]
+BORDER = [
+    "Syrian government forces now hold about 250 miles of the border with Iraq, a monitor said.",
+    "Fighting in the east had pushed the SDF back within days.",
+    "Rain fell over Deir ez-Zor for most of the week.",
+]
+
+
+def test_a_token_budget_drops_the_sentences_least_like_the_question_first(embeddings):
+    from rag.tokens import count_tokens
+
+    passages = [Passage(id="t", article_id="t", text=" ".join(TRANSFER)),
+                Passage(id="b", article_id="b", text=" ".join(BORDER))]
+    question = "How many Islamic State fighters did CENTCOM move to Iraq?"
+    unlimited = focus_passages(question, passages, embeddings, keep=3)
+    assert unlimited == focus_passages(question, passages, embeddings, keep=3, budget=10_000)
+
+    budget = 45
+    fitted = focus_passages(question, passages, embeddings, keep=3, budget=budget)
+    assert sum(count_tokens(p.text) for p in fitted) <= budget < sum(count_tokens(p.text) for p in unlimited)
+    assert TRANSFER[0] in fitted[0].text, "the answer sentence stays"
+    assert "Rain fell" not in fitted[1].text and "Markets" not in fitted[0].text
+
+    tiny = focus_passages(question, passages, embeddings, keep=3, budget=1)
+    assert [len(p.text.split(". ")) for p in tiny] == [1, 1], "each passage keeps its best sentence, over budget or not"
+    assert tiny[0].text == TRANSFER[0]
