@@ -7,11 +7,13 @@ as in `serve` (`model_load_seconds` covers both); the first question is also rep
 With the bundled model it also counts prompt tokens in the model's own tokenizer (what llama.cpp reads, at
 ~84 tokens/s on 2 quiet cores) and, from the model's usage report, how many of them its prefix cache saved; and
 it times the first question again as a one-shot `newsrag ask` would meet it: a fresh model that reads everything
-(cold), and one that restores the instructions read by an earlier process (restored).
+(cold), and one that restores the instructions read by an earlier process (restored). Last, the same questions go
+through the naive LangChain pipeline the eval compares with (evals.baseline), warm, so the ratio is from one run.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,8 @@ import httpx
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from evals.bench.measure import Stopwatch, latency
+from evals.baseline import LangChainBaseline
+from evals.bench.measure import Stopwatch, latency, ratio
 from evals.metrics import is_answerable, percentile
 from evals.run import DEFAULT_DATASET, load_dataset
 from ingest.pipeline import ingest, sample_corpus_dir
@@ -62,7 +65,8 @@ class PromptUsage(BaseCallbackHandler):
 
 def prompt_context(answer: Answer, settings: Settings, store: Store) -> list[Passage]:
     """The passages as the chain showed them to the model for this answer (the same focus and fit steps)."""
-    focused = focus_passages(answer.standalone_question, answer.passages, store.embeddings, settings.focus_sentences)
+    focused = focus_passages(answer.standalone_question, answer.passages, store.embeddings, settings.focus_sentences,
+                             settings.passage_token_budget)
     return fit_passages(answer.standalone_question, focused, settings)
 
 
@@ -117,16 +121,28 @@ def bench_answer(settings: Settings, n_questions: int = 5) -> dict:
     if read:
         results["model_tokens_read_p50"] = percentile(read, 50)
     endpoint = local_endpoint(chain.llm)
-    if endpoint is None or not asked:
-        return results
-    parts = [model_token_parts(a, settings, store, endpoint) for a in answers if not a.abstained]
-    results["model_token_parts_p50"] = (
-        {key: percentile([p[key] for p in parts], 50) for key in parts[0]} if parts else {})
-    results["follow_ups"] = _follow_ups(chain, usage)
-    results["one_shot"] = {"warm": runs[0][1],  # the question's first asking: nothing of it but the instructions cached
-                           **{how: _one_shot(settings, store, asked[0], usage, restore=how == "restored")
-                              for how in ("cold", "restored")}}
+    if endpoint is not None and asked:
+        parts = [model_token_parts(a, settings, store, endpoint) for a in answers if not a.abstained]
+        results["model_token_parts_p50"] = (
+            {key: percentile([p[key] for p in parts], 50) for key in parts[0]} if parts else {})
+        results["follow_ups"] = _follow_ups(chain, usage)
+        results["one_shot"] = {"warm": runs[0][1],  # its first asking: nothing of it but the instructions cached
+                               **{how: _one_shot(settings, store, asked[0], usage, restore=how == "restored")
+                                  for how in ("cold", "restored")}}
+    results["peer"] = _peer(settings, asked)
+    for stage in ("first_token", "full_answer"):
+        results[f"{stage}_p95_vs_peer"] = ratio(results[stage]["p95_s"], results["peer"][stage]["p95_s"])
     return results
+
+
+def _peer(settings: Settings, asked: list[str]) -> dict[str, Any]:
+    """The same questions through the naive LangChain pipeline (evals.baseline), warm as ours: the eval's peer."""
+    with tempfile.TemporaryDirectory(prefix="newsrag-bench-peer-", ignore_cleanup_errors=True) as directory:
+        peer = LangChainBaseline(settings, sample_corpus_dir(), Path(directory))
+        peer.warm_up()
+        timings = [peer.ask(question).timings for question in asked]
+    return {"first_token": latency([t.get("until_first_token", t["total"]) for t in timings], unit="s"),
+            "full_answer": latency([t["total"] for t in timings], unit="s")}
 
 
 def _follow_ups(chain: AnswerChain, usage: PromptUsage) -> list[dict[str, int]]:
