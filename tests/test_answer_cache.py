@@ -7,10 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from evals.answer_cache import AnswerCache, CachedChatModel, seed_from_results
 from evals.run import DEFAULT_DATASET, load_dataset
 from rag.chain import build_chain
+from rag.config import Settings
 from rag.llm import FakeNewsModel
 from rag.prompts import answer_messages
 
@@ -100,3 +102,28 @@ def test_seeding_skips_what_the_run_never_asked_the_model(sample_store, tmp_path
                "rows": [{"id": item["id"], "standalone_question": item["question"], "raw_answer": "", "passages": []}]}
     (tmp_path / "results.json").write_text(json.dumps(results))
     assert seed_from_results(tmp_path / "answers.db", tmp_path / "results.json", settings, DEFAULT_DATASET) == 0
+
+
+def test_an_eval_run_again_with_the_cache_asks_the_model_nothing_and_says_so(tmp_path):
+    from evals.run import run_eval
+
+    dataset = tmp_path / "tiny.jsonl"
+    items = [i for i in GOLD.values() if i["split"] == "dev" and not i.get("history")][:2]
+    dataset.write_text("".join(json.dumps(item) + "\n" for item in items))
+    settings = Settings(llm_backend="fake", data_dir=tmp_path / "data")
+    first = run_eval(settings, dataset, tmp_path / "first", answer_cache=tmp_path / "a.db", progress=False)
+    again = run_eval(settings, dataset, tmp_path / "again", answer_cache=tmp_path / "a.db", progress=False)
+    asked = first["summary"]["run"]["answer_cache"]["model_answers"]
+    assert asked >= 1 and first["summary"]["run"]["answer_cache"]["answers_from_cache"] == 0
+    assert again["summary"]["run"]["answer_cache"] == {"file": str(tmp_path / "a.db"), "answers_from_cache": asked,
+                                                       "model_answers": 0}
+    assert [r["raw_answer"] for r in again["rows"]] == [r["raw_answer"] for r in first["rows"]]
+    assert "latency figures are not the model's" in (tmp_path / "again" / "report.md").read_text()
+    assert "answer_cache" not in run_eval(settings, dataset, tmp_path / "plain", progress=False)["summary"]["run"]
+
+
+def test_the_gate_never_takes_answers_from_a_cache():
+    from ui.cli import cli
+
+    result = CliRunner().invoke(cli, ["eval", "--gate", "--answer-cache", "a.db"])
+    assert result.exit_code == 2 and "drop --answer-cache" in result.output
