@@ -64,3 +64,33 @@ def test_with_no_server_listening_the_question_is_answered_in_process(monkeypatc
     result = CliRunner().invoke(cli, ["ask", "Who left?"])
     assert result.exit_code == 0, result.output
     assert "answering in this process" in result.stderr and ABSTAIN_TEXT in result.stdout  # the store is empty
+
+
+class StreamRoute(BaseHTTPRequestHandler):
+    """/api/ask?stream=true as `newsrag serve` streams it (sse-starlette's CRLF lines): passages, tokens, answer;
+    or, with the question "fail", an error event after a token."""
+
+    def do_POST(self) -> None:
+        question = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["question"]
+        assert self.path.endswith("?stream=true"), self.path
+        events = [("passages", "[]"), ("token", json.dumps("US forces ")), ("token", json.dumps("left. [1]"))]
+        events.append(("error", json.dumps({"detail": "the model stopped"})) if question == "fail"
+                      else ("answer", ANSWER.model_dump_json()))
+        body = "".join(f"event: {name}\r\ndata: {data}\r\n\r\n" for name, data in events).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_ask_stream_prints_the_servers_tokens_then_its_verified_answer(monkeypatch):
+    with serve_http(StreamRoute) as url:
+        monkeypatch.setenv("NEWSRAG_SERVER_URL", url)
+        result = CliRunner().invoke(cli, ["ask", "Who left?", "--stream"])
+        failed = CliRunner().invoke(cli, ["ask", "fail", "--stream"])
+    assert result.exit_code == 0, result.output
+    streamed, verified = result.stdout.split("Verified answer:")
+    assert streamed.strip() == "US forces left. [1]"
+    assert "US forces left the base. [1]" in verified and "“US forces left the base.”" in verified
+    assert failed.exit_code == 1 and "failed: the model stopped" in failed.output

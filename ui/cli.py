@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -265,16 +266,14 @@ def ask(question: str, k: int | None, mode: str | None, date_from: str | None, d
     """Answer QUESTION from the stored articles, citing passages as [1], [2]...
 
     With NEWSRAG_SERVER_URL set (e.g. http://127.0.0.1:7860), the question goes to that running
-    `newsrag serve`, whose model is loaded and has read its instructions already; when nothing answers
-    there, it is answered in this process (with a note). --stream has nothing to stream from the server.
+    `newsrag serve`, whose model is loaded and has read its instructions already (--stream prints its
+    tokens as they come); when nothing answers there, it is answered in this process (with a note).
 
     \b
     Example:
       newsrag ask "How many detainees could be moved to Iraq?" --stream
     """
-    from rag.chain import build_chain
     from rag.filters import Filters, range_problem
-    from rag.types import Answer
 
     if not question.strip():
         raise click.UsageError("the question is empty")
@@ -282,18 +281,27 @@ def ask(question: str, k: int | None, mode: str | None, date_from: str | None, d
         raise click.UsageError(problem)
     settings = _settings()
     inputs = {"question": question, "k": k, "mode": mode, "filters": Filters(date_from, date_to, outlet)}
-    answer = _answer_from_server(settings.server_url, inputs) if settings.server_url else None
     streamed = False
+
+    def echo_token(token: str) -> None:
+        nonlocal streamed
+        click.echo(token, nl=False)
+        streamed = True
+
+    printing = echo_token if stream and not as_json else None
+    answer = _answer_from_server(settings.server_url, inputs, printing) if settings.server_url else None
     if answer is None:
+        from rag.chain import build_chain  # ~4 s of imports (LangChain, Chroma, the models): only to answer here
+        from rag.types import Answer
+
         chain = build_chain(settings)
         if settings.llm_backend == "local":
             chain.warm_up()  # restores the instructions an earlier process read, instead of reading them again
         for event in chain.stream(inputs):
             if isinstance(event, Answer):
                 answer = event
-            elif isinstance(event, str) and stream and not as_json:
-                click.echo(event, nl=False)
-                streamed = True
+            elif isinstance(event, str) and printing:
+                printing(event)
     assert answer is not None
     if as_json:
         _print_json(answer_json(answer))
@@ -312,32 +320,63 @@ def ask(question: str, k: int | None, mode: str | None, date_from: str | None, d
         click.echo(f"\n(unsupported by the articles: {sentence})")
 
 
-def _answer_from_server(url: str, inputs: dict[str, Any]) -> Any:
-    """The Answer from the `newsrag serve` at url, or None (after a note) when nothing is listening there."""
-    import httpx
+def _answer_from_server(url: str, inputs: dict[str, Any], on_token: Callable[[str], None] | None = None) -> Any:
+    """The Answer from the `newsrag serve` at url, or None (after a note) when nothing is listening there.
 
-    from rag.types import Answer
+    With on_token the answer is asked for as server-sent events, and each token goes to on_token as it comes.
+    """
+    import httpx
 
     filters = inputs["filters"]
     body = {"question": inputs["question"], "k": inputs["k"], "mode": inputs["mode"],
             "filters": {"date_from": filters.date_from, "date_to": filters.date_to, "outlet": filters.outlet}}
     shown_url = httpx.URL(url).copy_with(username=None, password=None)  # never print a password
     try:
-        response = httpx.post(f"{url.rstrip('/')}/api/ask", json=body, timeout=httpx.Timeout(600, connect=5),
-                              trust_env=False)
+        with httpx.stream("POST", f"{url.rstrip('/')}/api/ask", json=body, timeout=httpx.Timeout(600, connect=5),
+                          params={"stream": "true"} if on_token else None, trust_env=False) as response:
+            if response.status_code == 401:
+                raise click.ClickException(f"newsrag serve at {shown_url} needs a login: set NEWSRAG_SERVER_URL "
+                                           "to http://user:password@host:port")
+            if response.status_code != 200:
+                raise click.ClickException(f"newsrag serve at {shown_url} answered {response.status_code}: "
+                                           f"{response.read().decode(errors='replace')[:500]}")
+            if on_token:
+                return _answer_from_events(response.iter_lines(), on_token, shown_url)
+            return _answer_of(response.read())
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         click.echo(f"note: no newsrag serve answers at {shown_url} ({exc}); answering in this process, "
                    "which loads the model first", err=True)
         return None
     except httpx.HTTPError as exc:
         raise click.ClickException(f"newsrag serve at {shown_url} failed: {exc}") from exc
-    if response.status_code == 401:
-        raise click.ClickException(f"newsrag serve at {shown_url} needs a login: set NEWSRAG_SERVER_URL to "
-                                   "http://user:password@host:port")
-    if response.status_code != 200:
-        raise click.ClickException(
-            f"newsrag serve at {shown_url} answered {response.status_code}: {response.text[:500]}")
-    return Answer.model_validate(response.json())
+
+
+def _answer_of(body: str | bytes) -> Any:
+    from rag.types import Answer
+
+    return Answer.model_validate_json(body)
+
+
+def _answer_from_events(lines: Iterator[str], on_token: Callable[[str], None], shown_url: object) -> Any:
+    """The `answer` event of /api/ask's server-sent events, each `token` event's text passed to on_token."""
+    event, data = "message", []
+    for line in lines:
+        if line:
+            field, _, value = line.partition(":")
+            if field == "event":
+                event = value.strip()
+            elif field == "data":
+                data.append(value[1:] if value.startswith(" ") else value)
+            continue
+        payload = "\n".join(data)
+        if event == "token":
+            on_token(json.loads(payload))
+        elif event == "answer":
+            return _answer_of(payload)
+        elif event == "error":
+            raise click.ClickException(f"newsrag serve at {shown_url} failed: {json.loads(payload)['detail']}")
+        event, data = "message", []
+    raise click.ClickException(f"newsrag serve at {shown_url} ended its answer without one")
 
 
 def answer_json(answer) -> dict:
