@@ -25,9 +25,10 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict
 
 from rag.config import Settings
+from rag.llm import LOCAL_MODEL_SHA256
 from rag.prompts import CONDENSE_SYSTEM
 
 SAMPLING = ("llm_backend", "llm_model", "llm_base_url", "llm_temperature", "llm_max_tokens", "llm_context_tokens")
@@ -40,6 +41,8 @@ class AnswerCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._identity = [str(getattr(settings, name)) for name in SAMPLING]
+        if settings.llm_backend == "local":  # the bundled weights, should another release replace them
+            self._identity.append(LOCAL_MODEL_SHA256)
         self._db = sqlite3.connect(self.path, check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, text TEXT NOT NULL)")
         self._lock = threading.Lock()
@@ -75,7 +78,6 @@ class CachedChatModel(BaseChatModel):
     inner: BaseChatModel
     answers: AnswerCache  # not `cache`: BaseChatModel's own field of that name is LangChain's cache
     openai_api_base: str | None = None
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
     def wrapping(cls, inner: BaseChatModel, cache: AnswerCache) -> CachedChatModel:
