@@ -17,6 +17,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from ingest.pipeline import sample_corpus_dir
 from rag.chain import AnswerChain
 from rag.prompts import ABSTAIN_TEXT
+from ui.cli import server_sent_events
 from ui.openai_api import SOURCES_HEADING
 from ui.services import Services
 
@@ -110,15 +111,8 @@ def test_basic_auth_works_on_v1_too(server):
 
 
 def sse(response: httpx.Response) -> list[tuple[str, object]]:
-    """(event, decoded data) pairs of a server-sent event stream."""
-    events, name = [], "message"
-    for line in response.iter_lines():
-        if line.startswith("event:"):
-            name = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            events.append((name, json.loads(line.split(":", 1)[1])))
-            name = "message"
-    return events
+    """(event, decoded data) pairs of a server-sent event stream, read as `newsrag ask --stream` reads them."""
+    return [(name, json.loads(data)) for name, data in server_sent_events(response.iter_lines())]
 
 
 @pytest.mark.parametrize("how", [{"headers": {"Accept": "text/event-stream"}}, {"params": {"stream": "true"}}])

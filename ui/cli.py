@@ -359,6 +359,18 @@ def _answer_of(body: str | bytes) -> Any:
 
 def _answer_from_events(lines: Iterator[str], on_token: Callable[[str], None], shown_url: object) -> Any:
     """The `answer` event of /api/ask's server-sent events, each `token` event's text passed to on_token."""
+    for event, data in server_sent_events(lines):
+        if event == "token":
+            on_token(json.loads(data))
+        elif event == "answer":
+            return _answer_of(data)
+        elif event == "error":
+            raise click.ClickException(f"newsrag serve at {shown_url} failed: {json.loads(data)['detail']}")
+    raise click.ClickException(f"newsrag serve at {shown_url} ended its answer without one")
+
+
+def server_sent_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    """(event name, data) of each event in a server-sent event stream's lines; comments and pings are skipped."""
     event, data = "message", []
     for line in lines:
         if line:
@@ -368,15 +380,11 @@ def _answer_from_events(lines: Iterator[str], on_token: Callable[[str], None], s
             elif field == "data":
                 data.append(value[1:] if value.startswith(" ") else value)
             continue
-        payload = "\n".join(data)
-        if event == "token":
-            on_token(json.loads(payload))
-        elif event == "answer":
-            return _answer_of(payload)
-        elif event == "error":
-            raise click.ClickException(f"newsrag serve at {shown_url} failed: {json.loads(payload)['detail']}")
+        if data:
+            yield event, "\n".join(data)
         event, data = "message", []
-    raise click.ClickException(f"newsrag serve at {shown_url} ended its answer without one")
+    if data:  # a stream cut off after its last data line
+        yield event, "\n".join(data)
 
 
 def answer_json(answer) -> dict:
