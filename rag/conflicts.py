@@ -191,9 +191,7 @@ def _compatible(a: tuple, b: tuple) -> bool:
 def _number_in(part: str, sentence: str) -> tuple[str, tuple] | None:
     """The quantity counting what the question counts ("how many fighters": "150 Islamic State fighters"); for
     "how much" the first quantity."""
-    counted = _HOW_MANY.search(part) or _NUMBER_OF.search(part)
-    words = _WORD.findall(counted.group(1).lower()) if counted else []
-    nouns = {w[:5] for w in words if len(w) > 2 and w not in _FUNCTION_WORDS}
+    nouns = _counted_nouns(part)
     quantities = [m for m in _QUANTITY.finditer(sentence) if not _is_calendar(sentence, m)]
     # "the same size for the first group": "About 100 fighters were in the first group", its only quantity
     named = len(quantities) == 1 and len(nouns & _stems(sentence)) >= 2
@@ -203,6 +201,19 @@ def _number_in(part: str, sentence: str) -> tuple[str, tuple] | None:
         if not nouns or nouns & after or named:
             return match.group(0), ("number", *_number_range(match))
     return None
+
+
+def _counted_nouns(part: str) -> set[str]:
+    """The stems of what the question counts. "The size of the first group of detainees" counts groups, not
+    detainees: of "X of Y" after "number of" or "size of", X is what is counted (else "up to 7,000 detainees"
+    would answer it)."""
+    how_many = _HOW_MANY.search(part)
+    if how_many:
+        counted = how_many.group(1)
+    else:
+        number_of = _NUMBER_OF.search(part)
+        counted = re.split(r"\s+of\s+", number_of.group(1), maxsplit=1)[0] if number_of else ""
+    return {w[:5] for w in _WORD.findall(counted.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
 
 
 def _is_calendar(sentence: str, match: re.Match) -> bool:

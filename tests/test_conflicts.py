@@ -92,3 +92,13 @@ def test_a_question_about_the_future_has_forecasts_not_conflicting_reports(embed
     b = Passage(id="b-0000", article_id="b", outlet="Euphrates Daily", date="2026-01-19",
                 text="US troops will leave the Kurdistan Region by the end of 2027, officials said.")
     assert conflict_note("When will US troops leave the Kurdistan Region?", [a, b], embeddings) == ("", [])
+
+
+def test_the_size_of_a_group_of_detainees_counts_the_group_not_the_detainees(embeddings):
+    """Dev d023: "up to 7,000 detainees could be moved" is no size of the first group."""
+    question = "Did all outlets report the same size for the first group of detainees moved to Iraq?"
+    total = Passage(id="t-0000", article_id="t", outlet="Harbor Wire", date="2026-01-22",
+                    text="The first group of detainees has been moved to Iraq. Up to 7,000 detainees could be moved "
+                         "to Iraq in total.")
+    note, _ = conflict_note(question, [CORRECTED, total], embeddings)
+    assert "7,000" not in note
