@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
-from rag.claims import corrected_by_source, match_qualifiers, polarity_conflict
+from rag.claims import corrected_by_source, denies_the_asked, match_qualifiers, polarity_conflict
 from rag.dates import date_labels
 from rag.embeddings import NewsEmbeddings
 from rag.questions import DURATION_PHRASE, asks_duration
@@ -223,6 +223,8 @@ class CitationVerifier:
             if not holding and support[i, top - 1] >= self.threshold:
                 holding = [top]  # a right fact under a wrong (or no) marker: cite the passage that holds it
             sources = [_same_statements(passage_sentences[n - 1], similarities[n - 1][i]) for n in holding]
+            sources = [[*same, *(s for s in passage_sentences[n - 1] if s not in same and
+                                 denies_the_asked(question, claim, s))] for n, same in zip(holding, sources)]
             checked.append(_as_its_sources_say(claim, holding, sources, passages, question))
 
         text = " ".join(_attach(s.text, s.cited) for s in checked)

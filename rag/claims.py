@@ -100,6 +100,11 @@ _YES_NO_QUESTION = re.compile(
     r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|isn't|aren't|doesn't|didn't)\b",
     re.IGNORECASE,
 )
+_UNTOLD = re.compile(
+    r"\s+(?:\w+\s+)?(?:say|said|disclose[sd]?|specif(?:y|ied)|reveal(?:ed)?|confirm(?:ed)?|explain(?:ed)?|know|"
+    r"knew|clear)\s+(?:where|when|how|why|whether|which|who|what|if)\b",
+    re.IGNORECASE,
+)
 MIN_SHARED_TERMS = 2  # a negation conflicts with a sentence only when it governs at least this many of its words
 
 
@@ -110,11 +115,16 @@ def _terms(text: str) -> set[str]:
     return set(_stemmer.stemWords([w for w in words if w not in _FUNCTION_WORDS and len(w) > 1]))
 
 
-def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION, affirming: bool = True) -> list[set[str]]:
+def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION, affirming: bool = True,
+                    unknowns: bool = True) -> list[set[str]]:
     """The content words each negation governs: from the negation to the end of its clause. With
-    affirming=False, a negated privative ("did not leave the Kurdistan Region": it stayed) is left out."""
+    affirming=False, a negated privative ("did not leave the Kurdistan Region": it stayed) is left out; with
+    unknowns=False, a negated telling ("has not said where the detainees will be held") is, since it denies
+    no fact about what it names."""
     scopes = []
     for match in cues.finditer(text):
+        if not unknowns and _UNTOLD.match(text, match.end()):
+            continue
         end = _SCOPE_END.search(text, match.end())
         words = text[match.end() : end.start() if end else len(text)]
         scope = _terms(words)
@@ -126,6 +136,13 @@ def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION, affirming: boo
 def _touches(scopes: list[set[str]], terms: set[str]) -> bool:
     """Some negation governs at least one of these words: the sentence negates them too, however it words it."""
     return any(scope & terms for scope in scopes)
+
+
+def _affirms(terms: set[str], scope: set[str], plain_negations: list[set[str]]) -> bool:
+    """These words affirm what the negation governs: at least MIN_SHARED_TERMS of its words, or all of a plain
+    negation's ("came as no surprise" governs only "surprise"; not a negated leaving, whose one word left after
+    the cue is often its place: "have not left the country" vs "remain in the country")."""
+    return len(scope & terms) >= MIN_SHARED_TERMS or (scope in plain_negations and scope <= terms)
 
 
 def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
@@ -144,17 +161,27 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
     source_negations = _negated_scopes(source)
     claim_scopes = claim_negations + _negated_scopes(statement, _PRIVATIVE)
     source_scopes = source_negations + _negated_scopes(source, _PRIVATIVE)
-    for scope in source_negations:
-        if len(scope & claim_terms) >= MIN_SHARED_TERMS and not _touches(claim_scopes, scope):
+    plain_negations = _negated_scopes(source, affirming=False)
+    for scope in _negated_scopes(source, unknowns=False):
+        if _affirms(claim_terms, scope, plain_negations) and not _touches(claim_scopes, scope):
             return True
     for scope in _negated_scopes(statement, affirming=False):
         if len(scope) >= MIN_SHARED_TERMS and scope <= source_terms and not _touches(source_scopes, scope):
             return True
-    if yes_no and yes_no.group("word").lower() == "yes" and _YES_NO_QUESTION.match(question):
-        asked = _terms(question)
-        shared = any(len(scope & asked) >= MIN_SHARED_TERMS for scope in source_negations)
-        return shared and not _negated_scopes(question)
-    return False
+    return bool(yes_no) and denies_the_asked(question, claim, source)
+
+
+def denies_the_asked(question: str, claim: str, source: str) -> bool:
+    """The claim answers "Yes" to a yes/no question whose very words the source negates ("Did it come as a
+    surprise?" "Yes" against "The departure came as no surprise"). Any sentence of a cited passage may say it,
+    however unlike the claim it reads."""
+    yes_no = _YES_NO_ANSWER.match(claim)
+    if not yes_no or yes_no.group("word").lower() != "yes" or not _YES_NO_QUESTION.match(question):
+        return False
+    asked = _terms(question)
+    plain_negations = _negated_scopes(source, affirming=False)
+    shared = any(_affirms(asked, scope, plain_negations) for scope in _negated_scopes(source))
+    return shared and not _negated_scopes(question)
 
 
 def corrected_by_source(claim: str, source: str) -> str:
