@@ -55,7 +55,8 @@ def part_queries(parts: Sequence[str]) -> list[str]:
 
 
 def merge_for_parts(whole: Sequence[Passage], per_part: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
-    """The whole question's top k with each part's best passage swapped in (for the lowest-ranked) if absent."""
+    """The whole question's top k with the best passage of each other search (a part's, a named outlet's)
+    swapped in for the lowest-ranked if absent."""
     def ids(p: Passage) -> set[str]:
         return {p.id, *(copy.id for copy in p.also_reported_by)}
 

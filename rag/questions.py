@@ -201,3 +201,19 @@ def _mentioned(word: str, words: set[str]) -> bool:
         return True  # "Iraqi" for Iraq, "Iranian" for Iran
     return len(word) >= 5 and any(
         abs(len(w) - len(word)) <= 2 and SequenceMatcher(None, word, w).ratio() >= SAME_NAME for w in words)
+
+
+_OUTLET_NOTE = re.compile(r"\s*\([^)]*\)\s*$|^the\s+", re.IGNORECASE)  # "Levant Ledger (sample)", "The Times"
+
+
+def named_outlets(question: str, outlets: Sequence[str]) -> list[str]:
+    """The stored outlets the question names ("what did the levant ledger say"), as stored; a name in
+    parentheses after an outlet and a leading "The" are not needed to name it. A one-word name must be written
+    as stored: "times" in "how many times" does not name The Times."""
+    named = []
+    for outlet in outlets:
+        name = _OUTLET_NOTE.sub("", outlet.strip()).strip()
+        flags = re.IGNORECASE if " " in name else 0
+        if len(name) > 2 and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question, flags):
+            named.append(outlet)
+    return named

@@ -106,6 +106,7 @@ def test_the_reads_callers_use_instead_of_sql(store_settings, tmp_path, embeddin
     assert store.match_sources(article.id[:8]) == [(a, article.id), (b, article.id)]
     assert store.jsonl_line_sources(feed) == [f"{feed}:1"]
     assert store.names_file(feed) and store.names_file(a) and not store.names_file(str(tmp_path / "other.md"))
+    assert store.outlets() == ["Contract Desk"]  # once, though two sources hold it; the feed has no outlet
 
 
 def test_other_embedding_model_metadata_is_a_clear_error(store_settings, embeddings):

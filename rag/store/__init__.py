@@ -109,6 +109,10 @@ class Store:
         """Every stored article with its sources, newest first."""
         return self.catalog.articles()
 
+    def outlets(self) -> list[str]:
+        """The outlets the stored articles come from, each once, as ingest recorded them."""
+        return self.catalog.outlets()
+
     def article(self, article_id: str) -> StoredArticle | None:
         found = self.catalog.articles(article_id)
         return found[0] if found else None

@@ -177,6 +177,12 @@ class Catalog:
             for r in rows
         ]
 
+    def outlets(self) -> list[str]:
+        """The outlets of the ready articles, each once."""
+        rows = self.db.execute(
+            "SELECT DISTINCT outlet FROM articles WHERE state='ready' AND coalesce(outlet, '') != '' ORDER BY outlet")
+        return [r[0] for r in rows]
+
     def article_text(self, article_id: str) -> str | None:
         """The article's text stitched back from its ready chunks by their offsets (None if not stored).
 
