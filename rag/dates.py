@@ -223,3 +223,33 @@ def all_past(dates: list[tuple[int, ...]], published: str | None) -> bool:
         return False
     return all(date < (base.year, base.month, base.day)[: len(date)] or len(date) == 3
                and date == (base.year, base.month, base.day) for date in dates)
+
+
+def span_between(dates: list[tuple[int, ...]]) -> str | None:
+    """How far apart the two dates an answer gives are ("about 16 months"), at the coarser one's precision; None
+    unless there are exactly two (a date and a finer reading of it, "January 2026" and "January 18, 2026", are
+    one). The small model states both dates of a "how long after" question and rarely does the sum right."""
+    distinct: list[tuple[int, ...]] = []
+    for date in sorted(set(dates), key=len, reverse=True):
+        if not any(kept[: len(date)] == date for kept in distinct):
+            distinct.append(date)
+    if len(distinct) != 2:
+        return None
+    early, late = sorted(distinct)
+    if len(early) == 3 and len(late) == 3:
+        days = (datetime.date(*late) - datetime.date(*early)).days
+        if days < 61:
+            return f"{days} day{'s' * (days != 1)}"
+    if len(early) == 1 or len(late) == 1:
+        years = late[0] - early[0]
+        return f"about {_in_words(years)} year{'s' * (years != 1)}" if years else None
+    months = (late[0] - early[0]) * 12 + late[1] - early[1]
+    if months < 24:
+        return f"about {_in_words(months)} month{'s' * (months != 1)}" if months else None
+    years = round(months / 12)
+    return f"about {_in_words(years)} years"
+
+
+def _in_words(n: int) -> str:
+    """Up to twelve in words, as news writes them ("six years"); larger in digits ("16 months")."""
+    return next((word for word, value in _COUNT.items() if value == n), str(n)) if n <= 12 else str(n)

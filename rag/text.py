@@ -144,3 +144,22 @@ def normalize_markers(answer: str, n_passages: int) -> str:
 
     joined = _MARKER_LIST_GLUE.sub("", MARKER.sub(fix, answer))
     return re.sub(r"\s+(?=\[\d)", " ", joined).strip()
+
+
+_FINISHED = re.compile(r"""(?:[.!?…]+["'”’)]*|\])\s*$""")
+MIN_UNFINISHED_WORDS = 5  # a shorter cut-off tail ("The mission") says nothing
+
+
+def without_unfinished_end(answer: str) -> str:
+    """The answer with the sentence the model was cut off in (out of tokens) marked as cut ("… took much of
+    eastern …"), or dropped when it is short or only begins again a sentence already written (a loop)."""
+    if _FINISHED.search(answer):
+        return answer
+    ends = [m.end() for m in _CANDIDATE_END.finditer(answer)]
+    if not ends:
+        return answer
+    finished, tail = answer[: ends[-1]].rstrip(), answer[ends[-1] :].strip()
+    said = " ".join(strip_markers(finished).lower().split())
+    if len(tail.split()) < MIN_UNFINISHED_WORDS or " ".join(tail.lower().split()) in said:
+        return finished
+    return f"{finished} {tail} …"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.citations import CitationVerifier
-from rag.dates import anchor_dates, date_labels
+from rag.dates import anchor_dates, date_labels, span_between, stated_dates
 from rag.prompts import answer_messages, format_passage
 from rag.types import Passage
 
@@ -77,3 +77,15 @@ def test_an_answer_with_the_year_the_article_left_out_is_supported(embeddings):
         "The agreement was reached in December 2024 [1].", [passage])
     assert citations and not unsupported
     assert citations[0].quote == passage.text  # the quote is the article's own sentence, without the bracket
+
+
+@pytest.mark.parametrize("text, span", [
+    ("announced on January 18, 2026, after the agreement reached in September 2024", "about 16 months"),  # dev w030
+    ("the strike in January 2020; the departure reported on January 19, 2026", "about six years"),
+    ("they left in 2011 and came back in 2014", "about three years"),
+    ("fighting from January 16, 2026 to January 21, 2026", "5 days"),
+    ("in January 2026, on January 18, 2026", None),  # one date at two precisions
+    ("in 2011, 2014 and 2020", None),  # which two are meant is not for a rule to guess
+])
+def test_the_span_between_the_two_dates_of_an_answer(text, span):
+    assert span_between(stated_dates(text)) == span

@@ -11,6 +11,7 @@ from rag.text import (
     sentence_spans,
     split_sentences,
     strip_markers,
+    without_unfinished_end,
 )
 
 
@@ -71,3 +72,20 @@ def test_marker_helpers():
     assert normalize_markers("Left [1] and moved to Erbil [2].", 2) == "Left [1] and moved to Erbil [2]."
     assert markers_of("Up to 7,000 [2] could move [1][2].") == (2, 1)
     assert strip_markers("Up to 7,000 [2] could move [1][2].") == "Up to 7,000 could move."
+
+
+@pytest.mark.parametrize("answer, expected", [
+    # dev d006: the model ran out of tokens two words into a sentence
+    ("CENTCOM said the aim was to keep them secure. [1]\n- The mission", "CENTCOM said the aim was to keep them secure. [1]"),
+    # dev d010: a loop cut off while it began its sentence again
+    ("The SDF lost territory to the government. [1] The SDF lost territory to the",
+     "The SDF lost territory to the government. [1]"),
+    # dev q16: a cut sentence with content is kept and marked as cut
+    ("150 were moved. [4] In six days Syrian government forces took much of eastern",
+     "150 were moved. [4] In six days Syrian government forces took much of eastern …"),
+    ("150 were moved. [4]", "150 were moved. [4]"),  # finished
+    ("Levant Ledger [3]", "Levant Ledger [3]"),  # a list item ends with its marker
+    ("no finished sentence at all", "no finished sentence at all"),
+])
+def test_an_unfinished_end(answer, expected):
+    assert without_unfinished_end(answer) == expected
