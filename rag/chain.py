@@ -12,6 +12,7 @@ so a tracer, LangSmith or astream_events sees the whole answer as one tree.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
@@ -30,18 +31,26 @@ from rag.claims import no_for_another_value
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import with_conflict_note
 from rag.context import fit_passages, focus_passages
-from rag.dates import all_past, anchor_dates, stated_dates
+from rag.dates import all_past, anchor_dates, span_between, stated_dates
 from rag.errors import QuestionError
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
 from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
-from rag.questions import asks_future_time, covers_asked_thing, unmentioned_names
+from rag.questions import (
+    DURATION_PHRASE,
+    asks_duration,
+    asks_future_time,
+    covers_asked_thing,
+    named_outlets,
+    unmentioned_names,
+)
 from rag.retrieve import Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
-from rag.text import strip_markers
-from rag.types import Answer, Passage, Timings
+from rag.text import strip_markers, without_unfinished_end
+from rag.tokens import count_tokens
+from rag.types import Answer, Citation, Passage, Timings
 
 _DECLINE = re.compile(
     r"(do(es)? not (answer|contain|say|mention|provide|include)|don't (answer|contain|say|know)|"
@@ -50,6 +59,9 @@ _DECLINE = re.compile(
     re.IGNORECASE,
 )
 StreamEvent = list[Passage] | str | Answer
+# An answer this near llm_max_tokens (in cl100k tokens) without a final stop was cut off: on the eval runs cut
+# answers counted 147-160 tokens of 160 and finished ones at most 124
+CUT_OFF_SHARE = 0.85
 MAX_QUESTION_CHARS = 2000  # ~500 tokens: a question, not a document; the rest of the window is for passages
 
 
@@ -323,11 +335,16 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
 
         passages = yield _Retrieve(standalone, request.k, request.mode, request.filters)
         parts = question_parts(standalone)
-        if len(parts) > 1:  # "how many … and from which city?": each part's best passage goes in the prompt
-            per_part = []
+        swapped_in = []  # the best passage of each search below goes in the prompt if the first search missed it
+        if len(parts) > 1:  # "how many … and from which city?": one search per part
             for query in part_queries(parts):
-                per_part.append((yield _Retrieve(query, request.k, request.mode, request.filters)))
-            passages = merge_for_parts(passages, per_part, request.k or self.settings.top_k)
+                swapped_in.append((yield _Retrieve(query, request.k, request.mode, request.filters)))
+        for outlet in (yield _Compute(self._outlets_missing, (standalone, passages, request.filters))):
+            # "what did the Levant Ledger say …": that outlet's closest passage, however the others rank
+            only_outlet = dataclasses.replace(request.filters or Filters(), outlet=outlet)
+            swapped_in.append((yield _Retrieve(standalone, request.k, request.mode, only_outlet)))
+        if swapped_in:
+            passages = merge_for_parts(passages, swapped_in, request.k or self.settings.top_k)
         timings["until_passages"] = time.perf_counter() - started
         yield passages
 
@@ -354,6 +371,13 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                                  total=time.perf_counter() - started)
         yield answer
 
+    def _outlets_missing(self, question: str, passages: Sequence[Passage], filters: Filters | None) -> list[str]:
+        """The stored outlets the question names that no retrieved passage (nor a copy folded into one) is from."""
+        if filters is not None and filters.outlet:
+            return []
+        present = {p.outlet for passage in passages for p in (passage, *passage.also_reported_by)}
+        return [o for o in named_outlets(question, self.retriever.store.outlets()) if o not in present]
+
     def _context(self, standalone: str, passages: list[Passage], focus: int) -> list[Passage]:
         """The passages as the model reads them: focused on the question and fitted to its window."""
         focused = focus_passages(standalone, passages, self.retriever.store.embeddings, focus,
@@ -379,24 +403,28 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]
     ) -> Answer:
         """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
+        if count_tokens(raw) >= CUT_OFF_SHARE * self.settings.llm_max_tokens:
+            raw = without_unfinished_end(raw)
         parts = question_parts(standalone)
         raw, missing = open_parts(parts, raw, is_decline)  # a part left open is said, not the whole declined
-        unmentioned = unmentioned_names(standalone, [f"{p.title} {p.outlet} {anchor_dates(p.text, p.date)} {p.date}"
-                                                     for p in shown])
+        unmentioned = unmentioned_names(standalone, [_names_text(p) for p in shown])
         if unmentioned:  # "the 2023 Tour de France" over articles that never name it: nothing here is about it
             return self._declined(question, standalone, passages)
         if is_decline(raw) or len(missing) == len(parts):
             return self._declined(question, standalone, passages, shown)
-        text, citations, unsupported = self.verifier.verify(raw, shown, standalone)
+        # "Yes, it began in August" to "Did it begin in October?" is a No before any check reads its "Yes"
+        text, citations, unsupported = self.verifier.verify(no_for_another_value(standalone, raw), shown, standalone)
         cited = [c.text for c in citations]
         if len(parts) == 1 and not covers_asked_thing(standalone, cited, self.verifier.embeddings):
             citations = []  # a supported sentence about something else than what was asked ("which unit")
+        if len(parts) == 1 and unmentioned_names(standalone, [_names_text(p) for p in _cited(citations, shown)]):
+            citations = []  # "moved to Kestria's prison at Norrby?" answered from passages that never name it
         if asks_future_time(standalone) and citations and all_past(
                 stated_dates(strip_markers(text)), max(c.date or "" for c in citations) or None):
             citations = []  # "When will they leave?" answered with the day a past move was reported
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return self._declined(question, standalone, passages, shown, unsupported)
-        text = f"{no_for_another_value(standalone, text)} {missing_note(missing)}".strip()
+        text = f"{text} {_worked_out_span(standalone, text)} {missing_note(missing)}".strip()
         text, citations = with_conflict_note(standalone, text, citations, shown, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)
@@ -416,6 +444,23 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                           passages=passages, unsupported_sentences=list(unsupported))
         return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT, abstained=True,
                       passages=passages, unsupported_sentences=list(unsupported))
+
+
+def _worked_out_span(question: str, answer: str) -> str:
+    """ "How long after …?" answered with the two dates and no span: the span, worked out ("" otherwise)."""
+    if not asks_duration(question) or DURATION_PHRASE.search(strip_markers(answer)):
+        return ""
+    span = span_between(stated_dates(strip_markers(answer)))
+    return f"The dates above are {span} apart." if span else ""
+
+
+def _names_text(passage: Passage) -> str:
+    """What a passage names: its title, outlet, dates (relative ones resolved) and text."""
+    return f"{passage.title} {passage.outlet} {anchor_dates(passage.text, passage.date)} {passage.date}"
+
+
+def _cited(citations: Sequence[Citation], shown: Sequence[Passage]) -> list[Passage]:
+    return [shown[c.n - 1] for c in citations]
 
 
 def _callback_settings(config: RunnableConfig) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from rag.questions import (
     asks_duration,
     asks_future_time,
     covers_asked_thing,
+    named_outlets,
     unmentioned_names,
 )
 from rag.types import Passage
@@ -71,9 +72,29 @@ def test_the_right_polarity_is_kept_as_written(verifier):
     ("The base was handed over on January 18.", "The base, not the airport, was handed over on January 18.", False),
     ("Iraq denied that US troops would stay.", "Iraq denied that US troops would stay.", False),
     ("US troops would stay.", "Iraq denied that US troops would stay.", True),
+    # one negated word the claim affirms whole (dev w018)
+    ("The news came as a surprise.", "The news came as no surprise.", True),
+    # a negated telling denies no fact: "could move 7,000 detainees" holds beside it (dev d041)
+    ("CENTCOM could move up to 7,000 detainees to Iraq.",
+     "CENTCOM has not said where in Iraq the detainees will be held.", False),
+    # one word left after a negated leaving is its place, not what is denied
+    ("US forces remain in the country.", "US forces have not left the country.", False),
 ])
 def test_polarity_conflict(claim, source, conflict):
     assert polarity_conflict(claim, source) is conflict
+
+
+def test_a_yes_is_checked_against_every_sentence_of_its_passage_not_only_the_closest(verifier):
+    """Dev w018: "came as no surprise" reads unlike the claim (cosine 0.39) but denies what was asked."""
+    passage = Passage(id="c", article_id="c", title="US troops have left Ain al-Asad", outlet="Desk",
+                      date="2026-01-19", text=(
+                          "US forces have withdrawn from Ain al-Asad Airbase in Al Anbar, CNN reported on January 19. "
+                          "The departure came as no surprise. Iraqi officials had pressed for years for US troops "
+                          "to leave."))
+    question = "Did the US withdrawal from Ain al-Asad come as a surprise?"
+    text, _, _ = verifier.verify("Yes, the US withdrawal from Ain al-Asad came as a surprise [1].", [passage],
+                                 question)
+    assert text == "No: The departure came as no surprise. [1]"
 
 
 def test_a_bare_yes_conflicts_when_the_source_negates_what_was_asked():
@@ -277,3 +298,13 @@ def test_stated_dates_and_future_questions():
     assert asks_future_time("When will US troops leave the Kurdistan Region?")
     assert asks_future_time("When is the agreement due to end?")
     assert not asks_future_time("When did US troops leave Ain al-Asad?")
+
+
+@pytest.mark.parametrize("question, named", [
+    ("How many Americans did the Levant Ledger say were left?", ["Levant Ledger (sample)"]),  # dev w046
+    ("what did the levant ledger say?", ["Levant Ledger (sample)"]),  # typed in lower case
+    ("What did The Times report?", ["The Times"]),
+    ("How many times did the Ledger report it?", []),  # a one-word name only as written; no part of a name
+])
+def test_named_outlets(question, named):
+    assert named_outlets(question, ["Levant Ledger (sample)", "The Times", "newsrag sample desk"]) == named

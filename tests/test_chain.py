@@ -202,3 +202,34 @@ def test_answer_must_be_of_the_kind_asked(question, answer, expected):
     from rag.questions import answers_the_question
 
     assert answers_the_question(question, answer) is expected
+
+
+def test_an_outlet_the_question_names_gets_its_passage_into_the_prompt(sample_store):
+    """Dev w008: the Zagros Times passage ranked below k for a question quoting it, so the answer was declined."""
+    settings, store = sample_store
+    question = 'The Zagros Times wrote that the drawdown at Ain al Asad "began last summer". Which year\'s summer was that?'
+    searched = Retriever(store, settings).search(question)
+    assert "Zagros Times (sample)" not in {p.outlet for p in searched}, "the plain search finds it: no test here"
+    answer = scripted(settings, store, 'The drawdown "began last summer" [1].').invoke({"question": question})
+    assert "Zagros Times (sample)" in {p.outlet for p in answer.passages}
+
+
+def test_an_answer_whose_cited_passages_never_name_what_was_asked_is_declined(sample_store):
+    """Dev x004: asked about Kestria's prison at Norrby, the model answered with the Hasakah transfer."""
+    settings, store = sample_store
+    chain = scripted(settings, store, "150 fighters were moved from a detention facility in Hasakah, Syria, to a "
+                                      "secure location in Iraq [2].")
+    answer = chain.invoke({"question": "How many prisoners were in the first group moved to Kestria's new prison "
+                                       "at Norrby?"})
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT
+
+
+def test_a_how_long_answer_with_two_dates_gets_the_span_worked_out(sample_store):
+    """Dev w030: both dates given, the span not."""
+    settings, store = sample_store
+    chain = scripted(settings, store, "The Security Media Cell announced that the coalition had left all its bases "
+                                      "in federal Iraq on January 18, 2026, after the US-Iraq agreement was reached "
+                                      "in September 2024 [1].")
+    answer = chain.invoke({"question": "How long after the US-Iraq agreement did the Security Media Cell announce "
+                                       "that the coalition had left all its bases in federal Iraq?"})
+    assert not answer.abstained and answer.answer.endswith("The dates above are about 16 months apart.")
