@@ -100,6 +100,7 @@ def _without_narration(sentence: str) -> str:
     text = _SOURCE_SAYS.sub(keep_markers, sentence.strip(), count=1)
     text = _SOURCE_REFERENCE.sub(keep_markers, text)
     text = _SOURCE_PHRASE.sub("", text)
+    text = _SOURCE_SAYS.sub(keep_markers, text.strip(), count=1)  # "The article [from passage 1] states that"
     if text == sentence.strip():
         return sentence.strip()
     markers = "".join(markers_in("".join(moved) + text))

@@ -107,7 +107,7 @@ def _full_stop(sentence: str) -> str:
     """
     sentence = sentence.strip()
     body = _TRAILING_MARKERS.sub("", sentence)
-    if not body or body.rstrip("\"'”’)").endswith((".", "!", "?")):
+    if not body or body.rstrip("\"'”’)").endswith((".", "!", "?", "…")):
         return sentence
     return f"{body}.{sentence[len(body):]}"
 

@@ -90,6 +90,9 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
      "The Frontline Mapping Project's estimate came first. Syrian government forces now control about 250 miles, "
      "the monitor said on Thursday [January 22, 2026]. [1]"),
     ("According to context piece 2, up to 7,000 could be moved [2].", "Up to 7,000 could be moved. [2]"),
+    # the reference inside the narrating subject goes first, then the narration it leaves
+    ('The article from passage [1] states that "Ain al-Assad was hit by Iranian missiles in January 2020."',
+     "Ain al-Assad was hit by Iranian missiles in January 2020. [1]"),
     # not narration: left as the model wrote it
     ("In 2003, US forces invaded Iraq [1].", "In 2003, US forces invaded Iraq [1]."),
     ("According to the text of the agreement, troops leave by 2026 [1].",

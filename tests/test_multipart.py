@@ -81,6 +81,8 @@ def test_a_sentence_stopped_before_its_marker_gets_no_second_stop():
     # "… Governorate. [2]" became "… Governorate. [2]." and reached users as "… Governorate. [2] ."
     answer = "150 fighters were in the first group. [2] They came from Hasakah. [1]"
     assert open_parts(question_parts(QUESTION), answer, is_decline) == (answer, [])
+    cut = "150 fighters were in the first group. [2] They came from Hasakah, from a facility in …"  # cut: no "…."
+    assert open_parts(question_parts(QUESTION), cut, is_decline) == (cut, [])
 
 
 def test_a_single_question_keeps_its_whole_answer_so_a_decline_still_declines():
