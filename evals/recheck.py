@@ -48,6 +48,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "reports instead of a decline": [("rag.chain.AnswerChain._declined", _declined_without_reports)],
     "conflict note": [("rag.chain.with_conflict_note", lambda q, text, citations, *_: (text, citations)),
                       ("rag.chain.AnswerChain._declined", _declined_without_reports)],
+    "reports below k for a question comparing them": [("rag.chain.compares_reports", lambda question: False)],
     "yes to another value is no": [("rag.chain.no_for_another_value", lambda question, answer: answer)],
     "asked-thing coverage": [("rag.chain.covers_asked_thing", lambda *_: True)],
     "cited passages name what was asked": [("rag.chain._cited", lambda citations, shown: list(shown))],

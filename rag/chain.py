@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rag.citations import CitationVerifier
 from rag.claims import no_for_another_value
 from rag.config import RetrievalMode, Settings, get_settings
-from rag.conflicts import with_conflict_note
+from rag.conflicts import compares_reports, with_conflict_note
 from rag.context import fit_passages, focus_passages
 from rag.dates import all_past, anchor_dates, span_between, stated_dates
 from rag.errors import QuestionError
@@ -345,6 +345,10 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             swapped_in.append((yield _Retrieve(standalone, request.k, request.mode, only_outlet)))
         if swapped_in:
             passages = merge_for_parts(passages, swapped_in, request.k or self.settings.top_k)
+        further: list[Passage] = []
+        if compares_reports(standalone):  # "do all reports agree …": the other reports may rank below k
+            wider = yield _Retrieve(standalone, 2 * (request.k or self.settings.top_k), request.mode, request.filters)
+            further = _beyond(passages, wider)
         timings["until_passages"] = time.perf_counter() - started
         yield passages
 
@@ -365,7 +369,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         timings["until_last_token"] = time.perf_counter() - started
 
         answer = yield _Verify({"question": question, "standalone": standalone, "raw": raw,
-                                "shown": passages[: len(context)], "passages": passages})
+                                "shown": passages[: len(context)], "passages": passages, "further": further})
         answer.raw_answer = raw
         answer.timings = Timings(**timings, verification=time.perf_counter() - started - timings["until_last_token"],
                                  total=time.perf_counter() - started)
@@ -391,18 +395,22 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         with it."""
         focus = self.settings.focus_sentences if focus is None else focus
         shown = passages[: len(self._context(standalone, passages, focus))]
-        answer = self._finish(question, standalone, raw, shown, passages)
+        further = _beyond(passages, self.retriever.search(standalone, 2 * len(passages))) \
+            if compares_reports(standalone) else []
+        answer = self._finish(question, standalone, raw, shown, passages, further)
         answer.raw_answer = raw
         return answer
 
     def _verified(self, arguments: dict[str, Any]) -> Answer:
         return self._finish(arguments["question"], arguments["standalone"], arguments["raw"], arguments["shown"],
-                            arguments["passages"])
+                            arguments["passages"], arguments["further"])
 
     def _finish(
-        self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage]
+        self, question: str, standalone: str, raw: str, shown: list[Passage], passages: list[Passage],
+        further: Sequence[Passage] = (),
     ) -> Answer:
-        """Verify against the whole passages the model was shown (focused), so quotes come from full text."""
+        """Verify against the whole passages the model was shown (focused), so quotes come from full text; the
+        conflict note also reads the further passages (reports below k, for a question comparing reports)."""
         if count_tokens(raw) >= CUT_OFF_SHARE * self.settings.llm_max_tokens:
             raw = without_unfinished_end(raw)
         parts = question_parts(standalone)
@@ -411,7 +419,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         if unmentioned:  # "the 2023 Tour de France" over articles that never name it: nothing here is about it
             return self._declined(question, standalone, passages)
         if is_decline(raw) or len(missing) == len(parts):
-            return self._declined(question, standalone, passages, shown)
+            return self._declined(question, standalone, passages, [*shown, *further])
         # "Yes, it began in August" to "Did it begin in October?" is a No before any check reads its "Yes"
         text, citations, unsupported = self.verifier.verify(no_for_another_value(standalone, raw), shown, standalone)
         cited = [c.text for c in citations]
@@ -423,14 +431,15 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                 stated_dates(strip_markers(text)), max(c.date or "" for c in citations) or None):
             citations = []  # "When will they leave?" answered with the day a past move was reported
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
-            return self._declined(question, standalone, passages, shown, unsupported)
+            return self._declined(question, standalone, passages, [*shown, *further], unsupported)
         text = f"{text} {_worked_out_span(standalone, text)} {missing_note(missing)}".strip()
-        text, citations = with_conflict_note(standalone, text, citations, shown, self.verifier.embeddings)
+        text, citations = with_conflict_note(standalone, text, citations, [*shown, *further],
+                                             self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=passages, unsupported_sentences=unsupported)
 
     def _declined(
-        self, question: str, standalone: str, passages: list[Passage], shown: Sequence[Passage] = (),
+        self, question: str, standalone: str, passages: list[Passage], reports: Sequence[Passage] = (),
         unsupported: Sequence[str] = (),
     ) -> Answer:
         """No answer from the model, unless the passages disagree on the very figure asked: then that is the answer.
@@ -438,7 +447,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         "How many camps were taken?" declined, or answered "several", while one report says three and another
         four: the reports, each with its citation, answer it better than silence.
         """
-        text, citations = with_conflict_note(standalone, "", [], shown, self.verifier.embeddings)
+        text, citations = with_conflict_note(standalone, "", [], reports, self.verifier.embeddings)
         if citations:
             return Answer(question=question, standalone_question=standalone, answer=text.strip(), citations=citations,
                           passages=passages, unsupported_sentences=list(unsupported))
@@ -452,6 +461,12 @@ def _worked_out_span(question: str, answer: str) -> str:
         return ""
     span = span_between(stated_dates(strip_markers(answer)))
     return f"The dates above are {span} apart." if span else ""
+
+
+def _beyond(passages: Sequence[Passage], wider: Sequence[Passage]) -> list[Passage]:
+    """The passages of a wider search that are not among these, nor copies folded into them."""
+    kept = {p.id for passage in passages for p in (passage, *passage.also_reported_by)}
+    return [p for p in wider if p.id not in kept and not {c.id for c in p.also_reported_by} & kept]
 
 
 def _names_text(passage: Passage) -> str:

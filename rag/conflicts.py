@@ -17,7 +17,7 @@ from rag.dates import FUTURE_WORDS, MONTHS, STATED_DATE, find_relative_dates
 from rag.embeddings import NewsEmbeddings
 from rag.multipart import question_parts
 from rag.questions import asks_duration
-from rag.text import split_sentences
+from rag.text import markers_of, split_sentences
 from rag.types import Citation, Passage
 
 RELEVANCE = 0.45  # cosine of the claim sentence to the question; below it the sentence is about something else
@@ -72,10 +72,32 @@ class Report:
     key: tuple  # what is compared: ("number", low, high) or ("date", year, month, day)
 
 
+_COMPARES = re.compile(r"\b(?:same|agree\w*|differ\w*|disagree\w*|consistent|vary|varied|conflict\w*|"
+                       r"contradict\w*)\b|^\W*what (?:figures|numbers|estimates|dates)\b", re.IGNORECASE)
+_REPORTS = re.compile(r"\b(?:reports?|reported|outlets?|sources?|accounts?|figures?|estimates?)\b", re.IGNORECASE)
+
+
+_ASKS_AGREEMENT = re.compile(r"\b(?:same|agree\w*|consistent)\b", re.IGNORECASE)
+_AGREEMENT = re.compile(r"^\W*yes\b|\b(?:agree|agreed|the same|consistent)\b", re.IGNORECASE)
+_DENIAL = re.compile(r"\b(?:not|no|never|differ\w*|disagree\w*)\b|n't\b", re.IGNORECASE)
+
+
+def _claims_agreement(sentence: str) -> bool:
+    """ "Yes, all reports give the same month [1]", "Reports agree.": said while the reports differ."""
+    return bool(_AGREEMENT.search(sentence)) and not _DENIAL.search(sentence)
+
+
+def compares_reports(question: str) -> bool:
+    """The question asks whether reports agree ("Do all reports give the same month …?", "What figures were
+    reported …?"): the other reports may rank below the prompt's k, and are what it asks for."""
+    return bool(_COMPARES.search(question) and _REPORTS.search(question))
+
+
 def conflict_note(question: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) -> tuple[str, list[Report]]:
     """The note for the first asked number or date the shown passages disagree on, and the reports it cites.
 
-    Each figure is named once, from its newest report, with the markers of every passage that gives it.
+    Each figure is named once, from its newest report, with the markers of every passage that gives it. The
+    passages may go on past those the model was shown (numbered on from them): reports it was not shown.
     """
     for part in question_parts(question):
         if not (_counts(part) or (_asks_time(part) and not FUTURE_WORDS.search(part))):
@@ -96,6 +118,10 @@ def with_conflict_note(
     note, reports = conflict_note(question, shown, embeddings)
     if not note:
         return text, citations
+    if _ASKS_AGREEMENT.search(question):  # "Do all reports give the same month?" "Yes, …" cannot stand beside it
+        text = " ".join(["No.", *(s for s in split_sentences(text) if not _claims_agreement(s))])
+        left = {n for s in split_sentences(text) for n in markers_of(s)}
+        citations = [c for c in citations if c.n in left]
     cited = {c.n for c in citations}
     added = [Citation(n=r.n, passage_id=r.passage.id, title=r.passage.title, outlet=r.passage.outlet,
                       date=r.passage.date, url=r.passage.url, text=r.passage.text, quote=r.sentence)
@@ -193,12 +219,13 @@ def _number_in(part: str, sentence: str) -> tuple[str, tuple] | None:
     "how much" the first quantity."""
     nouns = _counted_nouns(part)
     quantities = [m for m in _QUANTITY.finditer(sentence) if not _is_calendar(sentence, m)]
-    # "the same size for the first group": "About 100 fighters were in the first group", its only quantity
+    # "the same size for the first group": "About 100 fighters were in the first group", its only quantity; not a
+    # vague one, which says what it counts ("took several large camps, along with hundreds of miles")
     named = len(quantities) == 1 and len(nouns & _stems(sentence)) >= 2
     for match in quantities:
         clause = re.split(r"[,;:.(]", sentence[match.end() :], maxsplit=1)[0]  # "320 kilometres, of the border"
         after = {w[:5] for w in _WORD.findall(clause.lower())[:NOUN_WINDOW]}
-        if not nouns or nouns & after or named:
+        if not nouns or nouns & after or named and not match.group("vague"):
             return match.group(0), ("number", *_number_range(match))
     return None
 

@@ -233,3 +233,15 @@ def test_a_how_long_answer_with_two_dates_gets_the_span_worked_out(sample_store)
     answer = chain.invoke({"question": "How long after the US-Iraq agreement did the Security Media Cell announce "
                                        "that the coalition had left all its bases in federal Iraq?"})
     assert not answer.abstained and answer.answer.endswith("The dates above are about 16 months apart.")
+
+
+def test_a_question_comparing_reports_finds_the_report_ranked_below_k(sample_store):
+    """Dev w023: the brief that said October ranked 8th, so the note saw August alone and the Yes stood."""
+    settings, store = sample_store
+    question = "Do all reports give the same month for when US forces began leaving Ain al-Asad?"
+    chain = scripted(settings, store, "Yes, all reports give the same month for when US forces began leaving "
+                                      "Ain al-Asad [1].")
+    answer = chain.invoke({"question": question})
+    assert answer.answer.startswith("No. Reports differ: August 2025") and "October 2025" in answer.answer
+    late = [c for c in answer.citations if c.n > len(answer.passages)]
+    assert late and late[0].outlet == "Anbar Monitor (sample)" and "October" in late[0].quote

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.citations import CitationVerifier
-from rag.conflicts import conflict_note, with_conflict_note
-from rag.types import Passage
+from rag.conflicts import compares_reports, conflict_note, with_conflict_note
+from rag.types import Citation, Passage
 
 FIGHTERS = "How many Islamic State fighters were in the first group CENTCOM moved to Iraq?"
 EARLY = Passage(id="e-0000", article_id="e", outlet="Desert Wire", date="2026-01-21", text=(
@@ -102,3 +102,36 @@ def test_the_size_of_a_group_of_detainees_counts_the_group_not_the_detainees(emb
                          "to Iraq in total.")
     note, _ = conflict_note(question, [CORRECTED, total], embeddings)
     assert "7,000" not in note
+
+
+def test_a_vague_amount_counts_what_follows_it_not_what_the_sentence_names(embeddings):
+    """Dev d021: "took several large camps, along with hundreds of miles of the border" gives no count of camps."""
+    question = "How many large camps holding Islamic State detainees did Syrian government forces take?"
+    monitor = Passage(id="m-0000", article_id="m", outlet="Orontes Newswire", date="2026-01-22", text=(
+        "According to the monitor, government forces also took three large camps that hold Islamic State detainees."))
+    review = Passage(id="r-0000", article_id="r", outlet="Palmyra Observer", date="2026-01-22", text=(
+        "Government troops now hold several large camps where Islamic State detainees are kept, along with "
+        "hundreds of miles of the border."))
+    assert conflict_note(question, [monitor, review], embeddings) == ("", [])
+
+
+@pytest.mark.parametrize("question, compares", [
+    ("Do all reports give the same month for when US forces began leaving Ain al-Asad?", True),  # dev w023
+    ("How many fighters were in the first group? Do reports agree?", True),  # dev d018
+    ("What figures were reported for the number of Americans still at Ain al-Asad?", True),  # dev w027
+    ("How many fighters were in the first group?", False),
+    ("Which outlet corrected the size of the first detainee group?", False),  # dev d038: who, not whether
+])
+def test_compares_reports(question, compares):
+    assert compares_reports(question) is compares
+
+
+def test_a_yes_that_the_reports_agree_gives_way_to_the_note(embeddings):
+    question = "Do all reports give the same number of fighters in the first group?"
+    early = Citation(n=1, passage_id=EARLY.id, title="", outlet=EARLY.outlet, date=EARLY.date, url="",
+                     text=EARLY.text, quote="About 100 fighters were in the first group.")
+    text, citations = with_conflict_note(question, "Yes, all reports agree on the size. [1]", [early],
+                                         [EARLY, CORRECTED], embeddings)
+    assert text == ("No. Reports differ: 150 (Northern Gazette, 2026-01-22) [2]; About 100 (Desert Wire, 2026-01-21) "
+                    "[1].")
+    assert [c.n for c in citations] == [1, 2]
