@@ -72,12 +72,12 @@ class Report:
     key: tuple  # what is compared: ("number", low, high) or ("date", year, month, day)
 
 
-_COMPARES = re.compile(r"\b(?:same|agree\w*|differ\w*|disagree\w*|consistent|vary|varied|conflict\w*|"
+_COMPARES = re.compile(r"\b(?:same|agree[sd]?|agreeing|differ\w*|disagree\w*|consistent|vary|varied|conflict\w*|"
                        r"contradict\w*)\b|^\W*what (?:figures|numbers|estimates|dates)\b", re.IGNORECASE)
 _REPORTS = re.compile(r"\b(?:reports?|reported|outlets?|sources?|accounts?|figures?|estimates?)\b", re.IGNORECASE)
 
 
-_ASKS_AGREEMENT = re.compile(r"\b(?:same|agree\w*|consistent)\b", re.IGNORECASE)
+_ASKS_AGREEMENT = re.compile(r"\b(?:same|agree[sd]?|agreeing|consistent)\b", re.IGNORECASE)  # not "agreement"
 _AGREEMENT = re.compile(r"^\W*yes\b|\b(?:agree|agreed|the same|consistent)\b", re.IGNORECASE)
 _DENIAL = re.compile(r"\b(?:not|no|never|differ\w*|disagree\w*)\b|n't\b", re.IGNORECASE)
 

@@ -120,6 +120,7 @@ def test_a_vague_amount_counts_what_follows_it_not_what_the_sentence_names(embed
     ("How many fighters were in the first group? Do reports agree?", True),  # dev d018
     ("What figures were reported for the number of Americans still at Ain al-Asad?", True),  # dev w027
     ("How many fighters were in the first group?", False),
+    ("In what year, according to the Anbar Monitor's reports, did they reach their agreement?", False),
     ("Which outlet corrected the size of the first detainee group?", False),  # dev d038: who, not whether
 ])
 def test_compares_reports(question, compares):
