@@ -56,6 +56,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "cut-off end marked or dropped": [("rag.chain.without_unfinished_end", lambda answer: answer)],
     "future question, past date": [("rag.chain.asks_future_time", lambda question: False)],
     "polarity": [("rag.citations.polarity_conflict", lambda *_: False)],
+    "a named outlet's claim held by its own report": [("rag.citations.named_outlets", lambda *_: [])],
     "a yes against any sentence of its passage": [("rag.citations.denies_the_asked", lambda *_: False)],
     "number qualifiers": [("rag.citations.match_qualifiers", lambda claim, source: claim)],
     "worked-out spans": [("rag.citations.asks_duration", lambda question: False)],

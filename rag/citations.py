@@ -17,7 +17,7 @@ import Stemmer
 from rag.claims import corrected_by_source, denies_the_asked, match_qualifiers, polarity_conflict
 from rag.dates import date_labels
 from rag.embeddings import NewsEmbeddings
-from rag.questions import DURATION_PHRASE, asks_duration
+from rag.questions import DURATION_PHRASE, asks_duration, named_outlets, outlet_name
 from rag.text import MARKER_PATTERN, markers_in, markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
@@ -218,11 +218,17 @@ class CitationVerifier:
         checked_claims = [DURATION_PHRASE.sub("", c) for c in claims] if asks_duration(question) else claims
         support, similarities, passage_sentences = self.support_matrix(checked_claims, passages)
         checked: list[CheckedSentence] = []
+        outlets = sorted({p.outlet for passage in passages for p in (passage, *passage.also_reported_by)} - {""})
         for i, claim in enumerate(claims):
             holding = [n for n in markers_of(sentences[i]) if support[i, n - 1] >= self.threshold]
             top = int(support[i].argmax()) + 1
             if not holding and support[i, top - 1] >= self.threshold:
                 holding = [top]  # a right fact under a wrong (or no) marker: cite the passage that holds it
+            named = named_outlets(claim, outlets)
+            if named and not any(_attributes(passages[n - 1], named) for n in holding):
+                # "The Levant Ledger said about 100 [2]" where [2] is another outlet's: only that outlet's own can
+                holding = [n for n in range(1, len(passages) + 1)
+                           if support[i, n - 1] >= self.threshold and _attributes(passages[n - 1], named)]
             sources = [_same_statements(passage_sentences[n - 1], similarities[n - 1][i]) for n in holding]
             sources = [[*same, *(s for s in passage_sentences[n - 1] if s not in same and
                                  denies_the_asked(question, claim, s))] for n, same in zip(holding, sources)]
@@ -242,6 +248,12 @@ class CitationVerifier:
             ))
         unsupported = [s.text for s in checked if not s.supported]
         return text, citations, unsupported
+
+
+def _attributes(passage: Passage, outlets: Sequence[str]) -> bool:
+    """The passage is one of these outlets' reports (or a near-copy of one), or names the outlet in its text."""
+    own = {p.outlet for p in (passage, *passage.also_reported_by)}
+    return any(o in own or outlet_name(o) in passage.text for o in outlets)
 
 
 def _once_each(sentences: Sequence[str]) -> list[str]:

@@ -206,13 +206,18 @@ def _mentioned(word: str, words: set[str]) -> bool:
 _OUTLET_NOTE = re.compile(r"\s*\([^)]*\)\s*$|^the\s+", re.IGNORECASE)  # "Levant Ledger (sample)", "The Times"
 
 
+def outlet_name(outlet: str) -> str:
+    """The name an outlet goes by in text: "Levant Ledger (sample)" → "Levant Ledger", "The Times" → "Times"."""
+    return _OUTLET_NOTE.sub("", outlet.strip()).strip()
+
+
 def named_outlets(question: str, outlets: Sequence[str]) -> list[str]:
     """The stored outlets the question names ("what did the levant ledger say"), as stored; a name in
     parentheses after an outlet and a leading "The" are not needed to name it. A one-word name must be written
     as stored: "times" in "how many times" does not name The Times."""
     named = []
     for outlet in outlets:
-        name = _OUTLET_NOTE.sub("", outlet.strip()).strip()
+        name = outlet_name(outlet)
         flags = re.IGNORECASE if " " in name else 0
         if len(name) > 2 and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question, flags):
             named.append(outlet)

@@ -159,3 +159,28 @@ def test_a_span_worked_out_from_two_dates_is_not_a_number_the_passage_lacks(veri
     assert [c.n for c in citations] == [1]
     _, citations, _ = verifier.verify(claim, dated, "What did CENTCOM announce?")  # no span asked: 3 is checked
     assert citations == []
+
+
+ADVISERS = [
+    Passage(id="t1", article_id="t", title="About 100 Americans still at Ain al Assad", outlet="Tigris Courier",
+            date="2025-12-18", text="About 100 US personnel, most of them advisers, were still at Ain al Assad."),
+    Passage(id="l1", article_id="l", title="A few dozen US advisers kept at Ain al-Asad", outlet="Levant Ledger",
+            date="2025-12-10", text="A few dozen US advisers were still at Ain al-Asad, two Iraqi officials said."),
+    Passage(id="e1", article_id="e", title="Advisers stay", outlet="Euphrates Daily", date="2025-12-19",
+            text="The Tigris Courier said about 100 US personnel were still at Ain al Assad."),
+]
+
+
+def test_a_claim_naming_an_outlet_holds_only_by_that_outlets_report(verifier):
+    """Dev w046: "The Levant Ledger said about 100" under the Tigris Courier's passage; the Ledger said a few dozen."""
+    text, citations, unsupported = verifier.verify(
+        "The Levant Ledger said about 100 US personnel were still at Ain al Assad [1].", ADVISERS)
+    assert unsupported == ["The Levant Ledger said about 100 US personnel were still at Ain al Assad."]
+    assert citations == []
+    # the outlet's own report, or another that names it as its source, holds it
+    text, citations, unsupported = verifier.verify(
+        "The Tigris Courier said about 100 US personnel were still at Ain al Assad [3].", ADVISERS)
+    assert not unsupported and [c.n for c in citations] == [3]
+    text, citations, unsupported = verifier.verify(
+        "The Levant Ledger said a few dozen US advisers were still at Ain al-Asad [1].", ADVISERS)
+    assert not unsupported and [c.n for c in citations] == [2]
