@@ -418,8 +418,11 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         unmentioned = unmentioned_names(standalone, [_names_text(p) for p in shown])
         if unmentioned:  # "the 2023 Tour de France" over articles that never name it: nothing here is about it
             return self._declined(question, standalone, passages)
+        # the note's reports: those shown, or for a question comparing reports every retrieved passage and the
+        # reports below k, numbered on from them (Answer.passages then lists those the note cites)
+        reports = [*passages, *further] if further else shown
         if is_decline(raw) or len(missing) == len(parts):
-            return self._declined(question, standalone, passages, [*shown, *further])
+            return self._declined(question, standalone, passages, reports)
         # "Yes, it began in August" to "Did it begin in October?" is a No before any check reads its "Yes"
         text, citations, unsupported = self.verifier.verify(no_for_another_value(standalone, raw), shown, standalone)
         cited = [c.text for c in citations]
@@ -431,12 +434,11 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                 stated_dates(strip_markers(text)), max(c.date or "" for c in citations) or None):
             citations = []  # "When will they leave?" answered with the day a past move was reported
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
-            return self._declined(question, standalone, passages, [*shown, *further], unsupported)
+            return self._declined(question, standalone, passages, reports, unsupported)
         text = f"{text} {_worked_out_span(standalone, text)} {missing_note(missing)}".strip()
-        text, citations = with_conflict_note(standalone, text, citations, [*shown, *further],
-                                             self.verifier.embeddings)
+        text, citations = with_conflict_note(standalone, text, citations, reports, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
-                      passages=passages, unsupported_sentences=unsupported)
+                      passages=_listed(passages, reports, citations), unsupported_sentences=unsupported)
 
     def _declined(
         self, question: str, standalone: str, passages: list[Passage], reports: Sequence[Passage] = (),
@@ -450,9 +452,16 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         text, citations = with_conflict_note(standalone, "", [], reports, self.verifier.embeddings)
         if citations:
             return Answer(question=question, standalone_question=standalone, answer=text.strip(), citations=citations,
-                          passages=passages, unsupported_sentences=list(unsupported))
+                          passages=_listed(passages, reports, citations), unsupported_sentences=list(unsupported))
         return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT, abstained=True,
                       passages=passages, unsupported_sentences=list(unsupported))
+
+
+def _listed(passages: list[Passage], reports: Sequence[Passage], citations: Sequence[Citation]) -> list[Passage]:
+    """The retrieved passages, then the reports below k up to the last one a citation names: every [n] an answer
+    shows is its passages[n - 1]."""
+    last = max((c.n for c in citations), default=0)
+    return list(reports[: max(len(passages), last)]) if len(reports) > len(passages) else passages
 
 
 def _worked_out_span(question: str, answer: str) -> str:

@@ -74,10 +74,6 @@ def test_on_topic_question_the_articles_do_not_answer(chain):
     assert answer.abstained or not any(ch.isdigit() for ch in answer.answer.replace("2020", ""))
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known regression since the corpus grew to 55 articles (2026-12-01): the condensed question is right, but "
-    "the bundled model answers from the many 'CENTCOM did not say where in Iraq' sentences instead of Hasakah; "
-    "issue 12's answerability work should bring it back"))
 def test_follow_up_uses_the_conversation(chain):
     history = [
         {"role": "user", "content": "How many Islamic State fighters did CENTCOM move first?"},
