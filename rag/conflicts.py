@@ -72,12 +72,13 @@ class Report:
     key: tuple  # what is compared: ("number", low, high) or ("date", year, month, day)
 
 
-_COMPARES = re.compile(r"\b(?:same|agree[sd]?|agreeing|differ\w*|disagree\w*|consistent|vary|varied|conflict\w*|"
-                       r"contradict\w*)\b|^\W*what (?:figures|numbers|estimates|dates)\b", re.IGNORECASE)
+_AGREEMENT_WORDS = r"same|agree[sd]?|agreeing|consistent"  # not "agreement"
+_COMPARES = re.compile(rf"\b(?:{_AGREEMENT_WORDS}|differ\w*|disagree\w*|vary|varied|conflict\w*|contradict\w*)\b"
+                       r"|^\W*what (?:figures|numbers|estimates|dates)\b", re.IGNORECASE)
 _REPORTS = re.compile(r"\b(?:reports?|reported|outlets?|sources?|accounts?|figures?|estimates?)\b", re.IGNORECASE)
 
 
-_ASKS_AGREEMENT = re.compile(r"\b(?:same|agree[sd]?|agreeing|consistent)\b", re.IGNORECASE)  # not "agreement"
+_ASKS_AGREEMENT = re.compile(rf"\b(?:{_AGREEMENT_WORDS})\b", re.IGNORECASE)
 _AGREEMENT = re.compile(r"^\W*yes\b|\b(?:agree|agreed|the same|consistent)\b", re.IGNORECASE)
 _DENIAL = re.compile(r"\b(?:not|no|never|differ\w*|disagree\w*)\b|n't\b", re.IGNORECASE)
 
