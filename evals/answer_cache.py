@@ -29,7 +29,7 @@ from pydantic import ConfigDict
 
 from rag.config import Settings
 from rag.llm import LOCAL_MODEL_SHA256
-from rag.prompts import CONDENSE_SYSTEM
+from rag.prompts import ABSTAIN_TEXT, ANSWER_SYSTEM_NO_DECLINE, CONDENSE_SYSTEM
 
 SAMPLING = ("llm_backend", "llm_model", "llm_base_url", "llm_temperature", "llm_max_tokens", "llm_context_tokens")
 
@@ -112,10 +112,12 @@ class CachedChatModel(BaseChatModel):
 
 
 class _Replay(BaseChatModel):
-    """Replies what a stored run's model replied: its condensed question to the condense prompt, else its answer."""
+    """Replies what a stored run's model replied: its condensed question to the condense prompt, else its answer
+    (and the decline it wrote first, to the first answer prompt of a question it was asked again)."""
 
     condensed: str
     answer: str
+    reasked: bool = False
 
     @property
     def _llm_type(self) -> str:
@@ -123,7 +125,13 @@ class _Replay(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        text = self.condensed if messages and messages[0].text == CONDENSE_SYSTEM else self.answer
+        system = messages[0].text if messages else ""
+        if system == CONDENSE_SYSTEM:
+            text = self.condensed
+        elif system == ANSWER_SYSTEM_NO_DECLINE:  # asked again after a decline: its answer, if the run asked
+            text = self.answer if self.reasked else ""
+        else:
+            text = ABSTAIN_TEXT if self.reasked else self.answer
         if not text:
             raise _NotInTheRun
         return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
@@ -155,7 +163,7 @@ def seed_from_results(cache_path: Path, results_path: Path, settings: Settings, 
                     continue
                 item = gold[row["id"]]
                 replay = _Replay(condensed=row["standalone_question"] if item.get("history") else "",
-                                 answer=row["raw_answer"])
+                                 answer=row["raw_answer"], reasked=row.get("reasked", False))
                 llm = CachedChatModel.wrapping(replay, cache)
                 with contextlib.suppress(_NotInTheRun):
                     AnswerChain(chain.settings, chain.retriever, llm).invoke(

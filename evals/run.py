@@ -221,6 +221,7 @@ def _row(item: Mapping, k: int, answer: Answer | None, passages: list[Passage], 
         "must_not": item.get("must_not") or [],
         "answer": answer.answer if answer else "",
         "raw_answer": answer.raw_answer if answer else "",
+        "reasked": answer.reasked if answer else False,
         "standalone_question": answer.standalone_question if answer else "",
         "abstained": answer.abstained if answer else None,
         "citations": [

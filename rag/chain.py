@@ -136,9 +136,41 @@ class _Retrieve:
 
 @dataclass
 class _Generate:
-    """Streams the answering model; its tokens go out as events, the flow gets (text, time of first token)."""
+    """Streams the answering model; its tokens go out as events, the flow gets a _Generated.
+
+    Tokens that could still be the start of `hold` are held back: a decline the flow may ask again is not shown.
+    `restores_prefix`: this prompt does not start with the usual instructions, so put them back afterwards.
+    """
 
     messages: list[BaseMessage]
+    hold: str = ""
+    restores_prefix: bool = False
+
+
+@dataclass
+class _Generated:
+    text: str
+    first_token: float | None  # when the first token went out to the caller
+    held: str  # the text held back and never sent (all of it, when the model wrote `hold` and no more)
+
+
+class _HeldBack:
+    """Passes tokens on, except while all of them together could still be the start of `prefix`."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.held = ""
+        self.released = not prefix
+
+    def feed(self, token: str) -> str:
+        if self.released:
+            return token
+        self.held += token
+        if self.prefix.startswith(self.held.lstrip()):
+            return ""
+        self.released = True
+        out, self.held = self.held, ""
+        return out
 
 
 @dataclass
@@ -238,6 +270,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             for item in steps:
                 if isinstance(item, _Generate):
                     steps.result = yield from self._generate(item, child)
+                    if item.restores_prefix:
+                        restore_prompt_cache(self.llm, answer_messages("", []))
                 elif isinstance(item, _Step):
                     steps.result = self._run(item, child)
                 else:
@@ -260,12 +294,16 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                 if isinstance(item, _Generate):
                     parts: list[str] = []
                     first_token = None
+                    held = _HeldBack(item.hold)
                     async for chunk in self.llm.astream(item.messages, _named(child, "answer")):
                         if chunk.text:
-                            first_token = first_token or time.perf_counter()
                             parts.append(chunk.text)
-                            yield chunk.text
-                    steps.result = ("".join(parts), first_token)
+                            if shown := held.feed(chunk.text):
+                                first_token = first_token or time.perf_counter()
+                                yield shown
+                    steps.result = _Generated("".join(parts), first_token, held.held)
+                    if item.restores_prefix:
+                        await run_in_executor(child, restore_prompt_cache, self.llm, answer_messages("", []))
                 elif isinstance(item, _Step):
                     steps.result = await self._arun(item, child)
                 else:
@@ -309,15 +347,17 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         assert isinstance(step, _Compute)
         return await run_in_executor(config, step.function, *step.arguments)
 
-    def _generate(self, step: _Generate, config: RunnableConfig) -> Generator[str, None, tuple[str, float | None]]:
+    def _generate(self, step: _Generate, config: RunnableConfig) -> Generator[str, None, _Generated]:
         parts: list[str] = []
         first_token = None
+        held = _HeldBack(step.hold)
         for chunk in self.llm.stream(step.messages, _named(config, "answer")):
             if chunk.text:
-                first_token = first_token or time.perf_counter()
                 parts.append(chunk.text)
-                yield chunk.text
-        return "".join(parts), first_token
+                if shown := held.feed(chunk.text):
+                    first_token = first_token or time.perf_counter()
+                    yield shown
+        return _Generated("".join(parts), first_token, held.held)
 
     # -- what one answer does, once for both stream and astream ------------------------------------------------
 
@@ -362,15 +402,25 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
 
         focus = self.settings.focus_sentences if request.focus is None else request.focus
         context = yield _Compute(self._context, (standalone, passages, focus))
-        raw, first_token = yield _Generate(answer_messages(standalone, context))
-        raw = raw.strip()
-        if first_token is not None:
-            timings["until_first_token"] = first_token - started
+        generated = yield _Generate(answer_messages(standalone, context), hold=ABSTAIN_TEXT)
+        reasked = generated.text.strip() == ABSTAIN_TEXT and self.settings.reask_declines
+        if reasked:
+            # passages above the relevance floor, yet declined: often they answer it in other words than the
+            # question's. Asked without the way out, the model answers; the checks after it decline what is not
+            # backed (the decline itself was never shown)
+            generated = yield _Generate(answer_messages(standalone, context, may_decline=False), restores_prefix=True)
+        elif generated.held:  # the decline (or the start of one) the flow chose not to ask again: shown now
+            generated.first_token = generated.first_token or time.perf_counter()
+            yield generated.held
+        raw = generated.text.strip()
+        if generated.first_token is not None:
+            timings["until_first_token"] = generated.first_token - started
         timings["until_last_token"] = time.perf_counter() - started
 
         answer = yield _Verify({"question": question, "standalone": standalone, "raw": raw,
                                 "shown": passages[: len(context)], "passages": passages, "further": further})
         answer.raw_answer = raw
+        answer.reasked = reasked
         answer.timings = Timings(**timings, verification=time.perf_counter() - started - timings["until_last_token"],
                                  total=time.perf_counter() - started)
         yield answer

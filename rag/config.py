@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         "least like the question go first, each passage keeps its best one. On 2 cores each token read costs ~12 ms "
         "before the first answer token.",
     )
+    reask_declines: bool = Field(
+        True, description="When the model declines over passages above min_relevance, ask it once more without the "
+        "rule that lets it decline; the answer checks then decide (evals/README.md has what it moved).",
+    )
     llm_backend: LLMBackend = Field(
         "local", description="local (bundled model), openai (any compatible server), ollama."
     )

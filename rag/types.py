@@ -113,6 +113,8 @@ class Answer(BaseModel):
     answer: str
     abstained: bool = False
     raw_answer: str = Field("", description="The model's own text before clean-up, verification and re-attribution.")
+    reasked: bool = Field(False, description="The model declined over relevant passages and raw_answer is its "
+                          "reply when asked again without the rule that lets it decline.")
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     unsupported_sentences: list[str] = Field(default_factory=list)

@@ -94,6 +94,22 @@ def test_a_seeded_run_answers_the_chain_without_the_model(sample_store, tmp_path
     assert answer.raw_answer == raw and cache.misses == 0
 
 
+def test_a_seeded_question_asked_twice_files_the_decline_and_the_second_answer(sample_store, tmp_path):  # noqa: F811
+    """A row the model first declined (reasked) replays both calls: the decline, then the answer asked again."""
+    settings, store = sample_store
+    item = next(i for i in GOLD.values() if i["split"] == "dev" and not i.get("history") and i["must_include"])
+    raw = "A seeded answer from an earlier run. [1]"
+    results = {"settings": settings.model_dump(mode="json"), "rows": [
+        {"id": item["id"], "standalone_question": item["question"], "raw_answer": raw, "reasked": True, "passages": []}]}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+
+    assert seed_from_results(tmp_path / "answers.db", tmp_path / "results.json", settings, DEFAULT_DATASET) == 2
+    cache = AnswerCache(tmp_path / "answers.db", settings)
+    answer = build_chain(settings, store=store, llm=CachedChatModel.wrapping(SilentModel(), cache)).invoke(
+        {"question": item["question"]})
+    assert answer.reasked and answer.raw_answer == raw and cache.misses == 0
+
+
 def test_seeding_skips_what_the_run_never_asked_the_model(sample_store, tmp_path):  # noqa: F811
     """A row declined before the model (no raw answer) that this code would send to the model files nothing."""
     settings, _ = sample_store

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk
+from pydantic import Field
 
 from ingest.pipeline import ingest, sample_corpus_dir
-from rag.chain import AnswerChain, build_chain, is_decline
+from rag.chain import AnswerChain, _HeldBack, build_chain, is_decline
 from rag.config import Settings
 from rag.context import fit_passages, focus_passages
-from rag.prompts import ABSTAIN_TEXT, answer_messages
+from rag.prompts import ABSTAIN_TEXT, ANSWER_SYSTEM, ANSWER_SYSTEM_NO_DECLINE, answer_messages
 from rag.retrieve import Retriever
 from rag.store import Store
 from rag.types import Answer, Passage
@@ -67,6 +72,66 @@ def test_model_decline_is_an_abstention(sample_store):
         {"question": "How many US troops remain at Ain al-Asad today?"}
     )
     assert answer.abstained and answer.answer == ABSTAIN_TEXT
+
+
+class RecordingFake(GenericFakeChatModel):
+    """The scripted model, keeping every prompt it was sent."""
+
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def _stream(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.prompts.append(messages)
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+FIRST_GROUP = "How many Islamic State fighters did CENTCOM move from Hasakah first?"
+
+
+def test_a_decline_over_relevant_passages_is_asked_again_without_the_way_out_and_never_shown(sample_store):
+    settings, store = sample_store
+    llm = RecordingFake(messages=iter([AIMessage(ABSTAIN_TEXT),
+                                       AIMessage("CENTCOM moved 150 Islamic State fighters from Hasakah [1].")]))
+    events = list(AnswerChain(settings, Retriever(store, settings), llm).stream({"question": FIRST_GROUP}))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and answer.reasked and not answer.abstained and "150" in answer.answer
+    streamed = "".join(e for e in events if isinstance(e, str))
+    assert streamed == "CENTCOM moved 150 Islamic State fighters from Hasakah [1].", "the decline was never streamed"
+    first, second = (prompt[0].text for prompt in llm.prompts)
+    assert first == ANSWER_SYSTEM and second == ANSWER_SYSTEM_NO_DECLINE and ABSTAIN_TEXT not in second
+    assert llm.prompts[0][1].text == llm.prompts[1][1].text, "the same passages and question"
+
+
+def test_an_answer_asked_again_is_checked_like_any_other(sample_store):
+    settings, store = sample_store
+    chain = scripted(settings, store, ABSTAIN_TEXT, "The base was built by French engineers in 1975 [1].")
+    answer = chain.invoke({"question": "Who built Ain al-Asad airbase?"})
+    assert answer.reasked and answer.abstained and answer.unsupported_sentences
+
+
+def test_with_reask_off_a_decline_is_streamed_and_the_model_asked_once(sample_store):
+    settings, store = sample_store
+    llm = RecordingFake(messages=iter([AIMessage(ABSTAIN_TEXT)]))
+    chain = AnswerChain(settings.model_copy(update={"reask_declines": False}), Retriever(store, settings), llm)
+    events = list(chain.stream({"question": "Who is the commander of US Central Command?"}))
+    assert "".join(e for e in events if isinstance(e, str)) == ABSTAIN_TEXT
+    assert events[-1].abstained and not events[-1].reasked and len(llm.prompts) == 1
+
+
+async def test_astream_holds_back_the_decline_too(sample_store):
+    settings, store = sample_store
+    chain = scripted(settings, store, ABSTAIN_TEXT, "CENTCOM moved 150 Islamic State fighters from Hasakah [1].")
+    events = [event async for event in chain.astream({"question": FIRST_GROUP})]
+    assert ABSTAIN_TEXT not in "".join(e for e in events if isinstance(e, str)) and events[-1].reasked
+
+
+@pytest.mark.parametrize(("tokens", "shown"), [
+    (["The ", "first ", "group"], ["", "The first ", "group"]),  # an answer that starts like the decline
+    (["The ", "articles ", "do ", "not ", "answer ", "this ", "question."], [""] * 7),
+    (["CENTCOM ", "moved"], ["CENTCOM ", "moved"]),
+])
+def test_tokens_are_held_back_only_while_they_could_still_be_the_decline(tokens, shown):
+    held = _HeldBack(ABSTAIN_TEXT)
+    assert [held.feed(token) for token in tokens] == shown
 
 
 def test_an_answer_about_a_name_no_passage_mentions_is_declined(sample_store):
