@@ -66,6 +66,8 @@ _META_SENTENCE = re.compile(
 _DANGLING_START = re.compile(rf"^(?:\W*\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\b)?[\s,;:.)\]-]+", re.IGNORECASE)
 _QUOTED = re.compile(r"""^["“](?P<inner>[^"“”]+?)[.,]?["”](?P<end>[.!?]?)$""")
 _QUOTE_IN_META = re.compile(r"""["“](?P<inner>[^"“”]{20,}?)\s*(?:["”]|$)""")
+# "… which states that he "met the forces …"": a quote after its subject is a predicate, not a sentence
+_SUBJECT_BEFORE = re.compile(r"\b(?:he|she|they|it|we|i)\s*$", re.IGNORECASE)
 _WORDLIKE = re.compile(r"\w")
 _PREPOSITION_END = re.compile(r"\b(?:in|from|of|per|see|to|by|at|on|with|for|according)\s*[.!?]$", re.IGNORECASE)
 _WELL_FORMED_START = re.compile(r"""^[A-Z0-9"“‘'$(]""")
@@ -123,7 +125,7 @@ def _quoted_evidence(sentence: str) -> str:
     """What a "This is stated in [2], where it says "…"" sentence quotes, as a sentence of its own with the
     sentence's markers ("" when it quotes nothing): the quote is often the very evidence the answer needs."""
     quoted = _QUOTE_IN_META.search(sentence)
-    if not quoted:
+    if not quoted or _SUBJECT_BEFORE.search(sentence[: quoted.start()]):
         return ""
     inner = quoted.group("inner").strip()
     inner = inner[:1].upper() + inner[1:] + ("" if inner[-1:] in ".!?" else ".")

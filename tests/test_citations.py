@@ -90,6 +90,10 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
      "The Frontline Mapping Project's estimate came first. Syrian government forces now control about 250 miles, "
      "the monitor said on Thursday [January 22, 2026]. [1]"),
     ("According to context piece 2, up to 7,000 could be moved [2].", "Up to 7,000 could be moved. [2]"),
+    # dev d045: a quote after its subject is a predicate ("Met the forces …" is no sentence): it goes with the narration
+    ("Yes, al-Sudani went to the border. This can be seen from the passage [1] which states that he "
+     '"met the forces deployed along the frontier" and "stopped at Ain al-Assad airbase."',
+     "Yes, al-Sudani went to the border."),
     # the reference inside the narrating subject goes first, then the narration it leaves
     ('The article from passage [1] states that "Ain al-Assad was hit by Iranian missiles in January 2020."',
      "Ain al-Assad was hit by Iranian missiles in January 2020. [1]"),
