@@ -174,14 +174,13 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
 def denies_the_asked(question: str, claim: str, source: str) -> bool:
     """The claim answers "Yes" to a yes/no question whose very words the source negates ("Did it come as a
     surprise?" "Yes" against "The departure came as no surprise"). Any sentence of a cited passage may say it,
-    however unlike the claim it reads; a negated telling ("did not say where the detainees would be held")
-    denies nothing that was asked."""
+    however unlike the claim it reads."""
     yes_no = _YES_NO_ANSWER.match(claim)
     if not yes_no or yes_no.group("word").lower() != "yes" or not _YES_NO_QUESTION.match(question):
         return False
     asked = _terms(question)
     plain_negations = _negated_scopes(source, affirming=False)
-    shared = any(_affirms(asked, scope, plain_negations) for scope in _negated_scopes(source, unknowns=False))
+    shared = any(_affirms(asked, scope, plain_negations) for scope in _negated_scopes(source))
     return shared and not _negated_scopes(question)
 
 

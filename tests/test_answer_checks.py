@@ -102,14 +102,6 @@ def test_a_bare_yes_conflicts_when_the_source_negates_what_was_asked():
     assert not polarity_conflict("Yes.", "Iraq sees the group as a strategic threat.", QUESTION)
 
 
-def test_a_negated_telling_denies_no_yes():
-    """Dev d023 (asked again): "did not say where … would be held" turned a Yes about the group's size into
-    "No: CENTCOM did not say where in Iraq the detainees would be held."."""
-    question = "Did all outlets report the same size for the first group of detainees moved to Iraq?"
-    claim = "Yes, all outlets reported the same size for the first group of detainees moved to Iraq, which was 150."
-    assert not polarity_conflict(claim, "CENTCOM did not say where in Iraq the detainees would be held.", question)
-    assert polarity_conflict(claim, "The outlets did not report the same size for the first group.", question)
-
 
 # --- qualifiers of numbers ----------------------------------------------------------------------------------
 
