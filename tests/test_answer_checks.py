@@ -102,7 +102,6 @@ def test_a_bare_yes_conflicts_when_the_source_negates_what_was_asked():
     assert not polarity_conflict("Yes.", "Iraq sees the group as a strategic threat.", QUESTION)
 
 
-
 # --- qualifiers of numbers ----------------------------------------------------------------------------------
 
 
