@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from ingest.pipeline import sample_corpus_dir
 from rag.chain import build_chain
@@ -326,7 +327,8 @@ def test_answer_settings_show_the_model_and_set_k(page):
     assert page.locator("#answering-model textarea, #answering-model input").first.input_value().startswith("fake:")
     k = page.get_by_label("number input for Passages to retrieve (k)")
     k.fill("1")
-    k.press("Enter")
+    k.press("Tab")  # leaving the box is what commits a typed number (Gradio's slider clamps and releases on blur)
+    expect(page.get_by_label("range slider for Passages to retrieve (k)")).to_have_value("1")
     ask(page, QUESTION)
     assert len(card_titles(page)) == 1 and not page.locator("#sources details.nr-also").count()
 
