@@ -27,7 +27,7 @@ from langchain_core.runnables.config import ensure_config, patch_config, run_in_
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.citations import CitationVerifier
-from rag.claims import no_for_another_value
+from rag.claims import no_for_another_value, not_told
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import compares_reports, with_conflict_note
 from rag.context import fit_passages, focus_passages
@@ -494,12 +494,18 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         self, question: str, standalone: str, passages: list[Passage], reports: Sequence[Passage] = (),
         unsupported: Sequence[str] = (),
     ) -> Answer:
-        """No answer from the model, unless the passages disagree on the very figure asked: then that is the answer.
+        """No answer from the model, unless the reports say something of the very thing asked: then that is the
+        answer.
 
         "How many camps were taken?" declined, or answered "several", while one report says three and another
-        four: the reports, each with its citation, answer it better than silence.
+        four: the reports, each with its citation, answer it better than silence. "Where in Iraq are they held?"
+        declined, or answered "in Iraq", while a report says "CENTCOM did not disclose where in Iraq": that
+        sentence, cited, is what the articles say.
         """
         text, citations = with_conflict_note(standalone, "", [], reports, self.verifier.embeddings)
+        untold = None if citations else not_told(standalone, [p.text for p in reports])
+        if untold:
+            text, citations, _ = self.verifier.verify(f"{untold[1]} [{untold[0] + 1}]", list(reports), standalone)
         if citations:
             return Answer(question=question, standalone_question=standalone, answer=text.strip(), citations=citations,
                           passages=_listed(passages, reports, citations), unsupported_sentences=list(unsupported))

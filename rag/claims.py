@@ -8,8 +8,11 @@ negate) and the qualifiers of numbers; the verifier corrects the sentence from i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import Stemmer
+
+from rag.text import split_sentences
 
 _stemmer = Stemmer.Stemmer("english")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d[\d,.]*")
@@ -219,3 +222,36 @@ def no_for_another_value(question: str, answer: str) -> str:
         if asked and stated and not asked & stated:
             return f"No, {answer[yes.end():]}"
     return answer
+
+
+# --- what the articles say about something they do not tell ----------------------------------------------------
+
+_ASKED_WH = re.compile(r"\b(where|when|how|why|who|which|whether)\b", re.IGNORECASE)
+_NOT_TOLD = re.compile(
+    r"\b(?:not|n't|never)\s+(?:\w+\s+)?(?:say|said|disclose[sd]?|specif(?:y|ied)|reveal(?:ed)?|confirm(?:ed)?|"
+    r"explain(?:ed)?|give|gave|given)\s+(?P<wh>where|when|how|why|who|which|whether)\b",
+    re.IGNORECASE,
+)
+
+
+def not_told(question: str, texts: Sequence[str]) -> tuple[int, str] | None:
+    """The index of a text and its sentence saying that the very thing asked was not disclosed ("CENTCOM did not
+    disclose where in Iraq the detainees would be held" for "Where in Iraq are they held?"), or None.
+
+    That sentence answers the question better than a decline: the articles do speak of it. It must ask with the
+    question's own wh-word and share at least MIN_SHARED_TERMS of its content words; the one sharing most wins.
+    """
+    asked = _ASKED_WH.search(question)
+    if not asked:
+        return None
+    terms = _terms(question)
+    found: tuple[int, int, str] | None = None
+    for index, text in enumerate(texts):
+        for sentence in split_sentences(text):
+            telling = _NOT_TOLD.search(sentence)
+            if not telling or telling.group("wh").lower() != asked.group(1).lower():
+                continue
+            shared = len(_terms(sentence) & terms)
+            if shared >= MIN_SHARED_TERMS and (found is None or shared > found[0]):
+                found = (shared, index, sentence.strip())
+    return (found[1], found[2]) if found else None

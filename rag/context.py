@@ -15,7 +15,7 @@ from rag.config import Settings
 from rag.embeddings import NewsEmbeddings
 from rag.multipart import part_queries, question_parts
 from rag.prompts import answer_messages, format_passage
-from rag.questions import offers_what_is_asked
+from rag.questions import counts_asked_thing, offers_what_is_asked
 from rag.text import split_sentences
 from rag.tokens import count_tokens
 from rag.types import Passage
@@ -36,7 +36,10 @@ def focus_passages(
     """Each passage cut to its `keep` sentences most similar to the question (or one of its parts), in order.
 
     For a "when" or "how many" question a sentence holding a date or a number gets ASKED_KIND_BOOST: the
-    answer is often in the sentence beside the one that sounds most like the question. With a `budget` (cl100k
+    answer is often in the sentence beside the one that sounds most like the question. A sentence counting
+    the very thing asked ("85 prisoners" for "how many prisoners") gets it twice: a year or another count
+    must not push it out ("The first group of 85 prisoners was taken by a convoy of secure buses" reads
+    little like the question). With a `budget` (cl100k
     tokens of passage text in all), the kept sentence least like the question goes next while the texts exceed
     it; each passage keeps its best sentence.
     """
@@ -49,7 +52,8 @@ def focus_passages(
     parts = question_parts(question)
     queries = [question, *part_queries(parts)] if len(parts) > 1 else [question]  # each part finds its sentences
     vectors = embeddings.embed([*queries, *flat])
-    asked = [ASKED_KIND_BOOST * any(offers_what_is_asked(part, s) for part in parts) for s in flat]
+    asked = [ASKED_KIND_BOOST * (any(offers_what_is_asked(part, s) for part in parts)
+                                 + any(counts_asked_thing(part, s) for part in parts)) for s in flat]
     similarity = (vectors[len(queries) :] @ vectors[: len(queries)].T).max(axis=1) + np.array(asked)
     scores, ranked, offset = [], [], 0
     for group in groups:

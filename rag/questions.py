@@ -37,6 +37,11 @@ _ASKS_MONEY = re.compile(r"^\W*(?:and\s+)?how much\b.*\b(?:cost|costs|spend|spen
 _MONEY = re.compile(r"[$£€]\s?\d|\b(?:dollars?|euros?|pounds|dinars?|lira|riyals?|USD)\b", re.IGNORECASE)
 _ASKS_WHO = re.compile(r"^\W*(?:and\s+)?(?:who|whom)\b", re.IGNORECASE)
 _ASKS_WHERE = re.compile(r"^\W*(?:and\s+)?where\b", re.IGNORECASE)
+# "Were they flown or driven from Hasakah?", "Is it in Anbar or Nineveh?": a question that offers two answers.
+# "Before or after" is left out (an order is also told as "followed", "first" or "later"), and so is "or not".
+_CHOICE = re.compile(r"^\W*(?:and\s+)?(?:is|are|was|were|do|does|did|has|have|had|will|would|could|can)\b.*?"
+                     r"\b(?!before\b)(?P<first>[A-Za-z][\w-]*)\s+or\s+(?!after\b|not\b)(?P<second>[A-Za-z][\w-]*)",
+                     re.IGNORECASE)
 _ASKS_WHICH = re.compile(r"^\W*(?:and\s+)?(?:(?:from|in|at|to|by|for|with)\s+)?(?:which|what)\s+(?P<slot>[^?]*)",
                          re.IGNORECASE)
 _ASKS_HOW_MANY = re.compile(r"^\W*(?:and\s+)?how many\s+(?P<slot>[^?]*)", re.IGNORECASE)
@@ -105,11 +110,27 @@ def answers_the_question(question: str, answer: str) -> bool:
         return False
     if _ASKS_WHO.search(question) and not (_NAME.search(answer) or _ROLE.search(answer)):
         return False
-    if _ASKS_WHERE.search(question) and not _NAME.search(answer):
-        return False
+    if _ASKS_WHERE.search(question) and not _names_beyond(question, answer):
+        return False  # "Where in Iraq are they held?" is not answered by "in Iraq"
     if asked_thing(question) in NAME_CATEGORIES and not _NAME.search(answer):
         return False
+    choices = _CHOICE.search(question)
+    if choices and not _picks_one(choices, answer):
+        return False  # "Were they flown or driven?" is not answered by "they were taken to Iraq"
     return True
+
+
+def _names_beyond(question: str, answer: str) -> bool:
+    """The answer holds a name the question does not."""
+    asked = set(_TEXT_WORD.findall(question.lower()))
+    return any(match.group().split()[-1].lower().strip("'-") not in asked for match in _NAME.finditer(answer))
+
+
+def _picks_one(choices: re.Match, answer: str) -> bool:
+    """The answer names one of the two things an either-or question offers (by stem: "flew" is not "flown",
+    so a paraphrase can fail; a decline is the safer side)."""
+    offered = set(_stemmer.stemWords([choices.group("first").lower(), choices.group("second").lower()]))
+    return bool(offered & set(_stemmer.stemWords(_TEXT_WORD.findall(answer.lower()))))
 
 
 def asked_thing(question: str) -> str | None:
@@ -139,6 +160,24 @@ def offers_what_is_asked(question: str, text: str) -> bool:
     if _ASKS_TIME.search(question):
         return bool(_DATE.search(text))
     return False
+
+
+# a count and the noun it counts, a few words on: "85 prisoners", "150 Islamic State fighters", "three large camps"
+_COUNT = re.compile(
+    r"(?:\b\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+    r"thousands?))(?=\s+(?P<after>(?:[\w-]+\s+){0,2}[\w-]+))",
+    re.IGNORECASE,
+)
+
+
+def counts_asked_thing(question: str, text: str) -> bool:
+    """For "how many prisoners", the text counts prisoners ("The first group of 85 prisoners"); "up to 1,400
+    inmates" or "built in 1872" hold a number but count something else (or nothing)."""
+    thing = asked_thing(question) if _ASKS_HOW_MANY.search(question) else None
+    if thing is None:
+        return False
+    stem = _stemmer.stemWord(thing)
+    return any(stem in _stemmer.stemWords(_TEXT_WORD.findall(m.group("after").lower())) for m in _COUNT.finditer(text))
 
 
 def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: NewsEmbeddings) -> bool:

@@ -7,7 +7,7 @@ import pytest
 
 from evals.recheck import switched_off
 from rag.citations import CitationVerifier
-from rag.claims import match_qualifiers, no_for_another_value, polarity_conflict
+from rag.claims import match_qualifiers, no_for_another_value, not_told, polarity_conflict
 from rag.dates import all_past, stated_dates
 from rag.prompts import ABSTAIN_TEXT
 from rag.questions import (
@@ -150,6 +150,13 @@ def test_asked_thing(question, thing):
     ("Where did US troops go?", "They moved to the Kurdistan Region [1].", True),
     ("How much did the withdrawal cost?", "About 2,500 troops left [1].", False),
     ("How much did the withdrawal cost?", "It cost $1.2 billion [1].", True),
+    ("Where in Iraq are the detainees held?", "The detainees are being held in Iraq [1].", False),
+    ("Where in Iraq are the detainees held?", "At a prison near Baghdad [1].", True),
+    ("Were the first detainees flown or driven to Iraq?", "They were taken to a secure site in Iraq [1].", False),
+    ("Were the first detainees flown or driven to Iraq?", "They were flown out of Hasakah [1].", True),
+    ("Is Ain al-Asad in Anbar or Nineveh?", "It is in Al Anbar Governorate [1].", True),
+    ("Did they leave before or after the statement?", "The statement followed the departure [1].", True),
+    ("Is the base still in use or not?", "No, the base was handed over [1].", True),
 ])
 def test_answer_fills_the_slot(question, answer, expected):
     assert answers_the_question(question, answer) is expected
@@ -308,3 +315,18 @@ def test_stated_dates_and_future_questions():
 ])
 def test_named_outlets(question, named):
     assert named_outlets(question, ["Levant Ledger (sample)", "The Times", "newsrag sample desk"]) == named
+
+
+TOLD = ["CENTCOM moved 150 fighters from Hasakah. The detainees went to a secure location in Iraq.",
+        "CENTCOM did not disclose where in Iraq the detainees would be held. It did not say how many flights."]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Where in Iraq are the detainees being held?",
+     (1, "CENTCOM did not disclose where in Iraq the detainees would be held.")),
+    ("When will the detainees be held in Iraq?", None),  # another wh-word: the sentence is not about when
+    ("Where did the coalition go?", None),  # the same wh-word about something else
+    ("Which city did the fighters come from?", None),
+])
+def test_a_sentence_saying_the_asked_thing_was_not_told(question, expected):
+    assert not_told(question, TOLD) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from rag.context import fit_passages, focus_passages
 from rag.prompts import ABSTAIN_TEXT, ANSWER_SYSTEM, ANSWER_SYSTEM_NO_DECLINE, answer_messages
 from rag.retrieve import Retriever
 from rag.store import Store
+from rag.text import strip_markers
 from rag.types import Answer, Passage
 
 
@@ -151,6 +153,23 @@ def test_a_declined_question_whose_figure_the_reports_disagree_on_gets_the_repor
     assert "150" in answer.answer and "100" in answer.answer and len(answer.citations) >= 2
 
 
+def test_where_answered_with_the_questions_own_place_gets_what_the_reports_say_of_it(sample_store):
+    settings, store = sample_store
+    answer = scripted(settings, store, "The detainees are being held in Iraq [1].").invoke(
+        {"question": "Where in Iraq are the Islamic State detainees being held?"})
+    assert not answer.abstained and re.search(r"(?:not|n't) (?:\w+ )?(?:say|said|disclose)\w* where in Iraq",
+                                              answer.answer)
+    cited = answer.passages[answer.citations[0].n - 1]
+    assert strip_markers(answer.answer) in cited.text
+
+
+def test_an_either_or_question_answered_with_neither_is_declined(sample_store):
+    settings, store = sample_store
+    answer = scripted(settings, store, "The first 150 fighters were taken from Hasakah to a secure location in Iraq "
+                                       "[1].").invoke({"question": "Were the first detainees flown or driven to Iraq?"})
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT
+
+
 def test_wrong_marker_is_fixed_before_the_user_sees_it(sample_store):
     settings, store = sample_store
     chain = scripted(settings, store, "CENTCOM moved 150 Islamic State fighters from Hasakah [9].")
@@ -239,6 +258,30 @@ def test_focus_keeps_the_dated_sentence_for_a_when_question(embeddings):
     assert "January 2020" in focused.text
     [same_words_no_date] = focus_passages(question.replace("When did", "Why did"), [passage], embeddings, keep=2)
     assert "January 2020" not in same_words_no_date.text  # the date sentence won only because a time was asked
+
+
+def test_focus_keeps_the_sentence_counting_the_asked_thing_over_other_numbers(embeddings):
+    passage = Passage(id="p", article_id="a", text=(
+        "Kestria's prison service began transferring inmates from the Harbour Street jail to a new prison at "
+        "Norrby on Thursday. The first group of 85 prisoners was taken by a convoy of secure buses under police "
+        "escort. Up to 1,400 inmates could be moved to Norrby, which opened in December. The Harbour Street "
+        "jail, built in 1872, has been criticised by inspectors. The new prison at Norrby has 1,600 places."))
+    question = "How many prisoners were in the first group moved to Kestria's new prison at Norrby?"
+    [focused] = focus_passages(question, [passage], embeddings, keep=3)
+    assert "85 prisoners" in focused.text
+
+
+@pytest.mark.parametrize("question, text, expected", [
+    ("How many prisoners were in the first group?", "The first group of 85 prisoners was taken by bus.", True),
+    ("How many prisoners were in the first group?", "Up to 1,400 inmates could be moved.", False),
+    ("How many prisoners were in the first group?", "The jail, built in 1872, was criticised.", False),
+    ("How many fighters were moved?", "It began with 150 Islamic State fighters from Hasakah.", True),
+    ("When were the fighters moved?", "It began with 150 Islamic State fighters.", False),
+])
+def test_counts_asked_thing(question, text, expected):
+    from rag.questions import counts_asked_thing
+
+    assert counts_asked_thing(question, text) is expected
 
 
 @pytest.mark.parametrize("question, text, expected", [
