@@ -23,6 +23,7 @@ from unittest import mock
 from evals.metrics import score_item, summarize
 from evals.run import DEFAULT_DATASET, load_dataset
 from ingest.pipeline import ingest, sample_corpus_dir
+from rag import questions
 from rag.chain import AnswerChain, build_chain
 from rag.config import Settings
 from rag.llm import FakeNewsModel
@@ -51,6 +52,10 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "reports below k for a question comparing them": [("rag.chain.compares_reports", lambda question: False)],
     "yes to another value is no": [("rag.chain.no_for_another_value", lambda question, answer: answer)],
     "asked-thing coverage": [("rag.chain.covers_asked_thing", lambda *_: True)],
+    "a where answer names a place the question does not": [
+        ("rag.questions._names_beyond", lambda question, answer: bool(questions._NAME.search(answer)))],
+    "an either-or answer picks one": [("rag.questions._CHOICE", _NEVER)],
+    "what the reports say was not disclosed": [("rag.chain.not_told", lambda question, texts: None)],
     "cited passages name what was asked": [("rag.chain._cited", lambda citations, shown: list(shown))],
     "span of two dates worked out": [("rag.chain._worked_out_span", lambda question, answer: "")],
     "cut-off end marked or dropped": [("rag.chain.without_unfinished_end", lambda answer: answer)],
