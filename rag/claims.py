@@ -103,9 +103,10 @@ _YES_NO_QUESTION = re.compile(
     r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|isn't|aren't|doesn't|didn't)\b",
     re.IGNORECASE,
 )
+# after a negation: "(has not) said where", "(did not) disclose where", "(it is not) clear when"
 _UNTOLD = re.compile(
     r"\s+(?:\w+\s+)?(?:say|said|disclose[sd]?|specif(?:y|ied)|reveal(?:ed)?|confirm(?:ed)?|explain(?:ed)?|know|"
-    r"knew|clear)\s+(?:where|when|how|why|whether|which|who|what|if)\b",
+    r"knew|clear)\s+(?P<wh>where|when|how|why|whether|which|who|what|if)\b",
     re.IGNORECASE,
 )
 MIN_SHARED_TERMS = 2  # a negation conflicts with a sentence only when it governs at least this many of its words
@@ -227,11 +228,7 @@ def no_for_another_value(question: str, answer: str) -> str:
 # --- what the articles say about something they do not tell ----------------------------------------------------
 
 _ASKED_WH = re.compile(r"\b(where|when|how|why|who|which|whether)\b", re.IGNORECASE)
-_NOT_TOLD = re.compile(
-    r"\b(?:not|n't|never)\s+(?:\w+\s+)?(?:say|said|disclose[sd]?|specif(?:y|ied)|reveal(?:ed)?|confirm(?:ed)?|"
-    r"explain(?:ed)?|give|gave|given)\s+(?P<wh>where|when|how|why|who|which|whether)\b",
-    re.IGNORECASE,
-)
+_NOT_TOLD = re.compile(r"(?:\bnot|\bnever|n't)" + _UNTOLD.pattern, re.IGNORECASE)
 
 
 def not_told(question: str, texts: Sequence[str]) -> tuple[int, str] | None:
