@@ -39,9 +39,8 @@ def focus_passages(
     answer is often in the sentence beside the one that sounds most like the question. A sentence counting
     the very thing asked ("85 prisoners" for "how many prisoners") gets it twice: a year or another count
     must not push it out ("The first group of 85 prisoners was taken by a convoy of secure buses" reads
-    little like the question). With a `budget` (cl100k
-    tokens of passage text in all), the kept sentence least like the question goes next while the texts exceed
-    it; each passage keeps its best sentence.
+    little like the question). With a `budget` (cl100k tokens of passage text in all), the kept sentence least
+    like the question goes next while the texts exceed it; each passage keeps its best sentence.
     """
     if keep <= 0 and budget <= 0:
         return list(passages)

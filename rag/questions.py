@@ -22,10 +22,8 @@ _ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(
     r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in (?:what|which) (?:year|month))\b", re.IGNORECASE
 )
-_NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)\b",
-    re.IGNORECASE,
-)
+_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)"
+_NUMBER = re.compile(rf"\d|\b{_NUMBER_WORDS}\b", re.IGNORECASE)
 # capitalised month and day names only: "Markets", "decision" and "may be" are not dates
 _DATE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|"
@@ -164,8 +162,7 @@ def offers_what_is_asked(question: str, text: str) -> bool:
 
 # a count and the noun it counts, a few words on: "85 prisoners", "150 Islamic State fighters", "three large camps"
 _COUNT = re.compile(
-    r"(?:\b\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
-    r"thousands?))(?=\s+(?P<after>(?:[\w-]+\s+){0,2}[\w-]+))",
+    rf"(?:\b\d[\d,.]*|\b{_NUMBER_WORDS})(?=\s+(?P<after>(?:[\w-]+\s+){{0,2}}[\w-]+))",
     re.IGNORECASE,
 )
 
