@@ -29,6 +29,9 @@ _WORD = re.compile(r"\w+")
 # words that cannot start a clause before a comma ("In, up to 7,000 ...") or end a sentence ("... invasion from.")
 _DANGLING = ("a", "an", "the", "and", "or", "but", "as", "than", "of", "in", "on", "at", "by", "for", "from", "with",
              "to", "into", "about", "after", "before", "since", "during", "until", "between", "among")
+# a verb and its particle end a sentence well: "the mission is still going on."
+_PHRASAL_ENDS = {("going", "on"), ("goes", "on"), ("went", "on"), ("carry", "on"), ("carried", "on"),
+                 ("carrying", "on"), ("later", "on"), ("so", "on")}
 _STARTS_BROKEN = re.compile(r"^(?:[,;:.!?)\]}]|(?:" + "|".join(_DANGLING) + r")\s*[,;:])", re.IGNORECASE)
 # a sentence end, then only markers and another end: "... moved [1]. [2]." or "... moved [1]. . [2]"
 _EMPTY_SENTENCE = re.compile(rf"[.!?;,]\s*(?:{MARKER_PATTERN}\s*)*[.!?;,]\s*{MARKER_PATTERN}"
@@ -212,7 +215,7 @@ def malformed_reason(text: str) -> str | None:
         if start := _STARTS_BROKEN.match(bare):
             return f"a sentence starts with '{start.group(0)}'"
         words = _WORD.findall(bare)
-        if words and words[-1].lower() in _DANGLING:
+        if words and words[-1].lower() in _DANGLING and tuple(w.lower() for w in words[-2:]) not in _PHRASAL_ENDS:
             return f"a sentence ends on '{words[-1]}'"
     return None
 

@@ -63,6 +63,17 @@ _SOURCE_SAYS = re.compile(
 _META_SENTENCE = re.compile(
     r"^(?:this|that|it|these|which)\b[^.]*(?:\b(?:passages?|articles?)\b|\b(?:from|in)\s*\[\d)", re.IGNORECASE
 )
+# ", as evidenced by the passage from the Defense Ministry that reported …": the rest of the sentence is its source
+_EVIDENCE_CLAUSE = re.compile(
+    r",\s*as (?:evidenced|shown|seen|stated|indicated|suggested|noted|mentioned|described) (?:by|in)\s+"
+    r"(?:the|this|that|a)\s+(?:passages?|articles?|excerpts?|text)\b[^.!?\[]*",
+    re.IGNORECASE,
+)
+# "… coalition. " The passage [4] states …": a closing quote the model set apart from its sentence's stop starts the
+# next sentence (an opening quote is never followed by a space)
+_DETACHED_CLOSING_QUOTE = re.compile(r"""^\s*["”]\s+""")
+# "- by 3 days.": a list item that goes on with the item before it, not a sentence
+_CONTINUATION = re.compile(r"^(?:[-*•]\s+)?(?=(?:by|and|but|with|for|from|of|at|to|or)\s+\S)")  # lower case only
 _DANGLING_START = re.compile(rf"^(?:\W*\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\b)?[\s,;:.)\]-]+", re.IGNORECASE)
 _QUOTED = re.compile(r"""^["“](?P<inner>[^"“”]+?)[.,]?["”](?P<end>[.!?]?)$""")
 _QUOTE_IN_META = re.compile(r"""["“](?P<inner>[^"“”]{20,}?)\s*(?:["”]|$)""")
@@ -85,8 +96,39 @@ class CheckedSentence:
 
 def strip_narration(answer: str) -> str:
     """Remove "according to the passage"-style narration; the citation markers carry that information."""
-    cleaned = [_without_narration(s) for s in split_sentences(answer)]
-    return " ".join(s for s in cleaned if _WORDLIKE.search(s))  # a quote mark left on its own goes too
+    cleaned = [_unpaired_quote_dropped(_without_narration(_DETACHED_CLOSING_QUOTE.sub("", s)))
+               for s in split_sentences(answer)]
+    return " ".join(_joined_continuations([s for s in cleaned if _WORDLIKE.search(s)]))  # a lone quote mark goes
+
+
+def _unpaired_quote_dropped(sentence: str) -> str:
+    """Without a quote mark that opens or closes nothing at the sentence's start or end: the other half was in a
+    sentence that narrated, or the model's quote ran over several sentences ("continues." [2])."""
+    for opening, closing in (('"', '"'), ("“", "”")):
+        paired = sentence.count(opening) == sentence.count(closing) if opening != closing \
+            else sentence.count(opening) % 2 == 0
+        if paired:
+            continue
+        bare = strip_markers(sentence)
+        if sentence.startswith(opening) and well_formed(bare[1:].lstrip()):
+            return sentence[1:].lstrip()
+        if bare.endswith(closing) and well_formed(bare[:-1]):
+            return f"{bare[:-1]} {''.join(markers_in(sentence))}".strip()
+    return sentence
+
+
+def _joined_continuations(sentences: list[str]) -> list[str]:
+    """A fragment that goes on with the sentence before it ("… began. [3]" "by 3 days.") joined to it, the
+    markers of both at the end: "… began, by 3 days. [3]"."""
+    joined: list[str] = []
+    for sentence in sentences:
+        fragment = _CONTINUATION.match(sentence)
+        if joined and fragment and (before := strip_markers(joined[-1])).endswith("."):
+            markers = "".join(dict.fromkeys(markers_in(joined[-1] + sentence)))
+            joined[-1] = f"{before[:-1]}, {strip_markers(sentence[fragment.end():])} {markers}".strip()
+        else:
+            joined.append(sentence)
+    return joined
 
 
 def _without_narration(sentence: str) -> str:
@@ -99,7 +141,8 @@ def _without_narration(sentence: str) -> str:
         moved.append(match.group("markers") or "")
         return ""
 
-    text = _SOURCE_SAYS.sub(keep_markers, sentence.strip(), count=1)
+    text = _EVIDENCE_CLAUSE.sub("", sentence.strip())
+    text = _SOURCE_SAYS.sub(keep_markers, text, count=1)
     text = _SOURCE_REFERENCE.sub(keep_markers, text)
     text = _SOURCE_PHRASE.sub("", text)
     text = _SOURCE_SAYS.sub(keep_markers, text.strip(), count=1)  # "The article [from passage 1] states that"

@@ -97,6 +97,14 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
     # the reference inside the narrating subject goes first, then the narration it leaves
     ('The article from passage [1] states that "Ain al-Assad was hit by Iranian missiles in January 2020."',
      "Ain al-Assad was hit by Iranian missiles in January 2020. [1]"),
+    # test d035 and x022 (2026-12-03): a closing quote set apart from its stop left the next sentence's narration
+    # uncut; a list item went on with the item before it; the source named in a clause at the sentence's end
+    ('- Her visit came before the offensive began.\n- by 3 days.\n\nThe passage [3] states that "She toured the '
+     'border on January 21. " The passage [4] states that "By January 21, the SDF had been reduced to enclaves. "',
+     "- Her visit came before the offensive began, by 3 days. She toured the border on January 21. [3] By January "
+     "21, the SDF had been reduced to enclaves. [4]"),
+    ("He had pushed for it for several years, as evidenced by the passage from the Defense Ministry that reported "
+     "that American forces were leaving in August 2025. [1]", "He had pushed for it for several years. [1]"),
     # not narration: left as the model wrote it
     ("In 2003, US forces invaded Iraq [1].", "In 2003, US forces invaded Iraq [1]."),
     ("According to the text of the agreement, troops leave by 2026 [1].",
@@ -119,7 +127,8 @@ LEADS = ["", "According to the passage in {m}, ", "According to {m}, ", "In {m},
          "Based on the articles, ", "The passage states: ", "The passage states that ", "Passage {m} says that ",
          "According to passage 2, ", "Based on the information provided, ", "The first article mentions that "]
 TAILS = [" {m}.", ".{m}", " from {m}.", " in {m}.", ", as stated in {m}.", ", according to the passage {m}.",
-         " (see {m}).", ", as mentioned in passage 2 {m}.", ", according to the articles. {m}"]
+         " (see {m}).", ", as mentioned in passage 2 {m}.", ", according to the articles. {m}",
+         ", as evidenced by the passage from the Defense Ministry that reported it {m}.", ' {m}. "']
 
 
 @given(fact=st.sampled_from(FACTS), lead=st.sampled_from(LEADS), tail=st.sampled_from(TAILS),

@@ -274,6 +274,7 @@ def test_malformed_answers_are_flagged_with_the_reason(text, reason):
     "US forces left in 2011, eight years after the 2003 invasion [2].",
     "However, the base stayed open [1]. It closed in January 2026 [2][3].",
     "The first transfer moved 150 fighters from Hasakah, Syria [1].",
+    "The coalition's military mission in federal Iraq is still going on. [3]",  # a particle, not a preposition
 ])
 def test_clean_answers_are_not_malformed(text):
     assert malformed_reason(text) is None
