@@ -445,7 +445,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         with it."""
         focus = self.settings.focus_sentences if focus is None else focus
         shown = passages[: len(self._context(standalone, passages, focus))]
-        further = _beyond(passages, self.retriever.search(standalone, 2 * len(passages))) \
+        further = _beyond(passages, self.retriever.search(standalone, 2 * self.settings.top_k)) \
             if compares_reports(standalone) else []
         answer = self._finish(question, standalone, raw, shown, passages, further)
         answer.raw_answer = raw
