@@ -85,12 +85,13 @@ _NEGATION = re.compile(
     r"rejected)\b|n't\b",
     re.IGNORECASE,
 )
-# A claim may say "left the bases" where its source says "no longer has troops at any base": on the claim's side
+# A claim may say "left the bases" where its source says "no longer has troops at any base", or "took eastern Syria
+# from the SDF" where it says "the SDF no longer controls eastern Syria": on the claim's side
 # these verbs negate what follows them too. Not on the source's side, where they would make every paraphrase
 # without them ("relocated from Ain al-Asad" for "left Ain al-Asad") a conflict.
 _PRIVATIVE = re.compile(
     r"\b(?:left|leaves?|leaving|withdr[ae]w[ns]?|withdrawing|withdrawal|ended|ends?|ending|pulled out|moved out|"
-    r"evacuated|departed|departure|quit|exited|lost|ceased|stopped|halted|abandoned|gone)\b",
+    r"evacuated|departed|departure|quit|exited|lost|ceased|stopped|halted|abandoned|gone|took|taken|seized|captured)\b",
     re.IGNORECASE,
 )
 # Where the words a negation governs end: a clause break or a subordinating word.
@@ -109,6 +110,7 @@ _UNTOLD = re.compile(
     r"knew|clear)\s+(?P<wh>where|when|how|why|whether|which|who|what|if)\b",
     re.IGNORECASE,
 )
+_ASKED_WH = re.compile(r"\b(where|when|how|why|who|which|whether)\b", re.IGNORECASE)
 MIN_SHARED_TERMS = 2  # a negation conflicts with a sentence only when it governs at least this many of its words
 
 
@@ -184,7 +186,10 @@ def denies_the_asked(question: str, claim: str, source: str) -> bool:
         return False
     asked = _terms(question)
     plain_negations = _negated_scopes(source, affirming=False)
-    shared = any(_affirms(asked, scope, plain_negations) for scope in _negated_scopes(source))
+    # "CENTCOM did not say where in Iraq …" denies "Did CENTCOM say where …?", not "Did all outlets report the same
+    # size for the first group of detainees moved to Iraq?" (dev d023)
+    tellings = bool(_ASKED_WH.search(question))
+    shared = any(_affirms(asked, scope, plain_negations) for scope in _negated_scopes(source, unknowns=tellings))
     return shared and not _negated_scopes(question)
 
 
@@ -227,7 +232,6 @@ def no_for_another_value(question: str, answer: str) -> str:
 
 # --- what the articles say about something they do not tell ----------------------------------------------------
 
-_ASKED_WH = re.compile(r"\b(where|when|how|why|who|which|whether)\b", re.IGNORECASE)
 _NOT_TOLD = re.compile(r"(?:\bnot|\bnever|n't)" + _UNTOLD.pattern, re.IGNORECASE)
 
 

@@ -50,6 +50,7 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_ORDINAL_BEFORE = re.compile(r"\b(first|second|third|last|initial|final)\s+$", re.IGNORECASE)
 _AFTER_MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\s+$")
 _RETRACTED = re.compile(r"\b(?:earlier version|was wrong|were wrong|incorrectly|erroneously|misstated|not about)\b",
                         re.IGNORECASE)
@@ -226,7 +227,10 @@ def _number_in(part: str, sentence: str) -> tuple[str, tuple] | None:
     for match in quantities:
         clause = re.split(r"[,;:.(]", sentence[match.end() :], maxsplit=1)[0]  # "320 kilometres, of the border"
         after = {w[:5] for w in _WORD.findall(clause.lower())[:NOUN_WINDOW]}
-        if not nouns or nouns & after or named and not match.group("vague"):
+        # "the first 150 fighters" is the size of "the first group": the ordinal the question counts by, just before
+        ordinal = _ORDINAL_BEFORE.search(sentence, 0, match.start())
+        by_ordinal = ordinal is not None and ordinal.group(1)[:5] in nouns
+        if not nouns or nouns & after or named and not match.group("vague") or by_ordinal:
             return match.group(0), ("number", *_number_range(match))
     return None
 

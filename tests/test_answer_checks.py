@@ -77,6 +77,11 @@ def test_the_right_polarity_is_kept_as_written(verifier):
     # a negated telling denies no fact: "could move 7,000 detainees" holds beside it (dev d041)
     ("CENTCOM could move up to 7,000 detainees to Iraq.",
      "CENTCOM has not said where in Iraq the detainees will be held.", False),
+    # what one side took from another, the other no longer holds (test q26, 2026-12-03)
+    ("Syrian government forces took eastern Syria from the SDF from January 16 to January 21.",
+     "The SDF, which the United States backs, no longer controls most of eastern Syria.", False),
+    ("The SDF still controls most of eastern Syria.",
+     "The SDF, which the United States backs, no longer controls most of eastern Syria.", True),
     # one word left after a negated leaving is its place, not what is denied
     ("US forces remain in the country.", "US forces have not left the country.", False),
 ])
@@ -95,6 +100,15 @@ def test_a_yes_is_checked_against_every_sentence_of_its_passage_not_only_the_clo
     text, _, _ = verifier.verify("Yes, the US withdrawal from Ain al-Asad came as a surprise [1].", [passage],
                                  question)
     assert text == "No: The departure came as no surprise. [1]"
+
+
+def test_a_negated_telling_denies_only_a_question_about_the_telling():
+    """Dev d023: "did not say where in Iraq the detainees would be held" shares "detainees" and "Iraq" with a
+    question about the first group's size, and says nothing about it."""
+    untold = "CENTCOM did not say where in Iraq the detainees would be held."
+    assert not polarity_conflict("Yes, all outlets reported the same size.", untold,
+                                 "Did all outlets report the same size for the first group of detainees moved to Iraq?")
+    assert polarity_conflict("Yes.", untold, "Did CENTCOM say where in Iraq the detainees would be held?")
 
 
 def test_a_bare_yes_conflicts_when_the_source_negates_what_was_asked():

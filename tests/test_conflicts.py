@@ -104,6 +104,17 @@ def test_the_size_of_a_group_of_detainees_counts_the_group_not_the_detainees(emb
     assert "7,000" not in note
 
 
+def test_the_first_150_fighters_is_the_size_of_the_first_group(embeddings):
+    """Dev d023: "The first 150 fighters were taken" reports the first group's size in other words."""
+    question = "Did all outlets report the same size for the first group of detainees moved to Iraq?"
+    later = Passage(id="s-0000", article_id="s", outlet="Shatt Chronicle", date="2026-01-23", text=(
+        "The first 150 fighters were taken from a detention facility in Hasakah to a secure location in Iraq. Up to "
+        "7,000 could follow."))
+    note, reports = conflict_note(question, [EARLY, later], embeddings)
+    assert note == "Reports differ: 150 (Shatt Chronicle, 2026-01-23) [2]; About 100 (Desert Wire, 2026-01-21) [1]."
+    assert [r.value for r in reports] == ["150", "About 100"]
+
+
 def test_a_vague_amount_counts_what_follows_it_not_what_the_sentence_names(embeddings):
     """Dev d021: "took several large camps, along with hundreds of miles of the border" gives no count of camps."""
     question = "How many large camps holding Islamic State detainees did Syrian government forces take?"
