@@ -63,10 +63,18 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "polarity": [("rag.citations.polarity_conflict", lambda *_: False)],
     "a named outlet's claim held by its own report": [("rag.citations.named_outlets", lambda *_: [])],
     "a yes against any sentence of its passage": [("rag.citations.denies_the_asked", lambda *_: False)],
+    "a negated telling denies only a question about a telling": [
+        ("rag.claims._asks_about_telling", lambda question: True)],
+    "what was taken is not its holder's": [("rag.claims._TAKING", _NEVER)],
+    "the first N is the first group's size": [("rag.conflicts._ORDINAL_BEFORE", _NEVER)],
     "number qualifiers": [("rag.citations.match_qualifiers", lambda claim, source: claim)],
     "worked-out spans": [("rag.citations.asks_duration", lambda question: False)],
     "repeated sentences": [("rag.citations._once_each", list)],
     "narration clean-up": [("rag.citations.strip_narration", lambda answer: answer)],
+    "stray quote marks, source clauses and list-item fragments": [
+        ("rag.citations._DETACHED_CLOSING_QUOTE", _NEVER), ("rag.citations._EVIDENCE_CLAUSE", _NEVER),
+        ("rag.citations._unpaired_quote_dropped", lambda sentence: sentence),
+        ("rag.citations._joined_continuations", lambda sentences: sentences)],
     "marker lists": [("rag.text._MARKER_LIST_GLUE", _NEVER)],
 }
 METRICS = ("answer_correctness", "abstention_accuracy", "citation_precision", "malformed_rate")

@@ -85,15 +85,17 @@ _NEGATION = re.compile(
     r"rejected)\b|n't\b",
     re.IGNORECASE,
 )
-# A claim may say "left the bases" where its source says "no longer has troops at any base", or "took eastern Syria
-# from the SDF" where it says "the SDF no longer controls eastern Syria": on the claim's side
+# A claim may say "left the bases" where its source says "no longer has troops at any base": on the claim's side
 # these verbs negate what follows them too. Not on the source's side, where they would make every paraphrase
 # without them ("relocated from Ain al-Asad" for "left Ain al-Asad") a conflict.
 _PRIVATIVE = re.compile(
     r"\b(?:left|leaves?|leaving|withdr[ae]w[ns]?|withdrawing|withdrawal|ended|ends?|ending|pulled out|moved out|"
-    r"evacuated|departed|departure|quit|exited|lost|ceased|stopped|halted|abandoned|gone|took|taken|seized|captured)\b",
+    r"evacuated|departed|departure|quit|exited|lost|ceased|stopped|halted|abandoned|gone)\b",
     re.IGNORECASE,
 )
+# On the claim's side only, what was taken is no longer its holder's: "took eastern Syria from the SDF" does not
+# conflict with "the SDF no longer controls eastern Syria" (test q26, 2026-12-03)
+_TAKING = re.compile(r"\b(?:took|taken|seized|captured)\b", re.IGNORECASE)
 # Where the words a negation governs end: a clause break or a subordinating word.
 _SCOPE_END = re.compile(
     r"[,;:.!?()]|\b(?:after|before|when|while|because|since|which|who|but|although|until|whereas|and|or)\b",
@@ -165,7 +167,7 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
     claim_terms, source_terms = _terms(statement), _terms(source)
     claim_negations = _negated_scopes(statement)
     source_negations = _negated_scopes(source)
-    claim_scopes = claim_negations + _negated_scopes(statement, _PRIVATIVE)
+    claim_scopes = claim_negations + _negated_scopes(statement, _PRIVATIVE) + _negated_scopes(statement, _TAKING)
     source_scopes = source_negations + _negated_scopes(source, _PRIVATIVE)
     plain_negations = _negated_scopes(source, affirming=False)
     for scope in _negated_scopes(source, unknowns=False):
@@ -186,11 +188,16 @@ def denies_the_asked(question: str, claim: str, source: str) -> bool:
         return False
     asked = _terms(question)
     plain_negations = _negated_scopes(source, affirming=False)
-    # "CENTCOM did not say where in Iraq …" denies "Did CENTCOM say where …?", not "Did all outlets report the same
-    # size for the first group of detainees moved to Iraq?" (dev d023)
-    tellings = bool(_ASKED_WH.search(question))
-    shared = any(_affirms(asked, scope, plain_negations) for scope in _negated_scopes(source, unknowns=tellings))
+    shared = any(_affirms(asked, scope, plain_negations)
+                 for scope in _negated_scopes(source, unknowns=_asks_about_telling(question)))
     return shared and not _negated_scopes(question)
+
+
+def _asks_about_telling(question: str) -> bool:
+    """ "CENTCOM did not say where in Iraq …" denies "Did CENTCOM say where …?", not "Did all outlets report the
+    same size for the first group of detainees moved to Iraq?" (dev d023): only a question with a wh-word asks
+    about a telling."""
+    return bool(_ASKED_WH.search(question))
 
 
 def corrected_by_source(claim: str, source: str) -> str:
