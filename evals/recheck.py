@@ -50,6 +50,12 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "conflict note": [("rag.chain.with_conflict_note", lambda q, text, citations, *_: (text, citations)),
                       ("rag.chain.AnswerChain._declined", _declined_without_reports)],
     "reports below k for a question comparing them": [("rag.chain.compares_reports", lambda question: False)],
+    "reports below k for a declined count or date": [("rag.chain.asks_figure", lambda question: False)],
+    "Americans counted as US personnel": [("rag.conflicts._NATIONALS", {})],
+    "the year of a month pair": [("rag.conflicts._MONTH_BEFORE_DATED_MONTH", _NEVER)],
+    "a comparison frame is not what is compared": [("rag.conflicts._COMPARISON_FRAME", _NEVER)],
+    "one source's figure gets no note": [("rag.conflicts._asks_one_source", lambda question, part: False)],
+    "three markers per figure": [("rag.conflicts.MARKERS_PER_FIGURE", 99)],
     "yes to another value is no": [("rag.chain.no_for_another_value", lambda question, answer: answer)],
     "asked-thing coverage": [("rag.chain.covers_asked_thing", lambda *_: True)],
     "a where answer names a place the question does not": [

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rag.citations import CitationVerifier
 from rag.claims import no_for_another_value, not_told
 from rag.config import RetrievalMode, Settings, get_settings
-from rag.conflicts import compares_reports, with_conflict_note
+from rag.conflicts import asks_figure, compares_reports, with_conflict_note
 from rag.context import fit_passages, focus_passages
 from rag.dates import all_past, anchor_dates, span_between, stated_dates
 from rag.errors import QuestionError
@@ -62,6 +62,9 @@ StreamEvent = list[Passage] | str | Answer
 # An answer this near llm_max_tokens (in cl100k tokens) without a final stop was cut off: on the eval runs cut
 # answers counted 147-160 tokens of 160 and finished ones at most 124
 CUT_OFF_SHARE = 0.85
+# reports below k are searched to 3 k: on the sample corpus the second figure of a dev question ranked 10th
+# ("four large camps") and 12th ("a few dozen American advisers") at k = 4
+FURTHER_REPORTS_PER_K = 3
 MAX_QUESTION_CHARS = 2000  # ~500 tokens: a question, not a document; the rest of the window is for passages
 
 
@@ -385,10 +388,6 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             swapped_in.append((yield _Retrieve(standalone, request.k, request.mode, only_outlet)))
         if swapped_in:
             passages = merge_for_parts(passages, swapped_in, request.k or self.settings.top_k)
-        further: list[Passage] = []
-        if compares_reports(standalone):  # "do all reports agree …": the other reports may rank below k
-            wider = yield _Retrieve(standalone, 2 * (request.k or self.settings.top_k), request.mode, request.filters)
-            further = _beyond(passages, wider)
         timings["until_passages"] = time.perf_counter() - started
         yield passages
 
@@ -417,6 +416,11 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             timings["until_first_token"] = generated.first_token - started
         timings["until_last_token"] = time.perf_counter() - started
 
+        further: list[Passage] = []
+        if wants_further_reports(standalone):  # searched after the answer: nothing waits for it before a token
+            wider = yield _Retrieve(standalone, FURTHER_REPORTS_PER_K * (request.k or self.settings.top_k),
+                                    request.mode, request.filters)
+            further = _beyond(passages, wider)
         answer = yield _Verify({"question": question, "standalone": standalone, "raw": raw,
                                 "shown": passages[: len(context)], "passages": passages, "further": further})
         answer.raw_answer = raw
@@ -445,8 +449,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         with it."""
         focus = self.settings.focus_sentences if focus is None else focus
         shown = passages[: len(self._context(standalone, passages, focus))]
-        further = _beyond(passages, self.retriever.search(standalone, 2 * self.settings.top_k)) \
-            if compares_reports(standalone) else []
+        further = _beyond(passages, self.retriever.search(standalone, FURTHER_REPORTS_PER_K * self.settings.top_k)) \
+            if wants_further_reports(standalone) else []
         answer = self._finish(question, standalone, raw, shown, passages, further)
         answer.raw_answer = raw
         return answer
@@ -460,7 +464,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         further: Sequence[Passage] = (),
     ) -> Answer:
         """Verify against the whole passages the model was shown (focused), so quotes come from full text; the
-        conflict note also reads the further passages (reports below k, for a question comparing reports)."""
+        conflict note also reads the further passages (reports below k) for a question comparing reports, and
+        for a declined question asking a count or a date."""
         if count_tokens(raw) >= CUT_OFF_SHARE * self.settings.llm_max_tokens:
             raw = without_unfinished_end(raw)
         parts = question_parts(standalone)
@@ -468,11 +473,13 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         unmentioned = unmentioned_names(standalone, [_names_text(p) for p in shown])
         if unmentioned:  # "the 2023 Tour de France" over articles that never name it: nothing here is about it
             return self._declined(question, standalone, passages)
-        # the note's reports: those shown, or for a question comparing reports every retrieved passage and the
-        # reports below k, numbered on from them (Answer.passages then lists those the note cites)
-        reports = [*passages, *further] if further else shown
+        # the note's reports: those shown, or every retrieved passage and the reports below k, numbered on from
+        # them (Answer.passages then lists those the note cites): for a question comparing reports, and for a
+        # decline ("how many camps?" over passages saying "several", while reports below k say three and four)
+        every_report = [*passages, *further] if further else shown
+        reports = every_report if compares_reports(standalone) else shown
         if is_decline(raw) or len(missing) == len(parts):
-            return self._declined(question, standalone, passages, reports)
+            return self._declined(question, standalone, passages, every_report)
         # "Yes, it began in August" to "Did it begin in October?" is a No before any check reads its "Yes"
         text, citations, unsupported = self.verifier.verify(no_for_another_value(standalone, raw), shown, standalone)
         cited = [c.text for c in citations]
@@ -484,7 +491,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                 stated_dates(strip_markers(text)), max(c.date or "" for c in citations) or None):
             citations = []  # "When will they leave?" answered with the day a past move was reported
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
-            return self._declined(question, standalone, passages, reports, unsupported)
+            return self._declined(question, standalone, passages, every_report, unsupported)
         text = f"{text} {_worked_out_span(standalone, text)} {missing_note(missing)}".strip()
         text, citations = with_conflict_note(standalone, text, citations, reports, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
@@ -511,6 +518,11 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
                           passages=_listed(passages, reports, citations), unsupported_sentences=list(unsupported))
         return Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT, abstained=True,
                       passages=passages, unsupported_sentences=list(unsupported))
+
+
+def wants_further_reports(question: str) -> bool:
+    """Reports below k may matter: the question compares reports, or asks a figure reports may differ on."""
+    return compares_reports(question) or asks_figure(question)
 
 
 def _listed(passages: list[Passage], reports: Sequence[Passage], citations: Sequence[Citation]) -> list[Passage]:

@@ -26,6 +26,7 @@ RELEVANCE = 0.45  # cosine of the claim sentence to the question; below it the s
 # ("in September 2024" for "when did US troops return") 0.23 below
 MARGIN = 0.16
 DATE_WORDS_SHARED = 0.5  # a dated sentence must hold half the question's content words: the same event, not its context
+MARKERS_PER_FIGURE = 3
 NOUN_WINDOW = 4  # words between a number and the noun it counts: "150 Islamic State fighters"
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)  # what is counted
 _ASKS_TIME = re.compile(r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in (?:what|which) (?:year|month))\b",
@@ -50,7 +51,12 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
+# "the number of Americans" is counted by "about 100 US personnel": a people's name, and its country's abbreviation
+_NATIONALS = {"ameri": ("us",), "briti": ("uk",)}
 _ORDINAL_BEFORE = re.compile(r"\b(first|second|third|last|initial|final)\s+$", re.IGNORECASE)
+# "in August and September 2025" began in August 2025: the year the second month is given in
+_MONTH_BEFORE_DATED_MONTH = re.compile(
+    rf"\b({'|'.join(MONTHS)})\s+(?:and|or|to|through|into)\s+(?:{'|'.join(MONTHS)})\s+(\d{{4}})\b")
 _AFTER_MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\s+$")
 _RETRACTED = re.compile(r"\b(?:earlier version|was wrong|were wrong|incorrectly|erroneously|misstated|not about)\b",
                         re.IGNORECASE)
@@ -79,6 +85,12 @@ _COMPARES = re.compile(rf"\b(?:{_AGREEMENT_WORDS}|differ\w*|disagree\w*|vary|var
 _REPORTS = re.compile(r"\b(?:reports?|reported|outlets?|sources?|accounts?|figures?|estimates?)\b", re.IGNORECASE)
 
 
+# "What figures were reported for the number of …": the frame, not what the reports are about (a sentence that
+# gives one of the figures came 0.43 close to the whole question, 0.49 to what follows the frame)
+_COMPARISON_FRAME = re.compile(r"^\W*what (?:figures|numbers|estimates|dates) (?:were|was|have been|are) "
+                               r"(?:reported|given|published) (?:for|on|about) ", re.IGNORECASE)
+_ACCORDING = re.compile(r"^\W*according to\b", re.IGNORECASE)
+_SOURCE_SAYS = re.compile(r"\b(?:did|does|do)\s+(?:[\w'-]+\s+){1,6}?(?:say|estimate|report|put|tell)\b", re.IGNORECASE)
 _ASKS_AGREEMENT = re.compile(rf"\b(?:{_AGREEMENT_WORDS})\b", re.IGNORECASE)
 _AGREEMENT = re.compile(r"^\W*yes\b|\b(?:agree|agreed|the same|consistent)\b", re.IGNORECASE)
 _DENIAL = re.compile(r"\b(?:not|no|never|differ\w*|disagree\w*)\b|n't\b", re.IGNORECASE)
@@ -102,15 +114,29 @@ def conflict_note(question: str, shown: Sequence[Passage], embeddings: NewsEmbed
     passages may go on past those the model was shown (numbered on from them): reports it was not shown.
     """
     for part in question_parts(question):
-        if not (_counts(part) or (_asks_time(part) and not FUTURE_WORDS.search(part))):
-            continue  # what has not happened yet has forecasts, not reports to set against each other
+        if not _asks_figure(part) or _asks_one_source(question, part):
+            continue
         groups = _disagreeing(_reports(part, shown, embeddings))
         if groups:
-            listed = "; ".join(
-                f"{g[0].value} ({', '.join(x for x in (g[0].passage.outlet, g[0].passage.date) if x)}) "
-                + "".join(f"[{r.n}]" for r in g) for g in groups)
-            return f"Reports differ: {listed}.", [r for g in groups for r in g]
+            listed = "; ".join(_figure(group) for group in groups)
+            return f"Reports differ: {listed}.", [r for group in groups for r in group[:MARKERS_PER_FIGURE]]
     return "", []
+
+
+def _asks_one_source(question: str, part: str) -> bool:
+    """ "According to the border officer, how many camps …?", "How many did the Levant Ledger say …?": that
+    source's figure is asked, and the others' would be citations of what was not asked."""
+    return not compares_reports(question) and bool(_ACCORDING.search(question) or _SOURCE_SAYS.search(part))
+
+
+def _figure(group: list[Report]) -> str:
+    """ "150 (Palmyra Observer, 2026-01-28) [4][3][1] and 7 other reports": named from its newest report, cited
+    from the newest three (ten markers in a row are noise to a reader), the rest counted."""
+    first = group[0]
+    said = f"{first.value} ({', '.join(x for x in (first.passage.outlet, first.passage.date) if x)}) "
+    said += "".join(f"[{r.n}]" for r in group[:MARKERS_PER_FIGURE])
+    more = len(group) - MARKERS_PER_FIGURE
+    return f"{said} and {more} other report{'s' * (more > 1)}" if more > 0 else said
 
 
 def with_conflict_note(
@@ -131,6 +157,16 @@ def with_conflict_note(
     return f"{text} {note}", sorted([*citations, *added], key=lambda c: c.n)
 
 
+def asks_figure(question: str) -> bool:
+    """Some part asks a count or a past date: what reports can give different figures for."""
+    return any(_asks_figure(part) for part in question_parts(question))
+
+
+def _asks_figure(part: str) -> bool:
+    # what has not happened yet has forecasts, not reports to set against each other
+    return _counts(part) or (_asks_time(part) and not FUTURE_WORDS.search(part))
+
+
 def _reports(part: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) -> list[Report]:
     """Per passage, the figure in its sentence closest to the question, if that sentence is about it."""
     counts = _counts(part)
@@ -144,7 +180,7 @@ def _reports(part: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) ->
                 candidates.append((n, sentence, *found))
     if not candidates:
         return []
-    vectors = embeddings.embed([part, *(c[1] for c in candidates)])
+    vectors = embeddings.embed([_COMPARISON_FRAME.sub("", part), *(c[1] for c in candidates)])
     best: dict[int, tuple[float, Report]] = {}
     for (n, sentence, value, key), score in zip(candidates, vectors[1:] @ vectors[0]):
         if n not in best or score > best[n][0]:
@@ -238,14 +274,15 @@ def _number_in(part: str, sentence: str) -> tuple[str, tuple] | None:
 def _counted_nouns(part: str) -> set[str]:
     """The stems of what the question counts. "The size of the first group of detainees" counts groups, not
     detainees: of "X of Y" after "number of" or "size of", X is what is counted (else "up to 7,000 detainees"
-    would answer it)."""
+    would answer it). "Americans" is also counted as "US …"."""
     how_many = _HOW_MANY.search(part)
     if how_many:
         counted = how_many.group(1)
     else:
         number_of = _NUMBER_OF.search(part)
         counted = re.split(r"\s+of\s+", number_of.group(1), maxsplit=1)[0] if number_of else ""
-    return {w[:5] for w in _WORD.findall(counted.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
+    stems = {w[:5] for w in _WORD.findall(counted.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
+    return stems | {short for stem in stems for short in _NATIONALS.get(stem, ())}
 
 
 def _is_calendar(sentence: str, match: re.Match) -> bool:
@@ -273,8 +310,9 @@ def _number_range(match: re.Match) -> tuple[float, float]:
 
 def _date_in(sentence: str, published: str | None) -> tuple[str, tuple] | None:
     """The first date the sentence gives (a relative one resolved): "began in August and continued through
-    September" began in August."""
+    September" began in August, and so did "began leaving in August and September 2025"."""
     found = [(m.start(), m.group(0)) for m in STATED_DATE.finditer(sentence)]
+    found += [(m.start(), f"{m.group(1)} {m.group(2)}") for m in _MONTH_BEFORE_DATED_MONTH.finditer(sentence)]
     found += [(d.start, d.label) for d in find_relative_dates(sentence, published)]
     for _, text in sorted(found):
         key = _calendar(text)

@@ -354,3 +354,26 @@ def test_a_question_comparing_reports_finds_the_report_ranked_below_k(sample_sto
     late = [c for c in answer.citations if c.n > settings.top_k]
     assert late and late[0].outlet == "Anbar Monitor (sample)" and "October" in late[0].quote
     assert all(answer.passages[c.n - 1].id == c.passage_id for c in answer.citations)  # every [n] is passages[n-1]
+
+
+def test_a_declined_count_is_answered_by_reports_below_k(sample_store):
+    """Dev d021: the four passages the model read say "several large camps"; the monitor's "three" ranked 6th and
+    the officer's "four" 10th, so the decline stood although the articles answer it, with two figures."""
+    settings, store = sample_store
+    chain = scripted(settings, store, ABSTAIN_TEXT, ABSTAIN_TEXT)
+    answer = chain.invoke({"question": "How many large camps holding Islamic State detainees did Syrian government "
+                                       "forces take?"})
+    assert not answer.abstained and answer.answer.startswith("Reports differ: four (")
+    assert "; three (" in answer.answer
+    assert {c.n for c in answer.citations} - set(range(1, settings.top_k + 1))  # a report below k is cited
+    assert all(answer.passages[c.n - 1].id == c.passage_id for c in answer.citations)
+
+
+def test_an_answered_count_does_not_borrow_reports_below_k(sample_store):
+    """Only a decline or a question comparing reports reads past k: an answered count's note cites the reports
+    the model read (read past k, it would cite a seventh passage for 150 as well)."""
+    settings, store = sample_store
+    chain = scripted(settings, store, "The first group numbered 150 fighters [1].")
+    answer = chain.invoke({"question": "How many fighters were in the first group moved to Iraq?"})
+    assert not answer.abstained and "Reports differ: 150 (" in answer.answer
+    assert all(c.n <= settings.top_k for c in answer.citations) and len(answer.passages) == settings.top_k

@@ -147,3 +147,54 @@ def test_a_yes_that_the_reports_agree_gives_way_to_the_note(embeddings):
     assert text == ("No. Reports differ: 150 (Northern Gazette, 2026-01-22) [2]; About 100 (Desert Wire, 2026-01-21) "
                     "[1].")
     assert [c.n for c in citations] == [1, 2]
+
+
+def test_americans_are_counted_as_us_personnel_in_a_framed_question(embeddings):
+    """Dev w027: "the number of Americans" is counted by "about 100 US personnel", and the second figure's sentence
+    is judged against what the reports are about, not the "What figures were reported for" frame."""
+    question = ("What figures were reported for the number of Americans still at Ain al-Asad before the final US "
+                "departure?")
+    courier = Passage(id="u-0000", article_id="u", outlet="Tigris Courier", date="2025-12-18", text=(
+        "About 100 US personnel, most of them military advisers, are still at Ain al Assad Airbase, an Iraqi "
+        "military official said on Tuesday, months after American forces began leaving the base."))
+    ledger = Passage(id="l-0000", article_id="l", outlet="Levant Ledger", date="2025-12-10", text=(
+        "A few dozen American advisers are all that remain of the US force at Ain al-Asad Airbase in western Iraq, "
+        "two Iraqi security officials said on Monday."))
+    note, _ = conflict_note(question, [courier, ledger], embeddings)
+    assert note == ("Reports differ: About 100 (Tigris Courier, 2025-12-18) [1]; A few dozen (Levant Ledger, "
+                    "2025-12-10) [2].")
+
+
+def test_a_month_before_a_dated_month_takes_its_year(embeddings):
+    """ "began leaving in August and September 2025" began in August 2025, not September."""
+    question = "Do all reports give the same month for when US forces began leaving Ain al-Asad?"
+    bulletin = Passage(id="b-0000", article_id="b", outlet="Baghdad Bulletin", date="2026-01-18", text=(
+        "One of the most closely watched sites was Ain al-Asad Airbase, which US forces began leaving in August "
+        "and September 2025, according to Shafaq News."))
+    brief = Passage(id="a-0000", article_id="a", outlet="Anbar Monitor", date="2025-10-03",
+                    text="US forces began leaving Ain al-Asad Airbase in early October, Shafaq News reported.")
+    note, _ = conflict_note(question, [bulletin, brief], embeddings)
+    assert note == ("Reports differ: August 2025 (Baghdad Bulletin, 2026-01-18) [1]; October 2025 (Anbar Monitor, "
+                    "2025-10-03) [2].")
+
+
+def test_many_reports_of_one_figure_are_cited_three_and_counted(embeddings):
+    copies = [Passage(id=f"c{i}-0000", article_id=f"c{i}", outlet=f"Outlet {i}", date=f"2026-01-2{i}",
+                      text="US Central Command said the first group numbered 150 fighters.") for i in range(2, 7)]
+    note, reports = conflict_note(FIGHTERS, [EARLY, *copies], embeddings)
+    assert note == ("Reports differ: 150 (Outlet 6, 2026-01-26) [6][5][4] and 2 other reports; About 100 "
+                    "(Desert Wire, 2026-01-21) [1].")
+    assert [r.n for r in reports] == [6, 5, 4, 1]
+
+
+@pytest.mark.parametrize("question", [
+    "According to the senior Iraqi border guard officer, how many large camps have government forces taken?",  # d003
+    "How many large camps did the Frontline Mapping Project say government forces took?",  # dev d002
+])
+def test_a_question_asking_one_sources_figure_gets_no_note(embeddings, question):
+    monitor = Passage(id="m-0000", article_id="m", outlet="Orontes Newswire", date="2026-01-22", text=(
+        "According to the Frontline Mapping Project, government forces also took three large camps."))
+    officer = Passage(id="f-0000", article_id="f", outlet="Shatt Chronicle", date="2026-01-23", text=(
+        "The senior Iraqi border guard officer said government troops had also taken four large camps."))
+    assert conflict_note(question, [monitor, officer], embeddings) == ("", [])
+    assert conflict_note("How many large camps did government forces take?", [monitor, officer], embeddings)[0]
