@@ -73,6 +73,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
         ("rag.claims._asks_about_telling", lambda question: True)],
     "what was taken is not its holder's": [("rag.claims._TAKING", _NEVER)],
     "the first N is the first group's size": [("rag.conflicts._ORDINAL_BEFORE", _NEVER)],
+    "an echoing yes or no followed by its evidence": [("rag.citations.echoes_question", lambda *_: False)],
     "number qualifiers": [("rag.citations.match_qualifiers", lambda claim, source: claim)],
     "worked-out spans": [("rag.citations.asks_duration", lambda question: False)],
     "repeated sentences": [("rag.citations._once_each", list)],

@@ -101,6 +101,7 @@ _SCOPE_END = re.compile(
     r"[,;:.!?()]|\b(?:after|before|when|while|because|since|which|who|but|although|until|whereas|and|or)\b",
     re.IGNORECASE,
 )
+ECHO_NEW_TERMS = 0.5  # share of an answer's content words that may be new and it still only echoes the question
 _YES_NO_ANSWER = re.compile(r"^\s*(?P<word>yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
 _YES_NO_QUESTION = re.compile(
     r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|isn't|aren't|doesn't|didn't)\b",
@@ -191,6 +192,20 @@ def denies_the_asked(question: str, claim: str, source: str) -> bool:
     shared = any(_affirms(asked, scope, plain_negations)
                  for scope in _negated_scopes(source, unknowns=_asks_about_telling(question)))
     return shared and not _negated_scopes(question)
+
+
+def without_yes_no(claim: str) -> str:
+    """The claim after its leading "Yes," or "No:"."""
+    return _YES_NO_ANSWER.sub("", claim, count=1)
+
+
+def echoes_question(question: str, claim: str) -> bool:
+    """A yes or no that says the question back ("Yes, the prime minister did actually go see the troops on the
+    Syrian frontier"): most of its content words are the question's, so it tells nothing the article adds."""
+    if not _YES_NO_ANSWER.match(claim) or not _YES_NO_QUESTION.match(question):
+        return False
+    said = _terms(without_yes_no(claim))
+    return bool(said) and len(said - _terms(question)) <= ECHO_NEW_TERMS * len(said)
 
 
 def _asks_about_telling(question: str) -> bool:

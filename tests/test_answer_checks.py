@@ -6,8 +6,8 @@ Real MiniLM embeddings throughout; the chain tests use scripted model replies on
 import pytest
 
 from evals.recheck import switched_off
-from rag.citations import CitationVerifier
-from rag.claims import match_qualifiers, no_for_another_value, not_told, polarity_conflict
+from rag.citations import CitationVerifier, _restates
+from rag.claims import echoes_question, match_qualifiers, no_for_another_value, not_told, polarity_conflict
 from rag.dates import all_past, stated_dates
 from rag.prompts import ABSTAIN_TEXT
 from rag.questions import (
@@ -344,3 +344,43 @@ TOLD = ["CENTCOM moved 150 fighters from Hasakah. The detainees went to a secure
 ])
 def test_a_sentence_saying_the_asked_thing_was_not_told(question, expected):
     assert not_told(question, TOLD) == expected
+
+
+TOUR = Passage(id="s", article_id="a3", title="Al-Sudani tours the border", outlet="Desk", date="2026-01-21", text=(
+    "Iraq's prime minister met troops on Wednesday. Iraqi Prime Minister Mohammed Shia al-Sudani travelled to the "
+    "border with Syria on January 21 for a field tour, meeting the forces deployed along the frontier. During the "
+    "same trip he stopped at Ain al-Assad airbase."))
+PM_QUESTION = "did the iraqi PM actually go see the troops on the syrian frontier and stop by ain al assad?"
+PM_ECHO = ("Yes, the Iraqi Prime Minister Mohammed Shia al-Sudani did actually go see the troops on the Syrian frontier "
+           "and stop by Ain al-Assad. [1]")
+
+
+@pytest.mark.parametrize("question, claim, echoes", [
+    (PM_QUESTION, PM_ECHO, True),  # dev d045: names spelt out, nothing the article adds
+    ("Were Iraqi authorities indifferent to the fighting?", "No, they were not indifferent to the fighting.", True),
+    ("Were Iraqi authorities indifferent to the fighting?", "No, Iraqi authorities said they were concerned about "
+     "the clashes between government forces and the SDF.", False),  # it says what the article says
+    ("Who met the troops?", "Yes, the prime minister met the troops.", False),  # not a yes/no question
+])
+def test_echoes_question(question, claim, echoes):
+    assert echoes_question(question, claim) is echoes
+
+
+def test_a_yes_that_echoes_the_question_is_followed_by_what_its_passage_says(verifier):
+    """Dev d045: "Yes, … did actually go see the troops …" told nothing the article says (the date, the tour)."""
+    text, citations, _ = verifier.verify(PM_ECHO, [TOUR], PM_QUESTION)
+    assert text == (PM_ECHO + " Iraqi Prime Minister Mohammed Shia al-Sudani travelled to the border with Syria on "
+                    "January 21 for a field tour, meeting the forces deployed along the frontier. [1]")
+    assert citations[0].quote.startswith("Iraqi Prime Minister Mohammed Shia al-Sudani travelled")
+
+
+@pytest.mark.parametrize("evidence, claim, restates", [
+    ("Iraqi Prime Minister Mohammed Shia al-Sudani travelled to the border with Syria on January 21 for a field "
+     "tour, meeting the forces deployed along the frontier.", PM_ECHO, True),  # dev d045: 8 of its 15 words
+    ("Ain al-Asad was the target of Iranian ballistic missiles in January 2020, after the United States killed "
+     "General Qasem Soleimani.", "No, the US pulledout from Ain al-Asad began in August 2025.", False),
+])
+def test_an_echos_evidence_restates_it(evidence, claim, restates):
+    """Dev w016 (in a draft): MiniLM put the missile strike close to "the pullout from Ain al-Asad began in
+    August", a statement about the same place only."""
+    assert _restates(evidence, claim) is restates
