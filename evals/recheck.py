@@ -127,10 +127,12 @@ def replayed_chain(results: Mapping, settings: Settings) -> Iterator[AnswerChain
 
 
 def stored_passages(chain: AnswerChain, row: Mapping) -> list[Passage]:
-    """The row's retrieved passages from the chain's store, with the scores they had in the run."""
-    stored = chain.retriever.store.passages([p["id"] for p in row["passages"]])
+    """The row's retrieved passages from the chain's store, with the scores they had in the run: its first k (an
+    answer also lists the reports below k its note cites, which the model never read)."""
+    retrieved = row["passages"][: chain.settings.top_k]
+    stored = chain.retriever.store.passages([p["id"] for p in retrieved])
     return [stored[p["id"]].model_copy(update={"similarity": p["similarity"], "score": p["score"]})
-            for p in row["passages"] if p["id"] in stored]
+            for p in retrieved if p["id"] in stored]
 
 
 def answer_check_ablation(results_path: Path, settings: Settings, dataset: Path = DEFAULT_DATASET,

@@ -44,3 +44,15 @@ def test_every_check_can_be_switched_off_and_back_on():
         with switched_off(name):
             pass
     assert rag.chain.unmentioned_names is before
+
+
+def test_a_replay_reads_the_passages_the_model_read_not_the_reports_below_k_its_note_cited(sample_store):  # noqa: F811
+    """An answer lists, after the k retrieved passages, the reports below k its note cites: replayed as retrieved
+    they would reach the model's context and hide what the search below k does (dev d021)."""
+    from evals.recheck import stored_passages
+
+    settings, store = sample_store
+    chain = build_chain(settings, store=store, llm=FakeNewsModel())
+    wide = chain.retriever.search("How many large camps did Syrian government forces take?", 3 * settings.top_k)
+    row = {"passages": [{"id": p.id, "score": p.score, "similarity": p.similarity} for p in wide]}
+    assert [p.id for p in stored_passages(chain, row)] == [p.id for p in wide[: settings.top_k]]
