@@ -35,7 +35,14 @@ from rag.dates import all_past, anchor_dates, span_between, stated_dates
 from rag.errors import QuestionError
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
-from rag.multipart import merge_for_parts, missing_note, open_parts, part_queries, question_parts
+from rag.multipart import (
+    merge_for_parts,
+    missing_note,
+    open_parts,
+    part_queries,
+    question_parts,
+    with_part_evidence,
+)
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.questions import (
     DURATION_PHRASE,
@@ -470,6 +477,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             raw = without_unfinished_end(raw)
         parts = question_parts(standalone)
         raw, missing = open_parts(parts, raw, is_decline)  # a part left open is said, not the whole declined
+        raw, answered = with_part_evidence(parts, raw, shown, missing)  # or answered by a passage sentence
+        missing = [p for p in missing if p not in answered]
         unmentioned = unmentioned_names(standalone, [_names_text(p) for p in shown])
         if unmentioned:  # "the 2023 Tour de France" over articles that never name it: nothing here is about it
             return self._declined(question, standalone, passages)

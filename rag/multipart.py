@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+import Stemmer
+
+from rag.dates import anchor_dates
 from rag.questions import answers_the_question
-from rag.text import MARKER_PATTERN, split_sentences
+from rag.text import MARKER_PATTERN, split_sentences, strip_markers
 from rag.types import Passage
 
 _WH = r"(?:how|what|which|who|whom|whose|when|where|why)\b"
@@ -29,13 +32,24 @@ _LEADING_WH = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_
 _FUNCTION_WORDS = frozenset((
     "the", "and", "which", "what", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "did",
     "does", "was", "were", "are", "has", "have", "had", "not", "say", "said", "passage", "passages", "article",
-    "articles", "mention", "information"))
+    "articles", "mention", "information", "they", "them", "their", "this", "that", "these", "those", "will",
+    "would", "can", "could", "from", "with", "for", "into", "its", "been", "there"))
 _ENUMERATION = re.compile(r"^\s*(?:\(?\d\)|\d\.|[-•*])\s+")  # "(1) 150 fighters": the "1" is no fact to check
 _ECHOED_PART = re.compile(rf"\?\s*(?:{MARKER_PATTERN}\s*)*$")
 _TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER_PATTERN})+\s*$")
 _QUESTION_END = re.compile(r"(?<=\?)\s+(?=\S)")
 MIN_PART_WORDS = 4  # a shorter part ("from which city?") is searched with the first part's topic beside it
 _PRONOUN = re.compile(r"\b(?:they|them|their|it|its|he|him|his|she|her|this|that|these|those)\b", re.IGNORECASE)
+# "on what date did …", "which country backs …": the wh-word and the kind of thing asked are not what a
+# sentence answering the part must repeat
+_ASKED_KIND = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?(?:(?:which|what|whose)\s+\w+|{_WH})",
+                         re.IGNORECASE)
+_NAMED = re.compile(r"\b(?:[A-Z][\w'-]*|\d[\d,.]*)")  # names and numbers: what an answer sentence gives
+_POSSESSIVE = re.compile(r"['’]s$")
+_YES_NO = re.compile(r"^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b", re.IGNORECASE)
+PART_WORDS_SAID = 0.5  # an answer sentence holding half a part's own words (not the other parts') addresses it
+PART_EVIDENCE_WORDS = 2 / 3  # a passage sentence holding two thirds of a part's words, and its kind of answer
+_stemmer = Stemmer.Stemmer("english")
 
 
 def question_parts(question: str) -> list[str]:
@@ -112,10 +126,65 @@ def _full_stop(sentence: str) -> str:
     return f"{body}.{sentence[len(body):]}"
 
 
+def with_part_evidence(parts: Sequence[str], answer: str, passages: Sequence[Passage], open_: Sequence[str] = ()
+                       ) -> tuple[str, list[str]]:
+    """The answer with a cited passage sentence for its last part when it does not address it (or leaves it
+    open), and the parts so answered.
+
+    "Why …, and who will control the facilities?" answered on the why alone: the passage sentence that names
+    the facilities and who controls them ("… to facilities under Iraqi control") answers the other part, with
+    its citation. The model answers parts in order, so the part it drops is the last; a yes/no part ("Do
+    reports agree?") is the conflict note's. A part no passage sentence answers is left as it was.
+    """
+    if len(parts) < 2 or _YES_NO.match(parts[-1]):
+        return answer, []
+    part = parts[-1]
+    said = [_content_words(s) for s in split_sentences(strip_markers(answer))]
+    own = _part_words(part) - set().union(*(_part_words(p) for p in parts[:-1]))
+    if not own or part not in open_ and any(len(own & words) >= PART_WORDS_SAID * len(own) for words in said):
+        return answer, []
+    found = _part_evidence(part, own, passages)
+    if not found or _already_said(found, part, answer):
+        return answer, []
+    return f"{answer} {found}".strip(), [part]
+
+
+def _already_said(evidence: str, part: str, answer: str) -> bool:
+    """Every name and number the evidence adds to the part is in the answer already: the answer gave it in
+    other words ("Al Anbar Governorate, to facilities in Iraq's autonomous Kurdistan Region")."""
+    def named(text: str) -> set[str]:
+        return {_POSSESSIVE.sub("", w.lower().rstrip(".,")) for w in _NAMED.findall(strip_markers(text))[1:]}
+
+    def words(text: str) -> set[str]:
+        return {_POSSESSIVE.sub("", w.lower()) for w in re.findall(r"[\w'-]+", text)}
+
+    return named(evidence) - words(part) <= words(answer)
+
+
+def _part_evidence(part: str, own: set[str], passages: Sequence[Passage]) -> str | None:
+    """The passage sentence, with its marker, holding most of the part's words (and half its own), of the kind
+    of answer the part asks for; the earlier passage on a tie."""
+    words = _part_words(part)
+    best, best_share = None, 0.0
+    for n, passage in enumerate(passages, start=1):
+        for sentence in split_sentences(anchor_dates(passage.text, passage.date)):
+            found = _content_words(sentence)
+            share = len(words & found) / len(words)
+            if share > best_share and share >= PART_EVIDENCE_WORDS and len(own & found) >= PART_WORDS_SAID * len(own) \
+                    and answers_the_question(part, sentence):
+                best, best_share = f"{sentence.strip()} [{n}]", share
+    return best
+
+
+def _part_words(part: str) -> set[str]:
+    return _content_words(_ASKED_KIND.sub("", part))
+
+
 def missing_note(parts: Sequence[str]) -> str:
     """Said after the answer for each part left open: "The articles do not say from which city."."""
     return " ".join(f"The articles do not say {p.rstrip('?')[:1].lower()}{p.rstrip('?')[1:]}." for p in parts)
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _FUNCTION_WORDS}
+    """Stemmed: "backs" is "backed", "moved" is "moving"."""
+    return set(_stemmer.stemWords([w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _FUNCTION_WORDS]))

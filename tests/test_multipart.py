@@ -15,6 +15,7 @@ from rag.multipart import (
     open_parts,
     part_queries,
     question_parts,
+    with_part_evidence,
 )
 from rag.prompts import answer_messages
 from rag.retrieve import Retriever
@@ -88,6 +89,60 @@ def test_a_sentence_stopped_before_its_marker_gets_no_second_stop():
 def test_a_single_question_keeps_its_whole_answer_so_a_decline_still_declines():
     answer = "It was 150 [1]. The passages do not say more."
     assert open_parts(["How many fighters?"], answer, is_decline) == (answer, [])
+
+
+WHY_AND_WHO = ("Why is CENTCOM moving the Islamic State detainees out of Syria, and who will control the facilities "
+               "they are moved to?")
+TRANSFER = Passage(id="t", article_id="t", date="2026-01-22", text=(
+    "The US military has begun moving Islamic State detainees out of Syria. Up to 7,000 Islamic State detainees "
+    "could be transferred from Syria to facilities under Iraqi control under the mission that US Central Command "
+    "(CENTCOM) announced on Wednesday to keep the detainees secure."))
+
+
+def test_a_last_part_the_answer_drops_is_answered_by_the_passage_sentence_that_does():
+    # dev d006: five sentences on the why, none on who controls the facilities
+    answer = "CENTCOM said the aim was to keep the detainees secure [1]. The mission follows the SDF's losses [1]."
+    text, answered = with_part_evidence(question_parts(WHY_AND_WHO), answer, [_p("x"), TRANSFER])
+    assert answered == ["who will control the facilities they are moved to?"]
+    assert text.startswith(answer)
+    assert text.endswith("to facilities under Iraqi control under the mission that US Central Command (CENTCOM) "
+                         "announced on Wednesday [January 21, 2026] to keep the detainees secure. [2]")
+
+
+def test_a_part_left_open_is_answered_by_a_sentence_of_the_kind_asked():
+    # dev w047: the model wrote no date for "on what date did CNN report"
+    question = "What did the brief get wrong, and on what date did CNN report that US forces had left the base?"
+    answer = "It wrongly put the start in early autumn [1]. CNN reported that US forces had left the base [1]."
+    cnn = Passage(id="c", article_id="c", date="2026-01-20", text=(
+        "CNN reported that US forces were leaving the base. "
+        "On Monday, CNN reported, citing Iraq's Defense Ministry, that US forces had left the base in Anbar."))
+    parts = question_parts(question)
+    assert with_part_evidence(parts, answer, [cnn]) == (answer, [])  # its words are said: only open if no date
+    text, answered = with_part_evidence(parts, answer, [cnn], open_=parts[1:])
+    assert answered == parts[1:]
+    assert text.endswith("On Monday [January 19, 2026], CNN reported, citing Iraq's Defense Ministry, that US forces "
+                         "had left the base in Anbar. [1]")
+
+
+def test_a_part_answered_in_other_words_or_asking_yes_or_no_gets_no_passage_sentence():
+    kurdistan = Passage(id="k", article_id="k", text=(
+        "The troops leaving federal Iraq have moved to facilities in Iraq's autonomous Kurdistan Region, so an "
+        "American military presence remains in Iraq."))
+    question = ("In which governorate is the airbase CNN said the US had left, and where did the American troops "
+                "relocate?")
+    terse = "Al Anbar Governorate, to facilities in Iraq's autonomous Kurdistan Region. [1]"  # dev w040
+    assert with_part_evidence(question_parts(question), terse, [kurdistan]) == (terse, [])
+    said = "CENTCOM said the aim was to keep them secure [1]. Facilities under Iraqi control will hold them [1]."
+    assert with_part_evidence(question_parts(WHY_AND_WHO), said, [TRANSFER]) == (said, [])
+    agree = question_parts("How many fighters were in the first group? Do reports agree?")
+    first = Passage(id="f", article_id="f", text="Reports agree that 150 fighters were in the first group.")
+    assert with_part_evidence(agree, "About 100 fighters [1].", [first]) == ("About 100 fighters [1].", [])
+
+
+def test_a_part_no_passage_sentence_answers_is_left_open():
+    answer = "CENTCOM said the aim was to keep the detainees secure [1]."
+    unrelated = Passage(id="u", article_id="u", text="Syrian government forces took much of eastern Syria.")
+    assert with_part_evidence(question_parts(WHY_AND_WHO), answer, [unrelated]) == (answer, [])
 
 
 @pytest.fixture(scope="module")
