@@ -93,9 +93,17 @@ _PRIVATIVE = re.compile(
     r"evacuated|departed|departure|quit|exited|lost|ceased|stopped|halted|abandoned|gone)\b",
     re.IGNORECASE,
 )
+_LEAVING = re.compile(rf"(?<!not )(?<!never )(?<!n't ){_PRIVATIVE.pattern}", re.IGNORECASE)  # "did not leave": stayed
 # On the claim's side only, what was taken is no longer its holder's: "took eastern Syria from the SDF" does not
 # conflict with "the SDF no longer controls eastern Syria" (test q26, 2026-12-03)
 _TAKING = re.compile(r"\b(?:took|taken|seized|captured)\b", re.IGNORECASE)
+# The opposite of leaving a place: going to it or staying in it. "pulled out of the Kurdistan Region" conflicts
+# with "are relocating to facilities in the Kurdistan Region" (dev w013).
+_ARRIVING = re.compile(
+    r"\b(?:(?:moved|moving|moves|relocat(?:ed|ing|es?)|redeployed|redeploying|went|going|sent|arrived|arriving)"
+    r"\s+(?:to|into|in)|(?:remain(?:ed|s|ing)?|stay(?:ed|s|ing)?|based)\s+(?:in|at|inside))\b",
+    re.IGNORECASE,
+)
 # Where the words a negation governs end: a clause break or a subordinating word.
 _SCOPE_END = re.compile(
     r"[,;:.!?()]|\b(?:after|before|when|while|because|since|which|who|but|although|until|whereas|and|or)\b",
@@ -177,7 +185,18 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
     for scope in _negated_scopes(statement, affirming=False):
         if len(scope) >= MIN_SHARED_TERMS and scope <= source_terms and not _touches(source_scopes, scope):
             return True
+    if _left_where_source_arrives(statement, source):
+        return True
     return bool(yes_no) and denies_the_asked(question, claim, source)
+
+
+def _left_where_source_arrives(claim: str, source: str) -> bool:
+    """The claim has someone leave a place the source has them go to or stay in, and the source leaves it
+    nowhere: every word the claim's leaving governs (at least MIN_SHARED_TERMS) is governed by an arrival."""
+    arrivals = _negated_scopes(source, _ARRIVING)
+    leavings = _negated_scopes(source, _PRIVATIVE)
+    return any(len(left) >= MIN_SHARED_TERMS and any(left <= arrived for arrived in arrivals)
+               and not _touches(leavings, left) for left in _negated_scopes(claim, _LEAVING))
 
 
 def denies_the_asked(question: str, claim: str, source: str) -> bool:
@@ -222,7 +241,8 @@ def corrected_by_source(claim: str, source: str) -> str:
     words, so the source sentence alone is the safe answer.
     """
     yes_no = _YES_NO_ANSWER.match(claim)
-    if yes_no and yes_no.group("word").lower() == "yes" and _negated_scopes(source):
+    if yes_no and yes_no.group("word").lower() == "yes" and (
+            _negated_scopes(source) or _left_where_source_arrives(without_yes_no(claim), source)):
         return f"No: {source}"
     return source
 

@@ -7,7 +7,14 @@ import pytest
 
 from evals.recheck import switched_off
 from rag.citations import CitationVerifier, _restates
-from rag.claims import echoes_question, match_qualifiers, no_for_another_value, not_told, polarity_conflict
+from rag.claims import (
+    corrected_by_source,
+    echoes_question,
+    match_qualifiers,
+    no_for_another_value,
+    not_told,
+    polarity_conflict,
+)
 from rag.dates import all_past, stated_dates
 from rag.prompts import ABSTAIN_TEXT
 from rag.questions import (
@@ -84,6 +91,13 @@ def test_the_right_polarity_is_kept_as_written(verifier):
      "The SDF, which the United States backs, no longer controls most of eastern Syria.", True),
     # one word left after a negated leaving is its place, not what is denied
     ("US forces remain in the country.", "US forces have not left the country.", False),
+    # leaving the place the source has them go to (dev w013), but not a place the source has them leave too
+    ("The troops also pulled out of the Kurdistan Region.",
+     "The troops pulling out of federal Iraq are relocating to facilities in the Kurdistan Region.", True),
+    ("The troops left the Kurdistan Region.", "The troops remain in the Kurdistan Region.", True),
+    ("The troops left federal Iraq.", "The troops leaving federal Iraq moved to the Kurdistan Region.", False),
+    ("The troops left the Kurdistan Region.", "The troops moved to the Kurdistan Region and later left the "
+     "Kurdistan Region.", False),
 ])
 def test_polarity_conflict(claim, source, conflict):
     assert polarity_conflict(claim, source) is conflict
@@ -100,6 +114,11 @@ def test_a_yes_is_checked_against_every_sentence_of_its_passage_not_only_the_clo
     text, _, _ = verifier.verify("Yes, the US withdrawal from Ain al-Asad came as a surprise [1].", [passage],
                                  question)
     assert text == "No: The departure came as no surprise. [1]"
+
+
+def test_a_yes_to_leaving_where_the_source_has_them_go_is_a_no():
+    source = "The troops pulling out of federal Iraq are relocating to facilities in the Kurdistan Region."
+    assert corrected_by_source("Yes, they also pulled out of the Kurdistan Region.", source) == f"No: {source}"
 
 
 def test_a_negated_telling_denies_only_a_question_about_the_telling():
