@@ -74,6 +74,9 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "what was taken is not its holder's": [("rag.claims._TAKING", _NEVER)],
     "the first N is the first group's size": [("rag.conflicts._ORDINAL_BEFORE", _NEVER)],
     "an echoing yes or no followed by its evidence": [("rag.citations.echoes_question", lambda *_: False)],
+    "a dropped last part answered from a passage": [
+        ("rag.chain.with_part_evidence", lambda parts, answer, passages, open_=(): (answer, []))],
+    "leaving where the source arrives": [("rag.claims._ARRIVING", _NEVER)],
     "number qualifiers": [("rag.citations.match_qualifiers", lambda claim, source: claim)],
     "worked-out spans": [("rag.citations.asks_duration", lambda question: False)],
     "repeated sentences": [("rag.citations._once_each", list)],
