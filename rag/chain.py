@@ -31,7 +31,7 @@ from rag.claims import no_for_another_value, not_told
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import asks_figure, compares_reports, with_conflict_note
 from rag.context import fit_passages, focus_passages
-from rag.dates import all_past, anchor_dates, span_between, stated_dates
+from rag.dates import MENTIONED_DATE, all_past, anchor_dates, span_between, stated_dates
 from rag.errors import QuestionError
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
@@ -55,7 +55,7 @@ from rag.questions import (
 from rag.retrieve import Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
 from rag.store import Store
-from rag.text import strip_markers, without_unfinished_end
+from rag.text import split_sentences, strip_markers, without_unfinished_end
 from rag.tokens import count_tokens
 from rag.types import Answer, Citation, Passage, Timings
 
@@ -501,7 +501,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             citations = []  # "When will they leave?" answered with the day a past move was reported
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return self._declined(question, standalone, passages, every_report, unsupported)
-        text = f"{text} {_worked_out_span(standalone, text)} {missing_note(missing)}".strip()
+        text = f"{text} {_worked_out_span(standalone, text, citations)} {missing_note(missing)}".strip()
         text, citations = with_conflict_note(standalone, text, citations, reports, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=_listed(passages, reports, citations), unsupported_sentences=unsupported)
@@ -541,12 +541,30 @@ def _listed(passages: list[Passage], reports: Sequence[Passage], citations: Sequ
     return list(reports[: max(len(passages), last)]) if len(reports) > len(passages) else passages
 
 
-def _worked_out_span(question: str, answer: str) -> str:
-    """ "How long after …?" answered with the two dates and no span: the span, worked out ("" otherwise)."""
-    if not asks_duration(question) or DURATION_PHRASE.search(strip_markers(answer)):
+def _worked_out_span(question: str, answer: str, citations: Sequence[Citation]) -> str:
+    """ "How long after …?" answered with the two dates and no span: the span, worked out. Answered with a span
+    and not the dates it rests on ("It took 5 days [1]"): the cited passage's sentence that states two dates,
+    the one sharing most words with the answer, since the span itself is in no passage and the reader checks it
+    against them ("" otherwise)."""
+    if not asks_duration(question):
         return ""
-    span = span_between(stated_dates(strip_markers(answer)))
-    return f"The dates above are {span} apart." if span else ""
+    plain = strip_markers(answer)
+    if not DURATION_PHRASE.search(plain):
+        span = span_between(stated_dates(plain))
+        return f"The dates above are {span} apart." if span else ""
+    if len(MENTIONED_DATE.findall(plain)) >= 2:
+        return ""
+    said = _words(plain)
+    dated = [(len(_words(sentence) & said), -i, sentence.strip(), c.n) for i, c in enumerate(citations)
+             for sentence in split_sentences(c.text) if len(MENTIONED_DATE.findall(sentence)) >= 2]
+    if not dated:
+        return ""
+    _, _, sentence, n = max(dated)
+    return f"{sentence} [{n}]"
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}
 
 
 def _beyond(passages: Sequence[Passage], wider: Sequence[Passage]) -> list[Passage]:

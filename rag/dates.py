@@ -198,6 +198,8 @@ def _resolve(match: re.Match, base: datetime.date, future: bool) -> str | None:
 
 # "January 19, 2026", "September 2024", "2011": a date as written out, at whatever precision it is given
 STATED_DATE = re.compile(rf"\b(?:(?P<month>{_MONTH})\s+(?:(?P<day>\d{{1,2}}),?\s+)?)?(?P<year>(?:19|20)\d\d)\b")
+# A date as an answer mentions it, with or without its year: "January 16", "September 2025", "2011"
+MENTIONED_DATE = re.compile(rf"\b(?:{_MONTH})(?:\s+\d{{1,2}})?(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b")
 # What a question or claim about something still to come says ("will leave", "is due to be moved")
 FUTURE_WORDS = re.compile(r"\b(?:will|going to|due to|expected to|set to|planned to|scheduled to)\b", re.IGNORECASE)
 

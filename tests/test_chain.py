@@ -19,7 +19,7 @@ from rag.context import fit_passages, focus_passages
 from rag.prompts import ABSTAIN_TEXT, ANSWER_SYSTEM, ANSWER_SYSTEM_NO_DECLINE, answer_messages
 from rag.retrieve import Retriever
 from rag.store import Store
-from rag.text import strip_markers
+from rag.text import markers_in, split_sentences, strip_markers
 from rag.types import Answer, Passage
 
 
@@ -341,6 +341,20 @@ def test_a_how_long_answer_with_two_dates_gets_the_span_worked_out(sample_store)
     answer = chain.invoke({"question": "How long after the US-Iraq agreement did the Security Media Cell announce "
                                        "that the coalition had left all its bases in federal Iraq?"})
     assert not answer.abstained and answer.answer.endswith("The dates above are about 16 months apart.")
+
+
+def test_a_how_long_answer_with_a_span_and_no_dates_gets_the_cited_sentence_stating_them(sample_store):
+    """Dev x026: "5 days" is in no passage; the sentence with January 16 and January 21 lets the reader check it."""
+    settings, store = sample_store
+    chain = scripted(settings, store, "It took the Syrian government forces 5 days to push back the Syrian "
+                                      "Democratic Forces in eastern Syria [1].")
+    answer = chain.invoke({"question": "How long did it take Syrian government forces to push back the SDF in "
+                                       "eastern Syria in January?"})
+    assert not answer.abstained
+    first, added = split_sentences(answer.answer)[:2]
+    assert "5 days" in first and "January 16" in added and "January 21" in added
+    cited = {c.n: c.text for c in answer.citations}
+    assert strip_markers(added).strip() in cited[int(markers_in(added)[0].strip("[]"))]  # the passage's own words
 
 
 def test_a_question_comparing_reports_finds_the_report_ranked_below_k(sample_store):
