@@ -23,9 +23,8 @@ _JOIN = re.compile(
     rf",?\s*\b(?:and|as well as|plus)\s+(?=(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH})|\s*;\s*(?={_WH})",
     re.IGNORECASE,
 )
-_ASKS = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}"
-                   r"|^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b",
-                   re.IGNORECASE)
+_YES_NO = re.compile(r"^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b", re.IGNORECASE)
+_ASKS = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}|{_YES_NO.pattern}", re.IGNORECASE)
 _WH_ANYWHERE = re.compile(rf",\s*{_WH}", re.IGNORECASE)  # "According to the officer, how much …"
 _LEADING_WH = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}"
                          r"(?:\s+(?:many|much|long|far|old))?\s*", re.IGNORECASE)
@@ -46,7 +45,6 @@ _ASKED_KIND = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?(?
                          re.IGNORECASE)
 _NAMED = re.compile(r"\b(?:[A-Z][\w'-]*|\d[\d,.]*)")  # names and numbers: what an answer sentence gives
 _POSSESSIVE = re.compile(r"['’]s$")
-_YES_NO = re.compile(r"^\W*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b", re.IGNORECASE)
 PART_WORDS_SAID = 0.5  # an answer sentence holding half a part's own words (not the other parts') addresses it
 PART_EVIDENCE_WORDS = 2 / 3  # a passage sentence holding two thirds of a part's words, and its kind of answer
 _stemmer = Stemmer.Stemmer("english")
