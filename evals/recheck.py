@@ -69,6 +69,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "future question, past date": [("rag.chain.asks_future_time", lambda question: False)],
     "polarity": [("rag.citations.polarity_conflict", lambda *_: False)],
     "a named outlet's claim held by its own report": [("rag.citations.named_outlets", lambda *_: [])],
+    "the outlet the stating sentence credits": [("rag.citations.asks_reporter", lambda question: False)],
     "a yes against any sentence of its passage": [("rag.citations.denies_the_asked", lambda *_: False)],
     "a negated telling denies only a question about a telling": [
         ("rag.claims._asks_about_telling", lambda question: True)],

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
+from rag.attribution import asks_reporter, credited_source, names
 from rag.claims import (
     corrected_by_source,
     denies_the_asked,
@@ -283,6 +284,11 @@ class CitationVerifier:
                 # "The Levant Ledger said about 100 [2]" where [2] is another outlet's: only that outlet's own can
                 holding = [n for n in range(1, len(passages) + 1)
                            if support[i, n - 1] >= self.threshold and _attributes(passages[n - 1], named)]
+            credit = _credited_elsewhere(question, claim, holding, support[i],
+                                         [sims[i] for sims in similarities], passage_sentences, self.threshold)
+            if credit:
+                checked.append(CheckedSentence(credit[1], (credit[0],), True, credit[1]))
+                continue
             sources = [_same_statements(passage_sentences[n - 1], similarities[n - 1][i]) for n in holding]
             sources = [[*same, *(s for s in passage_sentences[n - 1] if s not in same and
                                  denies_the_asked(question, claim, s))] for n, same in zip(holding, sources)]
@@ -311,6 +317,26 @@ class CitationVerifier:
             ))
         unsupported = [s.text for s in checked if not s.supported]
         return text, citations, unsupported
+
+
+def _credited_elsewhere(
+    question: str, claim: str, holding: Sequence[int], support: np.ndarray, similarities: Sequence[np.ndarray],
+    passage_sentences: Sequence[Sequence[str]], threshold: float,
+) -> tuple[int, str] | None:
+    """For "which outlet reported …": the passage number and sentence that hold the claim best, when that
+    sentence credits the fact to a source the claim does not name ("…, Arab News has reported" against "The Tigris
+    Courier reported …") and the passages the claim cites hold it less. `support` and `similarities` are the
+    claim's row: its support by each passage, its similarity to each passage's sentences."""
+    if not asks_reporter(question):
+        return None
+    top = int(support.argmax())
+    if support[top] < threshold or any(support[n - 1] >= support[top] for n in holding):
+        return None
+    sentence = passage_sentences[top][int(similarities[top].argmax())]
+    credited = credited_source(sentence)
+    if not credited or names(claim, credited):
+        return None
+    return top + 1, sentence
 
 
 def _attributes(passage: Passage, outlets: Sequence[str]) -> bool:

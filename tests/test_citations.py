@@ -197,3 +197,26 @@ def test_a_claim_naming_an_outlet_holds_only_by_that_outlets_report(verifier):
     text, citations, unsupported = verifier.verify(
         "The Levant Ledger said a few dozen US advisers were still at Ain al-Asad [1].", ADVISERS)
     assert not unsupported and [c.n for c in citations] == [2]
+
+
+CREDITED = [
+    Passage(id="d1", article_id="d", title="Few Americans left at Ain al Assad", outlet="Desert Wire",
+            date="2025-12-15", text="Only a small number of Americans are still at Ain al Assad Airbase in western "
+                                    "Iraq, Arab News has reported, after most US forces left the base."),
+    Passage(id="t2", article_id="t", title="About 100 Americans still at Ain al Assad", outlet="Tigris Courier",
+            date="2025-12-18", text="About 100 US personnel, most of them military advisers, are still at Ain al "
+                                    "Assad Airbase, an Iraqi military official said on Tuesday."),
+]
+
+
+def test_which_outlet_answer_gets_the_outlet_the_stating_sentence_credits(verifier):
+    """Dev q07: the Tigris Courier named for a fact that a Desert Wire story credits to Arab News."""
+    question = "Which outlet reported that only a small number of Americans were still at the base?"
+    claim = "The Tigris Courier reported that only a small number of Americans were still at Ain al Assad Airbase [2]."
+    text, citations, unsupported = verifier.verify(claim, CREDITED, question)
+    assert "Arab News has reported" in text and text.endswith("[1]") and not unsupported
+    assert [c.n for c in citations] == [1]
+    # a claim naming the credited source, or another question, is left as the model wrote it
+    right = "Arab News reported that only a small number of Americans were still at Ain al Assad Airbase [1]."
+    assert verifier.verify(right, CREDITED, question)[0] == right.replace(" [1].", ". [1]")
+    assert "Tigris Courier" in verifier.verify(claim, CREDITED, "How many Americans were still at the base?")[0]

@@ -1,0 +1,57 @@
+"""Who a passage credits with a fact: a Desert Wire story saying "…, Arab News has reported" credits Arab News.
+
+Asked "which outlet reported …", a small model names the outlet whose story it read, or another outlet whose story
+is near the fact, when the story that states the fact credits it to a third. The verifier then prefers the
+crediting sentence (see `rag.citations`), so the reader sees the outlet the articles name and where they name it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
+# "Arab News has reported", "CNN reported on January 19", "as reported by Shafaq News". Not "according to" and
+# not "citing": those credit officials and ministries as often as outlets.
+_CREDITS = re.compile(rf"(?P<before>{_NAME})\s+(?:has\s+|had\s+)?(?:reported|reports)\b"
+                      rf"|\breported\s+by\s+(?:the\s+)?(?P<after>{_NAME})")
+# capitalised words that open a sentence or a date, not a name: "In January CNN reported" credits CNN
+_NOT_NAME_WORDS = frozenset(
+    "the a an in on at by as and but yet then also later earlier meanwhile last this that monday tuesday wednesday "
+    "thursday friday saturday sunday january february march april may june july august september october "
+    "november december".split()
+)
+_ASKS_REPORTER = re.compile(
+    r"\b(?:which|what)\s+(?:news\s+)?(?:outlets?|newspapers?|papers?|agenc(?:y|ies)|networks?|channels?|"
+    r"publications?|media|organi[sz]ations?|sites?|websites?)\s+(?:first\s+|originally\s+)?"
+    r"(?:reported|reports|broke|published)\b|\bwho\s+(?:first\s+|originally\s+)?reported\b",
+    re.IGNORECASE,
+)
+
+
+def asks_reporter(question: str) -> bool:
+    """The question asks which outlet reported something ("Which outlet reported …?", "Who first reported …?")."""
+    return bool(_ASKS_REPORTER.search(question))
+
+
+def credited_source(sentence: str) -> str:
+    """The name the sentence credits with its report, or "" when it credits none.
+
+    A capitalised word that only starts the sentence ("Officials reported …") is not a name; an acronym is.
+    """
+    for match in _CREDITS.finditer(sentence):
+        group = "before" if match.group("before") else "after"
+        words = match.group(group).split()
+        lead = next((i for i, word in enumerate(words) if word.lower() not in _NOT_NAME_WORDS), len(words))
+        words = words[lead:]
+        if not words:
+            continue
+        opens_sentence = match.start(group) == 0 and lead == 0
+        if opens_sentence and len(words) == 1 and not words[0].isupper():
+            continue
+        return " ".join(words)
+    return ""
+
+
+def names(text: str, name: str) -> bool:
+    """The text names it, in any case ("Arab News" in "… arab news reported …")."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
