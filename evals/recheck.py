@@ -64,6 +64,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "what the reports say was not disclosed": [("rag.chain.not_told", lambda question, texts: None)],
     "cited passages name what was asked": [("rag.chain._cited", lambda citations, shown: list(shown))],
     "span of two dates worked out": [("rag.chain._worked_out_span", lambda question, answer, citations: "")],
+    "the order two dates imply": [("rag.chain.worked_out_order", lambda question, answer: "")],
     "the dates a span rests on": [("rag.chain.MENTIONED_DATE", _NEVER)],
     "cut-off end marked or dropped": [("rag.chain.without_unfinished_end", lambda answer: answer)],
     "future question, past date": [("rag.chain.asks_future_time", lambda question: False)],

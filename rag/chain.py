@@ -43,6 +43,7 @@ from rag.multipart import (
     question_parts,
     with_part_evidence,
 )
+from rag.order import worked_out_order
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.questions import (
     DURATION_PHRASE,
@@ -501,7 +502,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             citations = []  # "When will they leave?" answered with the day a past move was reported
         if not citations:  # nothing in the answer is backed by a passage: do not pass it off as an answer
             return self._declined(question, standalone, passages, every_report, unsupported)
-        text = f"{text} {_worked_out_span(standalone, text, citations)} {missing_note(missing)}".strip()
+        text = (f"{worked_out_order(standalone, text)} {text} {_worked_out_span(standalone, text, citations)} "
+                f"{missing_note(missing)}").strip()
         text, citations = with_conflict_note(standalone, text, citations, reports, self.verifier.embeddings)
         return Answer(question=question, standalone_question=standalone, answer=text, citations=citations,
                       passages=_listed(passages, reports, citations), unsupported_sentences=unsupported)

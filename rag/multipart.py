@@ -107,8 +107,8 @@ def open_parts(parts: Sequence[str], answer: str, declines: Callable[[str], bool
     answering = [s for s in sentences if not declines(s)]
     missing = [p for p in parts if not any(answers_the_question(p, s) for s in answering)]  # one sentence per part
     if declined and not missing:
-        words = _content_words(" ".join(declined))
-        missing = [max(reversed(parts), key=lambda p: len(_content_words(p) & words))]
+        words = content_words(" ".join(declined))
+        missing = [max(reversed(parts), key=lambda p: len(content_words(p) & words))]
     return " ".join(answering), missing
 
 
@@ -137,7 +137,7 @@ def with_part_evidence(parts: Sequence[str], answer: str, passages: Sequence[Pas
     if len(parts) < 2 or _YES_NO.match(parts[-1]):
         return answer, []
     part = parts[-1]
-    said = [_content_words(s) for s in split_sentences(strip_markers(answer))]
+    said = [content_words(s) for s in split_sentences(strip_markers(answer))]
     own = _part_words(part) - set().union(*(_part_words(p) for p in parts[:-1]))
     if not own or part not in open_ and any(len(own & words) >= PART_WORDS_SAID * len(own) for words in said):
         return answer, []
@@ -166,7 +166,7 @@ def _part_evidence(part: str, own: set[str], passages: Sequence[Passage]) -> str
     best, best_share = None, 0.0
     for n, passage in enumerate(passages, start=1):
         for sentence in split_sentences(anchor_dates(passage.text, passage.date)):
-            found = _content_words(sentence)
+            found = content_words(sentence)
             share = len(words & found) / len(words)
             if share > best_share and share >= PART_EVIDENCE_WORDS and len(own & found) >= PART_WORDS_SAID * len(own) \
                     and answers_the_question(part, sentence):
@@ -175,7 +175,7 @@ def _part_evidence(part: str, own: set[str], passages: Sequence[Passage]) -> str
 
 
 def _part_words(part: str) -> set[str]:
-    return _content_words(_ASKED_KIND.sub("", part))
+    return content_words(_ASKED_KIND.sub("", part))
 
 
 def missing_note(parts: Sequence[str]) -> str:
@@ -183,6 +183,6 @@ def missing_note(parts: Sequence[str]) -> str:
     return " ".join(f"The articles do not say {p.rstrip('?')[:1].lower()}{p.rstrip('?')[1:]}." for p in parts)
 
 
-def _content_words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
     """Stemmed: "backs" is "backed", "moved" is "moving"."""
     return set(_stemmer.stemWords([w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _FUNCTION_WORDS]))

@@ -392,3 +392,15 @@ def test_an_answered_count_does_not_borrow_reports_below_k(sample_store):
     answer = chain.invoke({"question": "How many fighters were in the first group moved to Iraq?"})
     assert not answer.abstained and "Reports differ: 150 (" in answer.answer
     assert all(c.n <= settings.top_k for c in answer.citations) and len(answer.passages) == settings.top_k
+
+
+def test_a_before_or_after_answer_gets_the_order_its_dates_imply_first(sample_store):
+    """Dev w031: August and November right, "followed by" the wrong way round."""
+    settings, store = sample_store
+    chain = scripted(settings, store, "The US and Iraq issued their joint statement in November 2025, which was "
+                                      "followed by the withdrawal of coalition forces from Ain al-Asad Airbase in "
+                                      "August 2025 [1].")
+    answer = chain.invoke({"question": "Did US forces begin leaving Ain al-Asad before or after the US and Iraq "
+                                       "issued their joint statement?"})
+    assert not answer.abstained
+    assert answer.answer.startswith("By the dates given, before: August 2025 is earlier than November 2025. The US")
