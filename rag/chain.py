@@ -51,6 +51,7 @@ from rag.questions import (
     asks_future_time,
     covers_asked_thing,
     named_outlets,
+    rewrite_keeps_names,
     unmentioned_names,
 )
 from rag.retrieve import Reranker, Retriever
@@ -381,7 +382,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         history = to_messages([t.model_dump() if isinstance(t, ChatTurn) else t for t in request.chat_history])
         standalone = question
         if history:
-            standalone = (yield _Condense(condense_messages(question, history))).strip() or question
+            rewrite = (yield _Condense(condense_messages(question, history))).strip()
+            standalone = rewrite if rewrite and rewrite_keeps_names(question, rewrite) else question
             timings["condense"] = time.perf_counter() - started
 
         passages = yield _Retrieve(standalone, request.k, request.mode, request.filters)

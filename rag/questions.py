@@ -242,6 +242,19 @@ def _mentioned(word: str, words: set[str]) -> bool:
 _OUTLET_NOTE = re.compile(r"\s*\([^)]*\)\s*$|^the\s+", re.IGNORECASE)  # "Levant Ledger (sample)", "The Times"
 
 
+# a name the user typed: a capitalised word after the first, or an acronym anywhere ("What happened to the SDF?")
+_TITLES = frozenset("Mr Mrs Ms Dr Gen Lt Col Capt Sen Rep St Prof".split())  # "Mr. Sudani" is "al-Sudani"
+_TYPED_NAME = re.compile(r"(?<=\s)[A-Z][\w'-]*|\b[A-Z]{2,}\b")
+
+
+def rewrite_keeps_names(question: str, rewrite: str) -> bool:
+    """The follow-up's rewrite still names everything the follow-up names. "What happened to the SDF?" after a turn
+    about the government forces that pushed the SDF back was rewritten as a question about those forces: a
+    question that names its subject needs no other."""
+    return all(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", rewrite, re.IGNORECASE)
+               for name in _TYPED_NAME.findall(question) if name not in _NOT_NAMES | _TITLES)
+
+
 def outlet_name(outlet: str) -> str:
     """The name an outlet goes by in text: "Levant Ledger (sample)" → "Levant Ledger", "The Times" → "Times"."""
     return _OUTLET_NOTE.sub("", outlet.strip()).strip()

@@ -24,6 +24,7 @@ from rag.questions import (
     asks_future_time,
     covers_asked_thing,
     named_outlets,
+    rewrite_keeps_names,
     unmentioned_names,
 )
 from rag.types import Passage
@@ -403,3 +404,15 @@ def test_an_echos_evidence_restates_it(evidence, claim, restates):
     """Dev w016 (in a draft): MiniLM put the missile strike close to "the pullout from Ain al-Asad began in
     August", a statement about the same place only."""
     assert _restates(evidence, claim) is restates
+
+
+@pytest.mark.parametrize("follow_up, rewrite, keeps", [
+    ("What happened to the SDF?", "What happened to the Syrian government forces that took over eastern Syria?",
+     False),  # dev q43
+    ("What happened to the SDF?", "What happened to the SDF after the January fighting?", True),
+    ("Where did it post that?", "Where did Iraq's Security Media Cell post that?", True),  # nothing named: any rewrite
+    ("What did Mr. Sudani say?", "What did Prime Minister Mohammed Shia al-Sudani say?", True),  # a title is no name
+    ("And what did Harbor Wire say?", "What did the Harbor wire report say about the total?", True),  # any case
+])
+def test_rewrite_keeps_names(follow_up, rewrite, keeps):
+    assert rewrite_keeps_names(follow_up, rewrite) is keeps

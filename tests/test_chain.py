@@ -199,6 +199,19 @@ def test_follow_up_is_condensed_with_history(sample_store):
     assert "condense" in answer.timings and not answer.abstained
 
 
+def test_a_rewrite_dropping_a_name_the_follow_up_names_is_not_used(sample_store):
+    """Dev q43: "What happened to the SDF?" rewritten as a question about the forces that pushed the SDF back."""
+    settings, store = sample_store
+    chain = scripted(settings, store, "What happened to the Syrian government forces that took over eastern Syria?",
+                     "The SDF were left holding a few small pockets of territory [1].")
+    answer = chain.invoke({
+        "question": "What happened to the SDF?",
+        "chat_history": [{"role": "user", "content": "Who took over most of eastern Syria in January?"},
+                         {"role": "assistant", "content": "Syrian government forces, from the US-backed SDF."}],
+    })
+    assert answer.standalone_question == "What happened to the SDF?"
+
+
 def test_empty_question_is_refused(sample_store):
     settings, store = sample_store
     with pytest.raises(ValueError, match="empty"):
