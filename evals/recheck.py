@@ -46,6 +46,8 @@ def _declined_without_reports(self: AnswerChain, question: str, standalone: str,
 # name → the patches that switch that check off (target, replacement)
 CHECKS: dict[str, list[tuple[str, Any]]] = {
     "names the passages never mention": [("rag.chain.unmentioned_names", lambda question, texts: [])],
+    "an ordinal past first is named like a name": [("rag.questions._ORDINAL", _NEVER)],
+    "a count is not a date or a span": [("rag.questions._counts_only", lambda question, answer: answer)],
     "reports instead of a decline": [("rag.chain.AnswerChain._declined", _declined_without_reports)],
     "conflict note": [("rag.chain.with_conflict_note", lambda q, text, citations, *_: (text, citations)),
                       ("rag.chain.AnswerChain._declined", _declined_without_reports)],

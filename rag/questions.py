@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 import numpy as np
 import Stemmer
 
-from rag.dates import FUTURE_WORDS
+from rag.dates import FUTURE_WORDS, MENTIONED_DATE
 from rag.embeddings import NewsEmbeddings
 from rag.text import ROUGH_SENTENCE_BREAK, strip_markers
 
@@ -88,6 +88,8 @@ DURATION_PHRASE = re.compile(
 # A name in a question: a capitalised word that does not start it ("Wimbledon", "Tour de France"), or a year.
 # All-capitals words are left out: "PM", "CENTCOM" and "SDF" are written out in full by many articles.
 _QUESTION_NAME = re.compile(r"(?<=\s)[A-Z][a-z][\w-]*|\b(?:1[89]|20)\d\d\b")
+# An ordinal past the first singles out as much as a name: "the second group" over articles about the first.
+_ORDINAL = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b", re.IGNORECASE)
 _TEXT_WORD = re.compile(r"[a-z0-9]+")
 SAME_NAME = 0.85  # spelling variants: Asad/Assad 0.89, Hasaka/Hasakah 0.92; Iraq/Iran 0.75
 _NOT_NAMES = frozenset("The A An In On At Of For From To By With And Or But Is Are Was Were Did Does Do Has Have Had "
@@ -102,7 +104,7 @@ def answers_the_question(question: str, answer: str) -> bool:
     answer = strip_markers(answer)
     if _ASKS_MONEY.search(question) and not _MONEY.search(answer):
         return False
-    if _ASKS_NUMBER.search(question) and not _NUMBER.search(answer):
+    if _ASKS_NUMBER.search(question) and not _NUMBER.search(_counts_only(question, answer)):
         return False
     if _ASKS_TIME.search(question) and not (_DATE.search(answer) or _RELATIVE_TIME.search(answer)):
         return False
@@ -116,6 +118,13 @@ def answers_the_question(question: str, answer: str) -> bool:
     if choices and not _picks_one(choices, answer):
         return False  # "Were they flown or driven?" is not answered by "they were taken to Iraq"
     return True
+
+
+def _counts_only(question: str, answer: str) -> str:
+    """The answer without its dates, and without its spans unless a span is asked: "How many Iraqi troops took
+    over the base?" is not answered by "in August 2025" or "16 months ago"."""
+    answer = MENTIONED_DATE.sub(" ", answer)
+    return answer if ASKS_DURATION.search(question) else DURATION_PHRASE.sub(" ", answer)
 
 
 def _names_beyond(question: str, answer: str) -> bool:
@@ -210,14 +219,15 @@ def asks_duration(question: str) -> bool:
 
 
 def unmentioned_names(question: str, texts: Sequence[str]) -> list[str]:
-    """The question's names (capitalised words past its first, and years) that none of the texts mentions.
+    """The question's names (capitalised words past its first, years, ordinals past "first") that none of the
+    texts mentions.
 
     "Who won the 2023 Tour de France?" over articles that never name France or 2023 is off the articles'
     topic however close its passages score; a spelling variant (Assad for Asad) counts as a mention.
     """
     words = set(_TEXT_WORD.findall(" ".join(texts).lower()))
     missing = []
-    for name in dict.fromkeys(_QUESTION_NAME.findall(question)):
+    for name in dict.fromkeys([*_QUESTION_NAME.findall(question), *_ORDINAL.findall(question)]):
         if name in _NOT_NAMES:
             continue
         key = name.split("'")[0].lower()  # "Iran's" → "iran"

@@ -416,3 +416,20 @@ def test_an_echos_evidence_restates_it(evidence, claim, restates):
 ])
 def test_rewrite_keeps_names(follow_up, rewrite, keeps):
     assert rewrite_keeps_names(follow_up, rewrite) is keeps
+
+
+def test_a_how_many_answer_needs_a_count_not_a_date_or_a_span():
+    """Dev y001: "How many Iraqi troops …?" answered with when the agreement came and the pullout began."""
+    question = "How many Iraqi troops took over Ain al-Asad after the Americans left?"
+    assert not answers_the_question(question, "Last August [August 2025] and September [September 2025], US forces "
+                                              "began leaving Ain al-Asad [4].")
+    assert not answers_the_question(question, "Washington and Baghdad agreed 16 months ago to end the mission.")
+    assert answers_the_question(question, "About 2,000 Iraqi troops moved in on January 19, 2026.")
+    assert answers_the_question("How many years after the strike did US forces leave?", "Six years after it.")
+
+
+def test_an_ordinal_past_first_must_be_mentioned_like_a_name():
+    """Dev y003: "the second group" over articles that only tell of the first."""
+    first_only = ["The transfers to Iraq began with a first group of 150 fighters from Hasakah."]
+    assert unmentioned_names("How many detainees were in the second group moved to Iraq?", first_only) == ["second"]
+    assert unmentioned_names("How many detainees were in the first group moved to Iraq?", first_only) == []
