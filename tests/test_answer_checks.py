@@ -426,6 +426,9 @@ def test_a_how_many_answer_needs_a_count_not_a_date_or_a_span():
     assert not answers_the_question(question, "Washington and Baghdad agreed 16 months ago to end the mission.")
     assert answers_the_question(question, "About 2,000 Iraqi troops moved in on January 19, 2026.")
     assert answers_the_question("How many years after the strike did US forces leave?", "Six years after it.")
+    # a span asked: its two dates are what it is worked out from
+    assert answers_the_question("How many days after the coalition left did CENTCOM announce the transfer?",
+                                "The coalition left on January 18, 2026, and CENTCOM announced it on January 21.")
 
 
 def test_an_ordinal_past_first_must_be_mentioned_like_a_name():
