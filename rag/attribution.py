@@ -51,7 +51,3 @@ def credited_source(sentence: str) -> str:
         return " ".join(words)
     return ""
 
-
-def names(text: str, name: str) -> bool:
-    """The text names it, in any case ("Arab News" in "… arab news reported …")."""
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
-from rag.attribution import asks_reporter, credited_source, names
+from rag.attribution import asks_reporter, credited_source
 from rag.claims import (
     corrected_by_source,
     denies_the_asked,
@@ -26,7 +26,7 @@ from rag.claims import (
 )
 from rag.dates import date_labels
 from rag.embeddings import NewsEmbeddings
-from rag.questions import DURATION_PHRASE, asks_duration, named_outlets, outlet_name
+from rag.questions import DURATION_PHRASE, asks_duration, named_outlets, names, outlet_name
 from rag.text import MARKER_PATTERN, markers_in, markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 

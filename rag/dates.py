@@ -227,14 +227,28 @@ def all_past(dates: list[tuple[int, ...]], published: str | None) -> bool:
                and date == (base.year, base.month, base.day) for date in dates)
 
 
-def span_between(dates: list[tuple[int, ...]]) -> str | None:
-    """How far apart the two dates an answer gives are ("about 16 months"), at the coarser one's precision; None
-    unless there are exactly two (a date and a finer reading of it, "January 2026" and "January 18, 2026", are
-    one). The small model states both dates of a "how long after" question and rarely does the sum right."""
+def distinct_dates(dates: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """The dates, finest first, without repeats or coarser readings of one kept ("January 2026" of "January 18,
+    2026")."""
     distinct: list[tuple[int, ...]] = []
     for date in sorted(set(dates), key=len, reverse=True):
         if not any(kept[: len(date)] == date for kept in distinct):
             distinct.append(date)
+    return distinct
+
+
+def date_label(date: tuple[int, ...]) -> str:
+    """A date as `stated_dates` reads it, written back: "2025", "August 2025", "January 18, 2026"."""
+    if len(date) == 1:
+        return str(date[0])
+    return _month_label(*date) if len(date) == 2 else _day_label(datetime.date(*date))
+
+
+def span_between(dates: list[tuple[int, ...]]) -> str | None:
+    """How far apart the two dates an answer gives are ("about 16 months"), at the coarser one's precision; None
+    unless there are exactly two (a date and a finer reading of it, "January 2026" and "January 18, 2026", are
+    one). The small model states both dates of a "how long after" question and rarely does the sum right."""
+    distinct = distinct_dates(dates)
     if len(distinct) != 2:
         return None
     early, late = sorted(distinct)

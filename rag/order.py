@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.dates import MONTHS, stated_dates
+from rag.dates import date_label, distinct_dates, stated_dates
 from rag.multipart import content_words
 from rag.text import split_sentences, strip_markers
 
@@ -35,7 +35,7 @@ def worked_out_order(question: str, answer: str) -> str:
         return ""
     first, second = content_words(asked.group("first")), content_words(asked.group("second"))
     first, second = first - second, second - first
-    dates: dict[str, set[tuple[int, ...]]] = {"first": set(), "second": set()}
+    dates: dict[str, list[tuple[int, ...]]] = {"first": [], "second": []}
     for sentence in split_sentences(strip_markers(answer)):
         event = None  # a clause naming neither event ("… in August 2025 and in October") is the last one's
         for clause in _CLAUSE_BREAK.split(sentence):
@@ -46,10 +46,11 @@ def worked_out_order(question: str, answer: str) -> str:
             elif mine:
                 event = None
             if event:
-                dates[event].update(stated_dates(clause))
-    first_date, second_date = _one(dates["first"]), _one(dates["second"])
-    if first_date is None or second_date is None:
+                dates[event].extend(stated_dates(clause))
+    first_dates, second_dates = distinct_dates(dates["first"]), distinct_dates(dates["second"])
+    if len(first_dates) != 1 or len(second_dates) != 1:
         return ""
+    first_date, second_date = first_dates[0], second_dates[0]
     precision = min(len(first_date), len(second_date))
     if first_date[:precision] == second_date[:precision]:
         return ""
@@ -58,18 +59,5 @@ def worked_out_order(question: str, answer: str) -> str:
     if picked == {before}:
         return ""  # the model said it, and only it
     word, comparison = ("before", "earlier") if before else ("after", "later")
-    return f"By the dates given, {word}: {_label(first_date)} is {comparison} than {_label(second_date)}."
-
-
-def _one(dates: set[tuple[int, ...]]) -> tuple[int, ...] | None:
-    """The one date given, at its finest reading ("January 2026" and "January 18, 2026" are one); None if not one."""
-    finest = sorted(dates, key=len, reverse=True)
-    distinct = [d for i, d in enumerate(finest) if not any(kept[: len(d)] == d for kept in finest[:i])]
-    return distinct[0] if len(distinct) == 1 else None
-
-
-def _label(date: tuple[int, ...]) -> str:
-    if len(date) == 1:
-        return str(date[0])
-    month = MONTHS[date[1] - 1]
-    return f"{month} {date[2]}, {date[0]}" if len(date) == 3 else f"{month} {date[0]}"
+    return (f"By the dates given, {word}: {date_label(first_date)} is {comparison} than "
+            f"{date_label(second_date)}.")

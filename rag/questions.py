@@ -263,8 +263,12 @@ def rewrite_keeps_names(question: str, rewrite: str) -> bool:
     """The follow-up's rewrite still names everything the follow-up names. "What happened to the SDF?" after a turn
     about the government forces that pushed the SDF back was rewritten as a question about those forces: a
     question that names its subject needs no other."""
-    return all(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", rewrite, re.IGNORECASE)
-               for name in _TYPED_NAME.findall(question) if name not in _NOT_NAMES | _TITLES)
+    return all(names(rewrite, name) for name in _TYPED_NAME.findall(question) if name not in _NOT_NAMES | _TITLES)
+
+
+def names(text: str, name: str) -> bool:
+    """The text names it, in any case ("Arab News" in "… arab news reported …")."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def outlet_name(outlet: str) -> str:

@@ -1,6 +1,7 @@
 import pytest
 
-from rag.attribution import asks_reporter, credited_source, names
+from rag.attribution import asks_reporter, credited_source
+from rag.questions import names
 
 
 @pytest.mark.parametrize("sentence, credited", [
