@@ -168,6 +168,47 @@ def seed_from_results(cache_path: Path, results_path: Path, settings: Settings, 
                 with contextlib.suppress(_NotInTheRun):
                     AnswerChain(chain.settings, chain.retriever, llm).invoke(
                         {"question": item["question"], "chat_history": item.get("history") or []})
+            if results.get("baseline_rows"):
+                _seed_peer(cache, chain.settings, results["baseline_rows"], gold)
             return cache.stored
         finally:
             cache.close()
+
+
+def _seed_peer(cache: AnswerCache, settings: Settings, rows: Sequence[Mapping], gold: Mapping[str, Mapping]) -> None:
+    """The LangChain peer's answers (a `--baseline` run's), filed under the prompts the peer builds for them, so a
+    run with the peer beside ours asks the model nothing the stored run asked it."""
+    import tempfile
+
+    from evals.baseline import LangChainBaseline
+    from ingest.pipeline import sample_corpus_dir
+
+    replay = _PeerReplay()
+    with tempfile.TemporaryDirectory(prefix="newsrag-seed-peer-", ignore_cleanup_errors=True) as directory:
+        peer = LangChainBaseline(settings, sample_corpus_dir(), Path(directory),
+                                 llm=CachedChatModel.wrapping(replay, cache))
+        for row in rows:
+            if row.get("error"):
+                continue
+            item = gold[row["id"]]
+            replay.condensed, replay.answer = row["standalone_question"], row["raw_answer"]
+            peer.ask(item["question"], item.get("history") or [])
+
+
+class _PeerReplay(BaseChatModel):
+    """Replies what a stored run's peer replied: its standalone question to the contextualize prompt, else its
+    answer. The seeding sets both before each question."""
+
+    condensed: str = ""
+    answer: str = ""
+
+    @property
+    def _llm_type(self) -> str:
+        return "peer-replay"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        from evals.baseline import CONTEXTUALIZE_SYSTEM
+
+        text = self.condensed if messages and messages[0].text == CONTEXTUALIZE_SYSTEM else self.answer
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])

@@ -43,11 +43,12 @@ RAG_PROMPT = ChatPromptTemplate.from_messages([(
      "Question: {question} \nContext:\n{context} \nAnswer:"),
 )])
 # The contextualize-question prompt of LangChain's conversational RAG tutorial
+CONTEXTUALIZE_SYSTEM = (
+    "Given a chat history and the latest user question which might reference context in the chat history, "
+    "formulate a standalone question which can be understood without the chat history. Do NOT answer the "
+    "question, just reformulate it if needed and otherwise return it as is.")
 CONTEXTUALIZE_PROMPT = ChatPromptTemplate.from_messages([
-    ("system",
-     ("Given a chat history and the latest user question which might reference context in the chat history, "
-      "formulate a standalone question which can be understood without the chat history. Do NOT answer the "
-      "question, just reformulate it if needed and otherwise return it as is.")),
+    ("system", CONTEXTUALIZE_SYSTEM),
     MessagesPlaceholder("chat_history"),
     ("human", "{input}"),
 ])

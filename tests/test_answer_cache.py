@@ -110,6 +110,30 @@ def test_a_seeded_question_asked_twice_files_the_decline_and_the_second_answer(s
     assert answer.reasked and answer.raw_answer == raw and cache.misses == 0
 
 
+def test_a_seeded_peer_answers_without_the_model(sample_store, tmp_path):  # noqa: F811
+    """A `--baseline` run's peer answers come back to the peer's own prompts: a question and a follow-up."""
+    from evals.baseline import LangChainBaseline
+    from ingest.pipeline import sample_corpus_dir
+
+    settings, _ = sample_store
+    fact = next(i for i in GOLD.values() if i["split"] == "dev" and not i.get("history") and i["must_include"])
+    follow_up = next(i for i in GOLD.values() if i["split"] == "dev" and i.get("history"))
+    peer_rows = [{"id": fact["id"], "standalone_question": fact["question"], "raw_answer": "The peer's answer. [1]"},
+                 {"id": follow_up["id"], "standalone_question": "Who leads US Central Command?",
+                  "raw_answer": "The peer's follow-up answer. [2]"}]
+    results = {"settings": settings.model_dump(mode="json"), "rows": [], "baseline_rows": peer_rows}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+
+    assert seed_from_results(tmp_path / "answers.db", tmp_path / "results.json", settings, DEFAULT_DATASET) == 3
+    cache = AnswerCache(tmp_path / "answers.db", settings)
+    peer = LangChainBaseline(settings, sample_corpus_dir(), tmp_path / "peer",
+                             llm=CachedChatModel.wrapping(SilentModel(), cache))
+    assert peer.ask(fact["question"]).raw_answer == "The peer's answer. [1]"
+    again = peer.ask(follow_up["question"], follow_up["history"])
+    assert again.standalone_question == "Who leads US Central Command?"
+    assert again.raw_answer == "The peer's follow-up answer. [2]" and cache.misses == 0
+
+
 def test_seeding_skips_what_the_run_never_asked_the_model(sample_store, tmp_path):  # noqa: F811
     """A row declined before the model (no raw answer) that this code would send to the model files nothing."""
     settings, _ = sample_store

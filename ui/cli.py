@@ -429,8 +429,8 @@ def serve(host: str | None, port: int | None) -> None:
               help="Experiments only: ask the model only for prompts this SQLite file has no answer for, and "
                    "remember its answers there (latency figures then mean nothing; not with --gate).")
 @click.option("--seed-cache", type=click.Path(exists=True, dir_okay=False), metavar="RESULTS.json",
-              help="No model: file that run's answers in --answer-cache under the prompts this code builds for "
-                   "them (run it on the code that made the run), and stop.")
+              help="No model: file that run's answers (and its peer's, from a --baseline run) in --answer-cache "
+                   "under the prompts this code builds for them (run it on the code that made the run), and stop.")
 def eval_command(dataset, out_dir, split, retrieval, k, limit, data_dir, baseline, gate, compare, ablation,
                  recheck, answer_cache, seed_cache) -> None:
     """Run the gold questions through the same chain users get, and score them.
