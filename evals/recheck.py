@@ -60,6 +60,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "three markers per figure": [("rag.conflicts.MARKERS_PER_FIGURE", 99)],
     "yes to another value is no": [("rag.chain.no_for_another_value", lambda question, answer: answer)],
     "asked-thing coverage": [("rag.chain.covers_asked_thing", lambda *_: True)],
+    "the asked act in the supporting sentences": [("rag.chain.covers_asked_action", lambda *_: True)],
     "a where answer names a place the question does not": [
         ("rag.questions._names_beyond", lambda question, answer: bool(questions._NAME.search(answer)))],
     "an either-or answer picks one": [("rag.questions._CHOICE", _NEVER)],

@@ -49,6 +49,7 @@ from rag.questions import (
     DURATION_PHRASE,
     asks_duration,
     asks_future_time,
+    covers_asked_action,
     covers_asked_thing,
     named_outlets,
     rewrite_keeps_names,
@@ -497,6 +498,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         cited = [c.text for c in citations]
         if len(parts) == 1 and not covers_asked_thing(standalone, cited, self.verifier.embeddings):
             citations = []  # a supported sentence about something else than what was asked ("which unit")
+        if len(parts) == 1 and not covers_asked_action(standalone, [c.quote for c in citations],
+                                                        self.verifier.embeddings):
+            citations = []  # "Who commanded the troops?" from passages that never speak of commanding
         if len(parts) == 1 and unmentioned_names(standalone, [_names_text(p) for p in _cited(citations, shown)]):
             citations = []  # "moved to Kestria's prison at Norrby?" answered from passages that never name it
         if asks_future_time(standalone) and citations and all_past(

@@ -51,6 +51,15 @@ _SLOT_END = re.compile(
     re.IGNORECASE,
 )
 MAX_SLOT_WORDS = 4
+# "Who commanded …", "who was killed …": the words after "who"; "who did/is/has …" put a subject or a state there
+_ASKS_WHO_VERB = re.compile(r"^\W*(?:and\s+)?who\s+(?!did\b|does\b|do\b|is\b|are\b|has\b|have\b|will\b|would\b|"
+                            r"could\b|can\b|should\b)(?P<rest>[^?]*)", re.IGNORECASE)
+_PASSIVE_AUX = frozenset("was were had been being have has".split())
+# a past form, regular or one of news' irregular ones: the only verbs read without a tagger
+_ASKED_VERB = re.compile(r"^(?:[a-z]+ed|held|led|took|made|sent|left|came|went|gave|got|began|fought|kept|brought|"
+                         r"won|lost|paid|built|met|ran|fled|stole|shot|hit|struck|seized|taken|given|run|caught)$")
+_NOT_ACTIONS = frozenset("said told reported stated announced confirmed claimed noted added asked called named "
+                         "involved based expected needed used listed".split())  # a saying or a state, not the act
 COMPOUND_MODIFIERS = frozenset(
     "news government prime military detention security air army police prison border coalition media intelligence "
     "defense defence foreign interior".split()
@@ -200,13 +209,49 @@ def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: Ne
         return bool(_MONEY.search(text))
     if thing is None or thing in NAME_CATEGORIES:
         return True
+    return _near_word_in(thing, text, embeddings)
+
+
+def asked_action(question: str) -> str | None:
+    """The verb a "who VERB" or "how many X (were) VERB" question asks about ("commanded", "escaped"), or None.
+
+    "Who did CENTCOM thank" and "how many did they move" put the verb after a subject and are left out, as is
+    "who is" / "who was in charge": only a verb that follows the asked-for words directly is read.
+    """
+    words: list[str] = []
+    if ASKS_DURATION.search(question):
+        return None  # "how many years passed between …": the span is worked out, no passage says "passed"
+    if who := _ASKS_WHO_VERB.search(question):
+        words = re.findall(r"[A-Za-z][\w'-]*", who.group("rest"))
+    elif _ASKS_HOW_MANY.search(question) and (thing := asked_thing(question)):
+        slot = re.findall(r"[A-Za-z][\w'-]*", _ASKS_HOW_MANY.search(question).group("slot"))
+        lowered = [w.lower() for w in slot]
+        words = slot[lowered.index(thing) + 1:] if thing in lowered else []
+    while words and words[0].lower() in _PASSIVE_AUX:
+        words = words[1:]
+    verb = words[0].lower() if words else ""
+    return verb if _ASKED_VERB.match(verb) and verb not in _NOT_ACTIONS else None
+
+
+def covers_asked_action(question: str, quotes: Sequence[str], embeddings: NewsEmbeddings) -> bool:
+    """The sentences the answer rests on speak of the act the question asks about: "Who commanded the troops?"
+    is not answered by "they were commanded by al-Sudani" resting on "al-Sudani pushed for the troops to leave",
+    nor "how many escaped" by sentences about detainees moved. Read in the supporting sentences, not the whole
+    passages: a passage about troops says "command" somewhere ("command headquarters") without saying who
+    commanded them."""
+    action = asked_action(question)
+    return action is None or _near_word_in(action, " ".join(quotes), embeddings)
+
+
+def _near_word_in(word: str, text: str, embeddings: NewsEmbeddings) -> bool:
+    """The text's common words hold the word's stem or a near word (MiniLM cosine ≥ NEAR_WORD)."""
     # common nouns only: "United" (States) is not a unit; a capital that only starts a sentence is kept
     words = sorted(set(_COMMON_WORD.findall(text)) | {w.lower() for w in _SENTENCE_START_WORD.findall(text)})
-    if _stemmer.stemWord(thing) in set(_stemmer.stemWords(words)):
+    if _stemmer.stemWord(word) in set(_stemmer.stemWords(words)):
         return True
     if not words:
         return False
-    vectors = embeddings.embed([thing, *words])
+    vectors = embeddings.embed([word, *words])
     return bool(np.max(vectors[1:] @ vectors[0]) >= NEAR_WORD)
 
 
