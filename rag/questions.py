@@ -223,8 +223,8 @@ def asked_action(question: str) -> str | None:
         return None  # "how many years passed between …": the span is worked out, no passage says "passed"
     if who := _ASKS_WHO_VERB.search(question):
         words = re.findall(r"[A-Za-z][\w'-]*", who.group("rest"))
-    elif _ASKS_HOW_MANY.search(question) and (thing := asked_thing(question)):
-        slot = re.findall(r"[A-Za-z][\w'-]*", _ASKS_HOW_MANY.search(question).group("slot"))
+    elif (how_many := _ASKS_HOW_MANY.search(question)) and (thing := asked_thing(question)):
+        slot = re.findall(r"[A-Za-z][\w'-]*", how_many.group("slot"))
         lowered = [w.lower() for w in slot]
         words = slot[lowered.index(thing) + 1:] if thing in lowered else []
     while words and words[0].lower() in _PASSIVE_AUX:
