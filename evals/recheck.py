@@ -80,6 +80,10 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "what was taken is not its holder's": [("rag.claims._TAKING", _NEVER)],
     "the first N is the first group's size": [("rag.conflicts._ORDINAL_BEFORE", _NEVER)],
     "an echoing yes or no followed by its evidence": [("rag.citations.echoes_question", lambda *_: False)],
+    "an echoing yes without evidence dropped": [("rag.citations.says_yes", lambda claim: False)],
+    "a passage's own yes or no to the question": [("rag.chain.passage_answer", lambda *_: None)],
+    "a leaving asked is affirmed by a presence denied": [("rag.claims._asks_leaving", lambda question: False)],
+    "a publication date names its month": [("rag.chain.published_label", lambda date: date or "")],
     "a dropped last part answered from a passage": [
         ("rag.chain.with_part_evidence", lambda parts, answer, passages, open_=(): (answer, []))],
     "leaving where the source arrives": [("rag.claims._ARRIVING", _NEVER)],

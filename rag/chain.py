@@ -31,8 +31,9 @@ from rag.claims import no_for_another_value, not_told
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import asks_figure, compares_reports, with_conflict_note
 from rag.context import fit_passages, focus_passages
-from rag.dates import MENTIONED_DATE, all_past, anchor_dates, span_between, stated_dates
+from rag.dates import MENTIONED_DATE, all_past, anchor_dates, published_label, span_between, stated_dates
 from rag.errors import QuestionError
+from rag.faq import opens_with, passage_answer
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
 from rag.multipart import (
@@ -480,6 +481,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         if count_tokens(raw) >= CUT_OFF_SHARE * self.settings.llm_max_tokens:
             raw = without_unfinished_end(raw)
         parts = question_parts(standalone)
+        own = passage_answer(standalone, shown, self.verifier.embeddings) if len(parts) == 1 else None
+        if own and (is_decline(raw) or not opens_with(raw, own.verdict)):
+            raw = own.text  # a passage asks this very yes/no question and answers it: its verdict, not the model's
         raw, missing = open_parts(parts, raw, is_decline)  # a part left open is said, not the whole declined
         raw, answered = with_part_evidence(parts, raw, shown, missing)  # or answered by a passage sentence
         missing = [p for p in missing if p not in answered]
@@ -582,8 +586,10 @@ def _beyond(passages: Sequence[Passage], wider: Sequence[Passage]) -> list[Passa
 
 
 def _names_text(passage: Passage) -> str:
-    """What a passage names: its title, outlet, dates (relative ones resolved) and text."""
-    return f"{passage.title} {passage.outlet} {anchor_dates(passage.text, passage.date)} {passage.date}"
+    """What a passage names: its title, outlet, text (relative dates resolved) and publication date as a reader names
+    it ("January 23, 2026" names January 2026; its ISO form does not: test w015)."""
+    published = published_label(passage.date)
+    return f"{passage.title} {passage.outlet} {anchor_dates(passage.text, passage.date)} {published}"
 
 
 def _cited(citations: Sequence[Citation], shown: Sequence[Passage]) -> list[Passage]:

@@ -22,6 +22,7 @@ from rag.claims import (
     echoes_question,
     match_qualifiers,
     polarity_conflict,
+    says_yes,
     without_yes_no,
 )
 from rag.dates import date_labels
@@ -303,7 +304,12 @@ class CitationVerifier:
             if evidence and not _said_in(evidence, [s.text for s in checked]):
                 checked[0] = dataclasses.replace(checked[0], quote=evidence)
                 shown.insert(1, _attach(evidence, (n,)))
-        text = " ".join(shown)
+            elif not evidence and says_yes(claims[0]):
+                # "Yes, the first figure stood [1]" with no sentence saying so: the model's guess at the verdict,
+                # dropped from the answer (and listed as unsupported); what the passages do say stays
+                checked[0] = CheckedSentence(claims[0], (), False)
+                shown[0] = ""
+        text = " ".join(s for s in shown if s)
         used = sorted({n for s in checked for n in s.cited})
         citations = []
         for n in used:

@@ -90,9 +90,11 @@ _NEGATION = re.compile(
 # without them ("relocated from Ain al-Asad" for "left Ain al-Asad") a conflict.
 _PRIVATIVE = re.compile(
     r"\b(?:left|leaves?|leaving|withdr[ae]w[ns]?|withdrawing|withdrawal|ended|ends?|ending|pulled out|moved out|"
+    r"clear(?:ed|ing|s)? out|"
     r"evacuated|departed|departure|quit|exited|lost|ceased|stopped|halted|abandoned|gone)\b",
     re.IGNORECASE,
 )
+_LEAVING_NOUNS = ("withdrawal", "departure")
 _LEAVING = re.compile(rf"(?<!not )(?<!never )(?<!n't ){_PRIVATIVE.pattern}", re.IGNORECASE)  # "did not leave": stayed
 # On the claim's side only, what was taken is no longer its holder's: "took eastern Syria from the SDF" does not
 # conflict with "the SDF no longer controls eastern Syria" (test q26, 2026-12-03)
@@ -208,9 +210,41 @@ def denies_the_asked(question: str, claim: str, source: str) -> bool:
         return False
     asked = _terms(question)
     plain_negations = _negated_scopes(source, affirming=False)
-    shared = any(_affirms(asked, scope, plain_negations)
-                 for scope in _negated_scopes(source, unknowns=_asks_about_telling(question)))
+    scopes = _negated_scopes(source, unknowns=_asks_about_telling(question))
+    if _asks_leaving(question):
+        # "Have American troops pulled out of Iraq altogether?" is denied by a negated leaving ("have not left Iraq
+        # altogether", dev y007); "Has the coalition finished clearing out of its bases?" is affirmed, not denied,
+        # by a negated presence ("no longer has troops at any base", dev y009)
+        unmoved = _negated_scopes(source, affirming=False, unknowns=_asks_about_telling(question))
+        scopes = [scope for scope in scopes if scope not in unmoved]
+    shared = any(_affirms(asked, scope, plain_negations) for scope in scopes)
     return shared and not _negated_scopes(question)
+
+
+def _asks_leaving(question: str) -> bool:
+    """The question asks whether someone left or something ended ("Have troops pulled out?"), not of what a
+    leaving was like ("Did the withdrawal come as a surprise?")."""
+    return any(m.group(0).lower() not in _LEAVING_NOUNS for m in _PRIVATIVE.finditer(question))
+
+
+def asks_yes_or_no(question: str) -> bool:
+    return bool(_YES_NO_QUESTION.match(question))
+
+
+_CONTINUING = re.compile(r"\b(?:still|stay\w*|remain\w*|continu\w*|going on|yet)\b", re.IGNORECASE)
+
+
+def polarity_cues(text: str) -> frozenset[str]:
+    """Which kinds of polarity the text carries: a negation, a leaving ("left", "ended"), a staying ("still",
+    "remain"). Two questions that differ here ask opposite things however close their words."""
+    cues = {"negation": _NEGATION, "leaving": _PRIVATIVE, "staying": _CONTINUING}
+    return frozenset(kind for kind, pattern in cues.items() if pattern.search(text))
+
+
+def says_yes(claim: str) -> bool:
+    """The claim opens with "Yes"."""
+    yes_no = _YES_NO_ANSWER.match(claim)
+    return yes_no is not None and yes_no.group("word").lower() == "yes"
 
 
 def without_yes_no(claim: str) -> str:

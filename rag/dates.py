@@ -75,6 +75,12 @@ def published_date(date: str | None) -> datetime.date | None:
         return None
 
 
+def published_label(date: str | None) -> str:
+    """ "2026-01-23" → "January 23, 2026" (what a question names it by); "" when unknown."""
+    day = published_date(date)
+    return _day_label(day) if day else ""
+
+
 @functools.lru_cache(maxsize=4096)  # the same passage is formatted to fit the prompt, then to fill it, then checked
 def find_relative_dates(text: str, published: str | None) -> tuple[RelativeDate, ...]:
     """The relative date phrases of `text` resolved against the ISO publication date; none if it is unknown."""

@@ -9,6 +9,7 @@ from evals.recheck import switched_off
 from rag.citations import CitationVerifier, _restates
 from rag.claims import (
     corrected_by_source,
+    denies_the_asked,
     echoes_question,
     match_qualifiers,
     no_for_another_value,
@@ -449,6 +450,42 @@ def test_an_echos_evidence_restates_it(evidence, claim, restates):
     """Dev w016 (in a draft): MiniLM put the missile strike close to "the pullout from Ain al-Asad began in
     August", a statement about the same place only."""
     assert _restates(evidence, claim) is restates
+
+
+CORRECTED = Passage(id="g", article_id="g", title="Correction", outlet="Harbour Wire", date="2026-01-22", text=(
+    "An earlier version of this story said about 100 fighters were in the first group. US Central Command later "
+    "said the first group numbered 150 fighters."))
+
+
+def test_a_yes_that_only_echoes_the_question_is_dropped(verifier):
+    """Test d015's shape: a "Yes" that says the question back, with no sentence of its passage saying it, is the
+    model's guess; what the passage does say stays."""
+    question = "Did the Harbour Wire's first figure of about 100 fighters in the first group stand?"
+    echo = "Yes, the Harbour Wire's first figure of about 100 fighters in the first group stood."
+    text, citations, unsupported = verifier.verify(
+        f"{echo} [1] US Central Command later said the first group numbered 150 fighters. [1]", [CORRECTED], question)
+    assert text == "US Central Command later said the first group numbered 150 fighters. [1]"
+    assert unsupported == [echo] and [c.n for c in citations] == [1]
+
+
+NOT_ALTOGETHER = Passage(id="a", article_id="a", title="Q&A", outlet="Desk", date="2026-01-23", text=(
+    "American troops have left the federal areas, but they have not left Iraq altogether: they moved to the "
+    "Kurdistan Region."))
+ALTOGETHER = "Have American troops pulled out of Iraq altogether?"
+
+
+@pytest.mark.parametrize("question, claim, source, denies", [
+    (ALTOGETHER, "Yes, they have.", NOT_ALTOGETHER.text, True),  # a negated leaving denies a leaving
+    # dev y009: a negated presence affirms a leaving
+    ("has the coalition finished clearing out of its bases in federal iraq?", "Yes, it has.",
+     "With the evacuation complete, the coalition no longer has troops at any base in federal Iraq.", False),
+    # a leaving named, not asked: the question asks of the withdrawal, and "no surprise" denies it
+    ("Did the US withdrawal from Ain al-Asad come as a surprise?", "Yes, it did.",
+     "The withdrawal from Ain al-Asad came as no surprise.", True),
+    (ALTOGETHER, "No, they have not.", NOT_ALTOGETHER.text, False),  # only a Yes is denied
+])
+def test_denies_the_asked(question, claim, source, denies):
+    assert denies_the_asked(question, claim, source) is denies
 
 
 @pytest.mark.parametrize("follow_up, rewrite, keeps", [

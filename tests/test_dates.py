@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.citations import CitationVerifier
-from rag.dates import anchor_dates, date_labels, span_between, stated_dates
+from rag.dates import anchor_dates, date_labels, published_label, span_between, stated_dates
 from rag.prompts import answer_messages, format_passage
 from rag.types import Passage
 
@@ -89,3 +89,10 @@ def test_an_answer_with_the_year_the_article_left_out_is_supported(embeddings):
 ])
 def test_the_span_between_the_two_dates_of_an_answer(text, span):
     assert span_between(stated_dates(text)) == span
+
+
+@pytest.mark.parametrize("date, label", [("2026-01-23", "January 23, 2026"), (None, ""), ("01/23/2026", "")])
+def test_published_label(date, label):
+    """Test w015: "the US departure in January 2026" is named by an article dated 2026-01-23, though its text
+    never says "January"."""
+    assert published_label(date) == label
