@@ -33,7 +33,7 @@ from rag.conflicts import asks_figure, compares_reports, with_conflict_note
 from rag.context import fit_passages, focus_passages
 from rag.dates import MENTIONED_DATE, all_past, anchor_dates, published_label, span_between, stated_dates
 from rag.errors import QuestionError
-from rag.faq import opens_with, passage_answer
+from rag.faq import opens_with, passage_answer, says_only_the_verdict
 from rag.filters import Filters
 from rag.llm import get_chat_model, prime_prompt_cache, restore_prompt_cache
 from rag.multipart import (
@@ -482,7 +482,7 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             raw = without_unfinished_end(raw)
         parts = question_parts(standalone)
         own = passage_answer(standalone, shown, self.verifier.embeddings) if len(parts) == 1 else None
-        if own and (is_decline(raw) or not opens_with(raw, own.verdict)):
+        if own and (is_decline(raw) or not opens_with(raw, own.verdict) or says_only_the_verdict(raw)):
             raw = own.text  # a passage asks this very yes/no question and answers it: its verdict, not the model's
         raw, missing = open_parts(parts, raw, is_decline)  # a part left open is said, not the whole declined
         raw, answered = with_part_evidence(parts, raw, shown, missing)  # or answered by a passage sentence

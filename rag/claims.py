@@ -181,8 +181,14 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
     claim_scopes = claim_negations + _negated_scopes(statement, _PRIVATIVE) + _negated_scopes(statement, _TAKING)
     source_scopes = source_negations + _negated_scopes(source, _PRIVATIVE)
     plain_negations = _negated_scopes(source, affirming=False)
+    claim_leavings = _negated_scopes(statement, _LEAVING)
     for scope in _negated_scopes(source, unknowns=False):
-        if _affirms(claim_terms, scope, plain_negations) and not _touches(claim_scopes, scope):
+        if scope not in plain_negations:
+            # a negated leaving says who stayed: a claim that has them go there agrees with it, one that has them
+            # leave it denies it (test q37)
+            if _affirms(claim_terms, scope, plain_negations) and _touches(claim_leavings, scope):
+                return True
+        elif _affirms(claim_terms, scope, plain_negations) and not _touches(claim_scopes, scope):
             return True
     for scope in _negated_scopes(statement, affirming=False):
         if len(scope) >= MIN_SHARED_TERMS and scope <= source_terms and not _touches(source_scopes, scope):

@@ -4,7 +4,8 @@ have left Iraq? No. After the 2003 invasion, …").
 Its Yes or No is the article's own verdict, and the small model often says the opposite: it reads the passage's
 question as a statement and writes "Yes, the US departure in January 2026 was the first time …", citing that
 very question. So when a shown passage asks the same yes/no question and answers it, an answer that does not open
-with that verdict is replaced by the passage's answer.
+with that verdict, or says only the verdict ("No. [1]", which has nothing left to verify), is replaced by the
+passage's answer.
 
 Embeddings do not see polarity ("want the Americans to leave?" is 0.96 close to "… to stay?", and "Has the
 coalition left its bases?" 0.89 to "Are coalition troops still at bases?"), so the two questions must also
@@ -28,6 +29,7 @@ from rag.types import Passage
 SAME_QUESTION = 0.8
 # "No.", "No longer.", "Yes, partly.": a verdict, not a sentence that goes on to say something itself
 _VERDICT = re.compile(r"^\W*(?P<word>yes|no)\b[,\s]*(?:\w+\s*){0,2}[.!]\s*$", re.IGNORECASE)
+_BARE_VERDICT = re.compile(r"^\W*(?:yes|no)\b(?:[,\s]+\w+){0,2}\W*$", re.IGNORECASE)
 _OPENING = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
@@ -61,6 +63,12 @@ def passage_answer(question: str, shown: Sequence[Passage], embeddings: NewsEmbe
     scores = vectors[1:] @ vectors[0]
     best = int(scores.argmax())
     return candidates[best][2] if scores[best] >= SAME_QUESTION else None
+
+
+def says_only_the_verdict(answer: str) -> bool:
+    """ "No. [1]": a Yes or No and nothing the verifier could check, so the answer would be declined though the
+    passage says why."""
+    return _BARE_VERDICT.match(strip_markers(answer)) is not None
 
 
 def opens_with(answer: str, verdict: str) -> bool:

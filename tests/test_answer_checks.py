@@ -102,6 +102,13 @@ def test_the_right_polarity_is_kept_as_written(verifier):
     ("The troops left federal Iraq.", "The troops leaving federal Iraq moved to the Kurdistan Region.", False),
     ("The troops left the Kurdistan Region.", "The troops moved to the Kurdistan Region and later left the "
      "Kurdistan Region.", False),
+    # a negated leaving says who stayed: going there agrees with it, only leaving it again denies it (test q37)
+    ("The US troops relocated to facilities in the autonomous Kurdistan Region.",
+     "The United States did not withdraw from the Kurdistan Region.", False),
+    ("The United States is in the Kurdistan Region.", "The United States did not withdraw from the Kurdistan Region.",
+     False),
+    ("The United States withdrew from the Kurdistan Region.",
+     "The United States did not withdraw from the Kurdistan Region.", True),
 ])
 def test_polarity_conflict(claim, source, conflict):
     assert polarity_conflict(claim, source) is conflict

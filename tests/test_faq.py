@@ -3,7 +3,7 @@
 import pytest
 
 from rag.claims import polarity_cues
-from rag.faq import PassageAnswer, opens_with, passage_answer
+from rag.faq import PassageAnswer, opens_with, passage_answer, says_only_the_verdict
 from rag.types import Passage
 
 from test_chain import sample_store, scripted  # noqa: F401 - sample_store is a fixture
@@ -53,6 +53,27 @@ def test_polarity_cues(text, cues):
 ])
 def test_opens_with(answer, verdict, opens):
     assert opens_with(answer, verdict) is opens
+
+
+@pytest.mark.parametrize("answer, bare", [
+    ("No. [1]", True),
+    ("Yes", True),
+    ("No longer.", True),
+    ("Yes, partly. [2]", True),
+    ("No, officials pressed for a US departure [1].", False),
+    ("Nobody knows.", False),
+])
+def test_says_only_the_verdict(answer, bare):
+    assert says_only_the_verdict(answer) is bare
+
+
+def test_a_bare_no_gets_the_explainer_reason(sample_store):  # noqa: F811
+    # test w017: the bundled model answered "No. [1]", right but with nothing to verify, so it was declined
+    settings, store = sample_store
+    chain = scripted(settings, store, "No. [1]")
+    answer = chain.invoke({"question": "Did Iraq's leaders want the American troops to stay?"})
+    assert answer.answer.startswith("No: Prime Minister Mohammed Shia al-Sudani and other officials pressed for several")
+    assert not answer.abstained
 
 
 def test_the_model_yes_gives_way_to_the_explainer_no(sample_store):  # noqa: F811
