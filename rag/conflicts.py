@@ -51,6 +51,7 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_PARTITIVE = re.compile(r",\s+(?:most|many|all|some|nearly all|almost all) of them\b|,\s+mostly\b", re.IGNORECASE)
 # "the number of Americans" is counted by "about 100 US personnel": a people's name, and its country's abbreviation
 _NATIONALS = {"ameri": ("us",), "briti": ("uk",)}
 _ORDINAL_BEFORE = re.compile(r"\b(first|second|third|last|initial|final)\s+$", re.IGNORECASE)
@@ -66,7 +67,7 @@ _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")  # "al-Asad" is one word, not two shar
 _FUNCTION_WORDS = frozenset((
     "the", "and", "did", "does", "was", "were", "are", "has", "have", "had", "when", "what", "which", "year", "date",
     "day", "month", "from", "with", "for", "into", "that", "this", "all", "same", "give", "reports", "report",
-    "reported", "outlets", "figures", "agree", "differ", "could", "would", "can", "will", "did", "were", "was",
+    "reported", "outlets", "figures", "articles", "stories", "agree", "differ", "could", "would", "can", "will", "did", "were", "was",
 ))
 
 
@@ -82,7 +83,8 @@ class Report:
 _AGREEMENT_WORDS = r"same|agree[sd]?|agreeing|consistent"  # not "agreement"
 _COMPARES = re.compile(rf"\b(?:{_AGREEMENT_WORDS}|differ\w*|disagree\w*|vary|varied|conflict\w*|contradict\w*)\b"
                        r"|^\W*what (?:figures|numbers|estimates|dates)\b", re.IGNORECASE)
-_REPORTS = re.compile(r"\b(?:reports?|reported|outlets?|sources?|accounts?|figures?|estimates?)\b", re.IGNORECASE)
+_REPORTS = re.compile(r"\b(?:reports?|reported|outlets?|sources?|accounts?|figures?|estimates?|articles?|stories)\b",
+                      re.IGNORECASE)
 
 
 # "What figures were reported for the number of …": the frame, not what the reports are about (a sentence that
@@ -209,7 +211,8 @@ def _same_event(question: str, sentence: str) -> bool:
 
 
 def _stems(text: str) -> set[str]:
-    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _FUNCTION_WORDS}
+    """Content stems; two-letter words ("do", "on", "to") are function words, and would outweigh the event's."""
+    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
 
 
 def _disagreeing(reports: list[Report]) -> list[list[Report]]:
@@ -261,7 +264,8 @@ def _number_in(part: str, sentence: str) -> tuple[str, tuple] | None:
     # vague one, which says what it counts ("took several large camps, along with hundreds of miles")
     named = len(quantities) == 1 and len(nouns & _stems(sentence)) >= 2
     for match in quantities:
-        clause = re.split(r"[,;:.(]", sentence[match.end() :], maxsplit=1)[0]  # "320 kilometres, of the border"
+        # "320 kilometres, of the border"; but "100 US personnel, most of them military advisers" counts advisers too
+        clause = re.split(r"[,;:.(]", _PARTITIVE.sub(" ", sentence[match.end() :]), maxsplit=1)[0]
         after = {w[:5] for w in _WORD.findall(clause.lower())[:NOUN_WINDOW]}
         # "the first 150 fighters" is the size of "the first group": the ordinal the question counts by, just before
         ordinal = _ORDINAL_BEFORE.search(sentence, 0, match.start())

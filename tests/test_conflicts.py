@@ -16,6 +16,13 @@ CORRECTED = Passage(id="c-0000", article_id="c", outlet="Northern Gazette", date
     "An earlier version of this report said that about 100 Islamic State fighters were in the first group. "
     "That figure was wrong. US Central Command said the first group numbered 150 fighters."))
 
+COURIER = Passage(id="u-0000", article_id="u", outlet="Tigris Courier", date="2025-12-18", text=(
+    "About 100 US personnel, most of them military advisers, are still at Ain al Assad Airbase, an Iraqi "
+    "military official said on Tuesday, months after American forces began leaving the base."))
+LEDGER = Passage(id="l-0000", article_id="l", outlet="Levant Ledger", date="2025-12-10", text=(
+    "A few dozen American advisers are all that remain of the US force at Ain al-Asad Airbase in western Iraq, "
+    "two Iraqi security officials said on Monday."))
+
 
 def test_an_early_report_and_its_correction_are_both_named_newest_first(embeddings):
     note, reports = conflict_note(FIGHTERS, [EARLY, CORRECTED], embeddings)
@@ -130,6 +137,7 @@ def test_a_vague_amount_counts_what_follows_it_not_what_the_sentence_names(embed
     ("Do all reports give the same month for when US forces began leaving Ain al-Asad?", True),  # dev w023
     ("How many fighters were in the first group? Do reports agree?", True),  # dev d018
     ("What figures were reported for the number of Americans still at Ain al-Asad?", True),  # dev w027
+    ("Do all the articles date the agreement to the same month?", True),
     ("How many fighters were in the first group?", False),
     ("In what year, according to the Anbar Monitor's reports, did they reach their agreement?", False),
     ("Which outlet corrected the size of the first detainee group?", False),  # dev d038: who, not whether
@@ -154,15 +162,20 @@ def test_americans_are_counted_as_us_personnel_in_a_framed_question(embeddings):
     is judged against what the reports are about, not the "What figures were reported for" frame."""
     question = ("What figures were reported for the number of Americans still at Ain al-Asad before the final US "
                 "departure?")
-    courier = Passage(id="u-0000", article_id="u", outlet="Tigris Courier", date="2025-12-18", text=(
-        "About 100 US personnel, most of them military advisers, are still at Ain al Assad Airbase, an Iraqi "
-        "military official said on Tuesday, months after American forces began leaving the base."))
-    ledger = Passage(id="l-0000", article_id="l", outlet="Levant Ledger", date="2025-12-10", text=(
-        "A few dozen American advisers are all that remain of the US force at Ain al-Asad Airbase in western Iraq, "
-        "two Iraqi security officials said on Monday."))
-    note, _ = conflict_note(question, [courier, ledger], embeddings)
+    note, _ = conflict_note(question, [COURIER, LEDGER], embeddings)
     assert note == ("Reports differ: About 100 (Tigris Courier, 2025-12-18) [1]; A few dozen (Levant Ledger, "
                     "2025-12-10) [2].")
+
+
+def test_personnel_most_of_them_advisers_count_the_advisers(embeddings):
+    """ "About 100 US personnel, most of them military advisers" is a count of advisers as much as of personnel."""
+    question = "How many US advisers were still at Ain al-Asad in December 2025?"
+    note, _ = conflict_note(question, [COURIER, LEDGER], embeddings)
+    assert note == ("Reports differ: About 100 (Tigris Courier, 2025-12-18) [1]; A few dozen (Levant Ledger, "
+                    "2025-12-10) [2].")
+    counted_apart = Passage(id="v-0000", article_id="v", outlet="Tigris Courier", date="2025-12-18", text=(
+        "About 100 US personnel, and a few military advisers, are still at Ain al Assad Airbase."))
+    assert conflict_note(question, [counted_apart, LEDGER], embeddings) == ("", [])
 
 
 def test_a_month_before_a_dated_month_takes_its_year(embeddings):
@@ -198,3 +211,17 @@ def test_a_question_asking_one_sources_figure_gets_no_note(embeddings, question)
         "The senior Iraqi border guard officer said government troops had also taken four large camps."))
     assert conflict_note(question, [monitor, officer], embeddings) == ("", [])
     assert conflict_note("How many large camps did government forces take?", [monitor, officer], embeddings)[0]
+
+
+def test_two_letter_words_do_not_outweigh_the_event(embeddings):
+    """ "Do … on … to …" are not the event's words: the sentences dating the agreement are about what was asked."""
+    question = "Do all the articles date the US-Iraq agreement on ending the coalition mission to the same month?"
+    bulletin = Passage(id="b-0000", article_id="b", outlet="Baghdad Bulletin", date="2026-01-18", text=(
+        "The pullout was carried out under the agreement that the United States and Iraq reached in September 2024 "
+        "to end the coalition's military mission in federal Iraq."))
+    tribune = Passage(id="t-0000", article_id="t", outlet="Capital Tribune", date="2026-01-20", text=(
+        "The handover completes the process set out in the agreement Washington and Baghdad struck in October 2024 "
+        "to end the coalition's military mission in federal Iraq."))
+    note, _ = conflict_note(question, [bulletin, tribune], embeddings)
+    assert note == ("Reports differ: October 2024 (Capital Tribune, 2026-01-20) [2]; September 2024 (Baghdad "
+                    "Bulletin, 2026-01-18) [1].")
