@@ -67,7 +67,8 @@ _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")  # "al-Asad" is one word, not two shar
 _FUNCTION_WORDS = frozenset((
     "the", "and", "did", "does", "was", "were", "are", "has", "have", "had", "when", "what", "which", "year", "date",
     "day", "month", "from", "with", "for", "into", "that", "this", "all", "same", "give", "reports", "report",
-    "reported", "outlets", "figures", "articles", "stories", "agree", "differ", "could", "would", "can", "will", "did", "were", "was",
+    "reported", "outlets", "figures", "articles", "stories", "agree", "differ", "could", "would", "can", "will",
+    "did", "were", "was",
 ))
 
 
