@@ -28,8 +28,7 @@ from rag.types import Passage
 # left the Kurdistan Region?" / "Have US forces left Iraq?" (another place) 0.77
 SAME_QUESTION = 0.8
 # "No.", "No longer.", "Yes, partly.": a verdict, not a sentence that goes on to say something itself
-_VERDICT = re.compile(r"^\W*(?P<word>yes|no)\b[,\s]*(?:\w+\s*){0,2}[.!]\s*$", re.IGNORECASE)
-_BARE_VERDICT = re.compile(r"^\W*(?:yes|no)\b(?:[,\s]+\w+){0,2}\W*$", re.IGNORECASE)
+_VERDICT = re.compile(r"^\W*(?P<word>yes|no)\b(?:[,\s]+\w+){0,2}\W*$", re.IGNORECASE)
 _OPENING = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
@@ -68,7 +67,7 @@ def passage_answer(question: str, shown: Sequence[Passage], embeddings: NewsEmbe
 def says_only_the_verdict(answer: str) -> bool:
     """ "No. [1]": a Yes or No and nothing the verifier could check, so the answer would be declined though the
     passage says why."""
-    return _BARE_VERDICT.match(strip_markers(answer)) is not None
+    return _VERDICT.match(strip_markers(answer)) is not None
 
 
 def opens_with(answer: str, verdict: str) -> bool:
