@@ -74,6 +74,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "polarity": [("rag.citations.polarity_conflict", lambda *_: False)],
     "a named outlet's claim held by its own report": [("rag.citations.named_outlets", lambda *_: [])],
     "the outlet the stating sentence credits": [("rag.citations.asks_reporter", lambda question: False)],
+    "the quoted speaker named in a passage": [("rag.citations.unnamed_speaker", lambda sentence, texts: "")],
     "a yes against any sentence of its passage": [("rag.citations.denies_the_asked", lambda *_: False)],
     "a negated telling denies only a question about a telling": [
         ("rag.claims._asks_about_telling", lambda question: True)],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
-from rag.attribution import asks_reporter, credited_source
+from rag.attribution import asks_reporter, credited_source, unnamed_speaker
 from rag.claims import (
     corrected_by_source,
     denies_the_asked,
@@ -275,6 +275,7 @@ class CitationVerifier:
         support, similarities, passage_sentences = self.support_matrix(checked_claims, passages)
         checked: list[CheckedSentence] = []
         outlets = sorted({p.outlet for passage in passages for p in (passage, *passage.also_reported_by)} - {""})
+        named_by = [support_text(p) for p in passages] + outlets  # who the passages can be quoting
         for i, claim in enumerate(claims):
             holding = [n for n in markers_of(sentences[i]) if support[i, n - 1] >= self.threshold]
             top = int(support[i].argmax()) + 1
@@ -285,6 +286,8 @@ class CitationVerifier:
                 # "The Levant Ledger said about 100 [2]" where [2] is another outlet's: only that outlet's own can
                 holding = [n for n in range(1, len(passages) + 1)
                            if support[i, n - 1] >= self.threshold and _attributes(passages[n - 1], named)]
+            if unnamed_speaker(claim, named_by):
+                holding = []  # "Iraq's parliament said …" over passages that never name a parliament
             credit = _credited_elsewhere(question, claim, holding, support[i],
                                          [sims[i] for sims in similarities], passage_sentences, self.threshold)
             if credit:

@@ -71,6 +71,14 @@ def embeddings():
     return get_embeddings(Settings())
 
 
+@pytest.fixture(scope="module")
+def verifier(embeddings):
+    """The citation verifier over the real MiniLM model."""
+    from rag.citations import CitationVerifier
+
+    return CitationVerifier(embeddings)
+
+
 @contextmanager
 def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """A threaded HTTP server on a free loopback port for the duration; yields its base URL. Logs nothing."""

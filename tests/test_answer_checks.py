@@ -6,7 +6,7 @@ Real MiniLM embeddings throughout; the chain tests use scripted model replies on
 import pytest
 
 from evals.recheck import switched_off
-from rag.citations import CitationVerifier, _restates
+from rag.citations import _restates
 from rag.claims import (
     corrected_by_source,
     denies_the_asked,
@@ -41,10 +41,6 @@ PEAK = Passage(id="p", article_id="a2", title="Explainer", outlet="Desk", date="
     "At the height of the war the US had about 62,000 troops in Iraq. Up to 7,000 detainees could be moved."))
 QUESTION = "Does Iraq still see the Islamic State as a strategic threat?"
 
-
-@pytest.fixture(scope="module")
-def verifier(embeddings):
-    return CitationVerifier(embeddings)
 
 
 # --- polarity -----------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.citations import (
-    CitationVerifier,
     lexical_support,
     strip_narration,
     well_formed,
@@ -21,10 +20,6 @@ PASSAGES = [
             text="US forces left Ain al-Asad airbase, Iraq's Defense Ministry said. They moved to the Kurdistan Region."),
 ]
 
-
-@pytest.fixture(scope="module")
-def verifier(embeddings):
-    return CitationVerifier(embeddings)
 
 
 def test_numbers_must_match_for_lexical_support():
