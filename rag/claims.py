@@ -106,6 +106,13 @@ _ARRIVING = re.compile(
     r"\s+(?:to|into|in)|(?:remain(?:ed|s|ing)?|stay(?:ed|s|ing)?|based)\s+(?:in|at|inside))\b",
     re.IGNORECASE,
 )
+# Taken away from a place: "were taken from a detention facility in Hasakah" (the words after "from" are the place)
+_TAKEN_FROM = re.compile(
+    r"\b(?:taken|moved|transferred|flown|driven|brought|relocated|removed|evacuated|shifted)\s+(?:out\s+)?from\b",
+    re.IGNORECASE,
+)
+_STILL = re.compile(r"\b(?:still|remain(?:s|ed|ing)?|stay(?:s|ed|ing)?)\b", re.IGNORECASE)
+_CAPITALISED = re.compile(r"(?<=\s)[A-Z][a-z][\w-]*")
 # Where the words a negation governs end: a clause break or a subordinating word.
 _SCOPE_END = re.compile(
     r"[,;:.!?()]|\b(?:after|before|when|while|because|since|which|who|but|although|until|whereas|and|or)\b",
@@ -193,7 +200,7 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
     for scope in _negated_scopes(statement, affirming=False):
         if len(scope) >= MIN_SHARED_TERMS and scope <= source_terms and not _touches(source_scopes, scope):
             return True
-    if _left_where_source_arrives(statement, source):
+    if _left_where_source_arrives(statement, source) or _stays_where_source_takes_away(statement, source):
         return True
     return bool(yes_no) and denies_the_asked(question, claim, source)
 
@@ -205,6 +212,19 @@ def _left_where_source_arrives(claim: str, source: str) -> bool:
     leavings = _negated_scopes(source, _PRIVATIVE)
     return any(len(left) >= MIN_SHARED_TERMS and any(left <= arrived for arrived in arrivals)
                and not _touches(leavings, left) for left in _negated_scopes(claim, _LEAVING))
+
+
+def _stays_where_source_takes_away(claim: str, source: str) -> bool:
+    """The claim has someone still in a named place the source has them taken from ("are still being held in
+    Hasakah" vs "were taken from a detention facility in Hasakah, Syria, to … Iraq", dev y008): a name the claim's
+    staying governs is in the source's taking-away, and the two share MIN_SHARED_TERMS more words (who it is)."""
+    if _negated_scopes(claim) or _STILL.search(source):
+        return False
+    stays = _negated_scopes(claim, _STILL)
+    taken = _negated_scopes(source, _TAKEN_FROM)
+    names = _terms(" ".join(_CAPITALISED.findall(source)))
+    return any(len((_terms(claim) & _terms(source)) - (stay & away)) >= MIN_SHARED_TERMS
+               for stay in stays for away in taken if stay & away & names)
 
 
 def denies_the_asked(question: str, claim: str, source: str) -> bool:
@@ -282,7 +302,8 @@ def corrected_by_source(claim: str, source: str) -> str:
     """
     yes_no = _YES_NO_ANSWER.match(claim)
     if yes_no and yes_no.group("word").lower() == "yes" and (
-            _negated_scopes(source) or _left_where_source_arrives(without_yes_no(claim), source)):
+            _negated_scopes(source) or _left_where_source_arrives(without_yes_no(claim), source)
+            or _stays_where_source_takes_away(without_yes_no(claim), source)):
         return f"No: {source}"
     return source
 

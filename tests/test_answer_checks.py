@@ -105,6 +105,16 @@ def test_the_right_polarity_is_kept_as_written(verifier):
      False),
     ("The United States withdrew from the Kurdistan Region.",
      "The United States did not withdraw from the Kurdistan Region.", True),
+    # still somewhere the source has them taken from (dev y008); only a named place counts, and who it is
+    ("The first 150 fighters are still being held in Hasakah.",
+     "The first 150 fighters were taken from a detention facility in Hasakah, Syria, to a secure location in Iraq.",
+     True),
+    ("The fighters are still being held in Iraq.",
+     "The first 150 fighters were taken from a detention facility in Hasakah, Syria, to a secure location in Iraq.",
+     False),
+    ("The first 150 fighters are still held at the base.",
+     "The first 150 fighters were moved from the old block of the base to a new one.", False),
+    ("The other detainees remain in Hasakah.", "The first 150 fighters were taken from Hasakah to Iraq.", False),
 ])
 def test_polarity_conflict(claim, source, conflict):
     assert polarity_conflict(claim, source) is conflict
@@ -121,6 +131,12 @@ def test_a_yes_is_checked_against_every_sentence_of_its_passage_not_only_the_clo
     text, _, _ = verifier.verify("Yes, the US withdrawal from Ain al-Asad came as a surprise [1].", [passage],
                                  question)
     assert text == "No: The departure came as no surprise. [1]"
+
+
+def test_a_yes_to_still_there_where_the_source_has_them_taken_away_is_a_no():
+    source = "The first 150 fighters were taken from a detention facility in Hasakah, Syria, to a secure location."
+    assert corrected_by_source("Yes, the first 150 fighters are still being held in Hasakah.", source) == (
+        f"No: {source}")
 
 
 def test_a_yes_to_leaving_where_the_source_has_them_go_is_a_no():
