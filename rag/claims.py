@@ -16,7 +16,7 @@ from rag.text import split_sentences
 
 _stemmer = Stemmer.Stemmer("english")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d[\d,.]*")
-_FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     "a an the and or but of to in on at by for from with as is are was were be been being it its this that these "
     "those there their they them he she his her we our you your i do does did has have had will would can could "
     "should may might also than then so such which who whom whose what when where why how into over about said "
@@ -138,7 +138,7 @@ def _terms(text: str) -> set[str]:
     """Stemmed content words; "left", "withdrew" and the like are cues, not content, so they never count as
     the shared words of a conflict ("remain inside the country even as they leave" vs "not leaving the country")."""
     words = [w.lower().strip(".,'") for w in _WORD.findall(_PRIVATIVE.sub(" ", text))]
-    return set(_stemmer.stemWords([w for w in words if w not in _FUNCTION_WORDS and len(w) > 1]))
+    return set(_stemmer.stemWords([w for w in words if w not in FUNCTION_WORDS and len(w) > 1]))
 
 
 def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION, affirming: bool = True,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rag.dates import FUTURE_WORDS, MONTHS, STATED_DATE, find_relative_dates
 from rag.embeddings import NewsEmbeddings
 from rag.multipart import question_parts
-from rag.questions import asks_duration
+from rag.questions import asks_duration, covers_asked_action
 from rag.text import markers_of, split_sentences
 from rag.types import Citation, Passage
 
@@ -189,7 +189,9 @@ def _reports(part: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) ->
         if n not in best or score > best[n][0]:
             best[n] = (float(score), Report(n, shown[n - 1], sentence, value, key))
     top = max(score for score, _ in best.values())
-    return [report for score, report in best.values() if score >= max(RELEVANCE, top - MARGIN)]
+    # "How many SDF fighters were killed?" is not answered by counts of fighters moved (dev y014)
+    return [report for score, report in best.values() if score >= max(RELEVANCE, top - MARGIN)
+            and (not counts or covers_asked_action(part, [report.sentence], embeddings))]
 
 
 def _counts(question: str) -> bool:

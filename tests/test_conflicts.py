@@ -225,3 +225,10 @@ def test_two_letter_words_do_not_outweigh_the_event(embeddings):
     note, _ = conflict_note(question, [bulletin, tribune], embeddings)
     assert note == ("Reports differ: October 2024 (Capital Tribune, 2026-01-20) [2]; September 2024 (Baghdad "
                     "Bulletin, 2026-01-18) [1].")
+
+
+def test_counts_of_fighters_moved_are_no_reports_of_fighters_killed(embeddings):
+    """Dev y014: "How many … fighters were killed?" over reports that differ on how many fighters were moved."""
+    question = "How many Islamic State fighters were killed in the first group CENTCOM moved to Iraq?"
+    assert conflict_note(question, [EARLY, CORRECTED], embeddings) == ("", [])
+    assert conflict_note(FIGHTERS, [EARLY, CORRECTED], embeddings)[0]  # the same reports, asked what they count
