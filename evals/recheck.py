@@ -61,6 +61,11 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "yes to another value is no": [("rag.chain.no_for_another_value", lambda question, answer: answer)],
     "asked-thing coverage": [("rag.chain.covers_asked_thing", lambda *_: True)],
     "the asked act in the supporting sentences": [("rag.chain.covers_asked_action", lambda *_: True)],
+    "who leads, from leadership words": [("rag.questions._ASKS_WHO_LEADS", _NEVER)],
+    "an asked act near at 0.50, not at 0.45": [("rag.questions.NEAR_ACTION", questions.NEAR_WORD)],
+    "a function word is no near word": [("rag.questions.FUNCTION_WORDS", frozenset())],
+    "a count is a report of the asked act": [("rag.conflicts.covers_asked_action", lambda *_: True)],
+    "what was said about the asked topic": [("rag.chain.covers_said_topic", lambda *_: True)],
     "a where answer names a place the question does not": [
         ("rag.questions._names_beyond", lambda question, answer: bool(questions._NAME.search(answer)))],
     "an either-or answer picks one": [("rag.questions._CHOICE", _NEVER)],
@@ -88,6 +93,7 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "a dropped last part answered from a passage": [
         ("rag.chain.with_part_evidence", lambda parts, answer, passages, open_=(): (answer, []))],
     "leaving where the source arrives": [("rag.claims._ARRIVING", _NEVER)],
+    "still where the source has them taken from": [("rag.claims._TAKEN_FROM", _NEVER)],
     "number qualifiers": [("rag.citations.match_qualifiers", lambda claim, source: claim)],
     "worked-out spans": [("rag.citations.asks_duration", lambda question: False)],
     "repeated sentences": [("rag.citations._once_each", list)],

@@ -52,6 +52,7 @@ from rag.questions import (
     asks_future_time,
     covers_asked_action,
     covers_asked_thing,
+    covers_said_topic,
     named_outlets,
     rewrite_keeps_names,
     unmentioned_names,
@@ -505,6 +506,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         if len(parts) == 1 and not covers_asked_action(standalone, [c.quote for c in citations],
                                                         self.verifier.embeddings):
             citations = []  # "Who commanded the troops?" from passages that never speak of commanding
+        if len(parts) == 1 and not covers_said_topic(standalone, [c.quote for c in citations]):
+            citations = []  # "What did X say about its cost?" answered with something else X said
         if len(parts) == 1 and unmentioned_names(standalone, [_names_text(p) for p in _cited(citations, shown)]):
             citations = []  # "moved to Kestria's prison at Norrby?" answered from passages that never name it
         if asks_future_time(standalone) and citations and all_past(

@@ -263,6 +263,25 @@ def covers_asked_action(question: str, quotes: Sequence[str], embeddings: NewsEm
     return action is None or _near_word_in(action, " ".join(quotes), embeddings, NEAR_ACTION)
 
 
+# "What did the joint statement say about future military cooperation?": the words after "about"
+_SAID_ABOUT = re.compile(r"\b(?:say|says|said|tell|tells|told|write|wrote|report|reported)\s+about\s+(?P<topic>[^?]+)",
+                         re.IGNORECASE)
+TOPIC_COVERED = 0.5  # share of the topic's content words the supporting sentences must hold
+
+
+def covers_said_topic(question: str, quotes: Sequence[str]) -> bool:
+    """For "what did X say about T", the sentences the answer rests on speak of T: at least TOPIC_COVERED of
+    its content words, by stem. Whatever else X said is a nearby fact ("the Security Media Cell said Iraq's forces
+    can keep the country safe" for what it said about the withdrawal's cost, dev y015)."""
+    said = _SAID_ABOUT.search(question)
+    if not said:
+        return True
+    topic = set(_stemmer.stemWords([w for w in _TEXT_WORD.findall(said.group("topic").lower())
+                                    if w not in FUNCTION_WORDS and len(w) > 1]))
+    held = set(_stemmer.stemWords(_TEXT_WORD.findall(" ".join(quotes).lower())))
+    return not topic or len(topic & held) >= TOPIC_COVERED * len(topic)
+
+
 def _near_word_in(word: str, text: str, embeddings: NewsEmbeddings, near: float = NEAR_WORD) -> bool:
     """The text's common words hold the word's stem or a near word (MiniLM cosine ≥ near)."""
     # common nouns only: "United" (States) is not a unit; a capital that only starts a sentence is kept. Function
