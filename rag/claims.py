@@ -111,7 +111,7 @@ _TAKEN_FROM = re.compile(
     r"\b(?:taken|moved|transferred|flown|driven|brought|relocated|removed|evacuated|shifted)\s+(?:out\s+)?from\b",
     re.IGNORECASE,
 )
-_STILL = re.compile(r"\b(?:still|remain(?:s|ed|ing)?|stay(?:s|ed|ing)?)\b", re.IGNORECASE)
+_CONTINUING = re.compile(r"\b(?:still|stay\w*|remain\w*|continu\w*|going on|yet)\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"(?<=\s)[A-Z][a-z][\w-]*")
 # Where the words a negation governs end: a clause break or a subordinating word.
 _SCOPE_END = re.compile(
@@ -218,9 +218,9 @@ def _stays_where_source_takes_away(claim: str, source: str) -> bool:
     """The claim has someone still in a named place the source has them taken from ("are still being held in
     Hasakah" vs "were taken from a detention facility in Hasakah, Syria, to … Iraq", dev y008): a name the claim's
     staying governs is in the source's taking-away, and the two share MIN_SHARED_TERMS more words (who it is)."""
-    if _negated_scopes(claim) or _STILL.search(source):
+    if _negated_scopes(claim) or _CONTINUING.search(source):
         return False
-    stays = _negated_scopes(claim, _STILL)
+    stays = _negated_scopes(claim, _CONTINUING)
     taken = _negated_scopes(source, _TAKEN_FROM)
     names = _terms(" ".join(_CAPITALISED.findall(source)))
     return any(len((_terms(claim) & _terms(source)) - (stay & away)) >= MIN_SHARED_TERMS
@@ -256,8 +256,6 @@ def _asks_leaving(question: str) -> bool:
 def asks_yes_or_no(question: str) -> bool:
     return bool(_YES_NO_QUESTION.match(question))
 
-
-_CONTINUING = re.compile(r"\b(?:still|stay\w*|remain\w*|continu\w*|going on|yet)\b", re.IGNORECASE)
 
 
 def polarity_cues(text: str) -> frozenset[str]:

@@ -313,22 +313,20 @@ def test_supporting_sentences_cover_the_asked_action(question, quotes, expected,
     assert covers_asked_action(question, quotes, embeddings) is expected
 
 
-def test_an_answer_resting_on_another_act_abstains(sample_store):  # noqa: F811
-    # dev y005, as the bundled model answered it
+@pytest.mark.parametrize("question, model_answer", [
+    # dev y005: resting on another act
+    ("Who commanded the US troops at Ain al-Asad when they left?",
+     "The US troops at Ain al-Asad when they left were commanded by Prime Minister Mohammed Shia al-Sudani and other "
+     "Iraqi officials [1]."),
+    # dev y015: something else the speaker said
+    ("What did the Security Media Cell say about the cost of the coalition's withdrawal?",
+     "The Security Media Cell said that Iraq's own forces now have both the will and the capability to provide "
+     "security across the entire country [1]."),
+])
+def test_an_answer_resting_on_something_else_abstains(sample_store, question, model_answer):  # noqa: F811
+    # as the bundled model answered them
     settings, store = sample_store
-    chain = scripted(settings, store, "The US troops at Ain al-Asad when they left were commanded by Prime Minister "
-                                      "Mohammed Shia al-Sudani and other Iraqi officials [1].")
-    answer = chain.invoke({"question": "Who commanded the US troops at Ain al-Asad when they left?"})
-    assert answer.abstained and answer.answer == ABSTAIN_TEXT
-
-
-def test_something_else_the_speaker_said_abstains(sample_store):  # noqa: F811
-    # dev y015, as the bundled model answered it
-    settings, store = sample_store
-    chain = scripted(settings, store, "The Security Media Cell said that Iraq's own forces now have both the will and "
-                                      "the capability to provide security across the entire country [1].")
-    answer = chain.invoke({"question": "What did the Security Media Cell say about the cost of the coalition's "
-                                       "withdrawal?"})
+    answer = scripted(settings, store, model_answer).invoke({"question": question})
     assert answer.abstained and answer.answer == ABSTAIN_TEXT
 
 
