@@ -56,6 +56,7 @@ from rag.questions import (
     named_outlets,
     rewrite_keeps_names,
     unmentioned_names,
+    widened_to_year,
 )
 from rag.retrieve import Reranker, Retriever
 from rag.retriever import NewsRetriever, passage_of
@@ -386,7 +387,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         standalone = question
         if history:
             rewrite = (yield _Condense(condense_messages(question, history))).strip()
-            standalone = rewrite if rewrite and rewrite_keeps_names(question, rewrite) else question
+            standalone = widened_to_year(question, rewrite) if rewrite and rewrite_keeps_names(question, rewrite) \
+                else question
             timings["condense"] = time.perf_counter() - started
 
         passages = yield _Retrieve(standalone, request.k, request.mode, request.filters)

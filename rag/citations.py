@@ -25,7 +25,7 @@ from rag.claims import (
     says_yes,
     without_yes_no,
 )
-from rag.dates import date_labels
+from rag.dates import STATED_DATE, date_labels
 from rag.embeddings import NewsEmbeddings
 from rag.questions import DURATION_PHRASE, asks_duration, named_outlets, names, outlet_name
 from rag.text import MARKER_PATTERN, markers_in, markers_of, normalize_markers, split_sentences, strip_markers
@@ -53,9 +53,12 @@ _NARRATING_LEAD = (
     r"(?:according to|based on|as (?:stated|mentioned|reported|shown|seen|noted|indicated|described|said) in)"
 )
 _MARKERS = rf"(?:\s*{MARKER_PATTERN})+"
+# "passage [3] from January 18, 2026", "[2] dated 2025-10-07": the passage's own date, narration like the rest
+_PASSAGE_DATE = rf"(?:,?\s*(?:from|dated|published(?:\s+on)?)\s+(?:\d{{4}}-\d\d-\d\d|{STATED_DATE.pattern}))?"
 # "according to the passage in [1]", "from [2]", "in passage [1]", "(see [3])": a preposition whose object is a marker
 _SOURCE_REFERENCE = re.compile(
-    rf"\(?\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\s*(?:{_SOURCE}\s*(?:(?:in|from|of)\s*)?)?(?P<markers>{_MARKERS})\)?",
+    rf"\(?\b(?:{_NARRATING_LEAD}|in|from|per|see|of)\s*(?:{_SOURCE}\s*(?:(?:in|from|of)\s*)?)?(?P<markers>{_MARKERS})"
+    rf"{_PASSAGE_DATE}\)?",
     re.IGNORECASE,
 )
 # "according to the articles", "as stated in passage 2 and 3", "based on the text", a dangling "as stated in."
@@ -385,7 +388,7 @@ def _as_its_sources_say(
     for n, sentences in zip(holding, sources):
         for source in sentences:
             if polarity_conflict(claim, source, question):
-                return CheckedSentence(corrected_by_source(claim, source), (n,), True, source)
+                return CheckedSentence(corrected_by_source(claim, source, question), (n,), True, source)
     kept = []
     for n in holding:
         restored = match_qualifiers(claim, passages[n - 1].text)

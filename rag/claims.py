@@ -111,8 +111,14 @@ _TAKEN_FROM = re.compile(
     r"\b(?:taken|moved|transferred|flown|driven|brought|relocated|removed|evacuated|shifted)\s+(?:out\s+)?from\b",
     re.IGNORECASE,
 )
+# Taken from its holder: "took much of eastern Syria from the US-backed Syrian Democratic Forces (SDF)" (the words
+# after "from", to the clause's end, name who held it)
+_TAKEN_FROM_HOLDER = re.compile(r"\b(?:took|taken|seized|captured|wrested)\b[^,.;]*?\bfrom\s+(?P<holder>[^,.;]+)",
+                                re.IGNORECASE)
+# Held by another in its place: "now controlled … by government forces rather than by the SDF"
+_REPLACED = re.compile(r"\b(?:rather than|instead of|in place of)\b", re.IGNORECASE)
 _CONTINUING = re.compile(r"\b(?:still|stay\w*|remain\w*|continu\w*|going on|yet)\b", re.IGNORECASE)
-_CAPITALISED = re.compile(r"(?<=\s)[A-Z][a-z][\w-]*")
+_NAME_WORD = re.compile(r"(?<=\s)[A-Z][a-z][\w-]*|\b[A-Z]{2,}\b")  # "Hasakah", "SDF"
 # Where the words a negation governs end: a clause break or a subordinating word.
 _SCOPE_END = re.compile(
     r"[,;:.!?()]|\b(?:after|before|when|while|because|since|which|who|but|although|until|whereas|and|or)\b",
@@ -216,13 +222,16 @@ def _left_where_source_arrives(claim: str, source: str) -> bool:
 
 def _stays_where_source_takes_away(claim: str, source: str) -> bool:
     """The claim has someone still in a named place the source has them taken from ("are still being held in
-    Hasakah" vs "were taken from a detention facility in Hasakah, Syria, to … Iraq", dev y008): a name the claim's
-    staying governs is in the source's taking-away, and the two share MIN_SHARED_TERMS more words (who it is)."""
+    Hasakah" vs "were taken from a detention facility in Hasakah, Syria, to … Iraq", dev y008), or something still
+    held by whom the source has it taken from or held by another instead of ("is still held by the SDF" vs "now
+    controlled … by government forces rather than by the SDF", dev y018): a name the claim's staying governs is in
+    the source's taking-away, and the two share MIN_SHARED_TERMS more words (who or what it is)."""
     if _negated_scopes(claim) or _CONTINUING.search(source):
         return False
     stays = _negated_scopes(claim, _CONTINUING)
-    taken = _negated_scopes(source, _TAKEN_FROM)
-    names = _terms(" ".join(_CAPITALISED.findall(source)))
+    taken = [*_negated_scopes(source, _TAKEN_FROM), *_negated_scopes(source, _REPLACED),
+             *(_terms(m.group("holder")) for m in _TAKEN_FROM_HOLDER.finditer(source))]
+    names = _terms(" ".join(_NAME_WORD.findall(source)))
     return any(len((_terms(claim) & _terms(source)) - (stay & away)) >= MIN_SHARED_TERMS
                for stay in stays for away in taken if stay & away & names)
 
@@ -281,8 +290,19 @@ def echoes_question(question: str, claim: str) -> bool:
     Syrian frontier"): most of its content words are the question's, so it tells nothing the article adds."""
     if not _YES_NO_ANSWER.match(claim) or not _YES_NO_QUESTION.match(question):
         return False
-    said = _terms(without_yes_no(claim))
+    return _says_back(question, without_yes_no(claim))
+
+
+def _says_back(question: str, statement: str) -> bool:
+    said = _terms(statement)
     return bool(said) and len(said - _terms(question)) <= ECHO_NEW_TERMS * len(said)
+
+
+def _yes_in_other_words(question: str, claim: str) -> bool:
+    """The claim answers a yes/no question "Yes" without the word: it says the question back as a statement, with
+    the same polarity ("Are the camps still run by the SDF?" "The camps are still run by the SDF.", test d012)."""
+    return (bool(_YES_NO_QUESTION.match(question)) and not _YES_NO_ANSWER.match(claim)
+            and polarity_cues(claim) == polarity_cues(question) and _says_back(question, claim))
 
 
 def _asks_about_telling(question: str) -> bool:
@@ -292,14 +312,14 @@ def _asks_about_telling(question: str) -> bool:
     return bool(_ASKED_WH.search(question))
 
 
-def corrected_by_source(claim: str, source: str) -> str:
-    """The source's own sentence in place of a claim that reversed it; a "Yes" before a negating source is "No".
+def corrected_by_source(claim: str, source: str, question: str = "") -> str:
+    """The source's own sentence in place of a claim that reversed it; a "Yes" before a negating source is "No",
+    and so is the question said back as a statement.
 
     A "No" is never turned into "Yes": "No, they are not there" against "US forces left" conflicts only in
     words, so the source sentence alone is the safe answer.
     """
-    yes_no = _YES_NO_ANSWER.match(claim)
-    if yes_no and yes_no.group("word").lower() == "yes" and (
+    if (says_yes(claim) or _yes_in_other_words(question, claim)) and (
             _negated_scopes(source) or _left_where_source_arrives(without_yes_no(claim), source)
             or _stays_where_source_takes_away(without_yes_no(claim), source)):
         return f"No: {source}"

@@ -15,7 +15,7 @@ import numpy as np
 import Stemmer
 
 from rag.claims import FUNCTION_WORDS
-from rag.dates import FUTURE_WORDS, MENTIONED_DATE
+from rag.dates import FUTURE_WORDS, MENTIONED_DATE, MONTHS
 from rag.embeddings import NewsEmbeddings
 from rag.text import ROUGH_SENTENCE_BREAK, strip_markers
 
@@ -311,9 +311,10 @@ def unmentioned_names(question: str, texts: Sequence[str]) -> list[str]:
     texts mentions.
 
     "Who won the 2023 Tour de France?" over articles that never name France or 2023 is off the articles'
-    topic however close its passages score; a spelling variant (Assad for Asad) counts as a mention.
+    topic however close its passages score; a spelling variant (Assad for Asad) counts as a mention, and so does
+    another name for the same thing either way round (ISIS for the Islamic State: test d012).
     """
-    words = set(_TEXT_WORD.findall(" ".join(texts).lower()))
+    words = _with_long_forms(set(_TEXT_WORD.findall(" ".join(texts).lower())))
     missing = []
     for name in dict.fromkeys([*_QUESTION_NAME.findall(question), *_ORDINAL.findall(question)]):
         if name in _NOT_NAMES:
@@ -324,6 +325,11 @@ def unmentioned_names(question: str, texts: Sequence[str]) -> list[str]:
             continue
         missing.append(name)
     return missing
+
+
+def _with_long_forms(words: set[str]) -> set[str]:
+    """The words and those of each short name's long form: a text that says ISIS mentions the Islamic State."""
+    return words | {word for short in words & ALIASES.keys() for alias in ALIASES[short] for word in alias.split()}
 
 
 def _mentioned(word: str, words: set[str]) -> bool:
@@ -350,6 +356,19 @@ def rewrite_keeps_names(question: str, rewrite: str) -> bool:
     about the government forces that pushed the SDF back was rewritten as a question about those forces: a
     question that names its subject needs no other."""
     return all(names(rewrite, name) for name in _TYPED_NAME.findall(question) if name not in _NOT_NAMES | _TITLES)
+
+
+_THAT_YEAR = re.compile(r"\b(?:that|the same) year\b", re.IGNORECASE)
+_A_MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b")
+_MONTH_OF_YEAR = re.compile(rf"{_A_MONTH.pattern}\s+(?:\d{{1,2}},?\s+)?(?=(?:19|20)\d\d\b)")
+
+
+def widened_to_year(follow_up: str, rewrite: str) -> str:
+    """The rewrite with no month before a year when the follow-up asks about "that year" and names no month:
+    "later that year" after a turn about August 2025 is not "later in August 2025" (dev y019, test x020)."""
+    if not _THAT_YEAR.search(follow_up) or _A_MONTH.search(follow_up):
+        return rewrite
+    return _MONTH_OF_YEAR.sub("", rewrite)
 
 
 def names(text: str, name: str) -> bool:

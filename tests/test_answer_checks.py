@@ -30,6 +30,7 @@ from rag.questions import (
     named_outlets,
     rewrite_keeps_names,
     unmentioned_names,
+    widened_to_year,
 )
 from rag.types import Passage
 
@@ -116,6 +117,18 @@ def test_the_right_polarity_is_kept_as_written(verifier):
     ("The first 150 fighters are still held at the base.",
      "The first 150 fighters were moved from the old block of the base to a new one.", False),
     ("The other detainees remain in Hasakah.", "The first 150 fighters were taken from Hasakah to Iraq.", False),
+    # still held by whom the source has it taken from (test d012), or held by another instead of (dev y018); a name
+    # the staying governs must be the one it was taken from
+    ("The large camps and prisons that hold Islamic State detainees are still run by the SDF.",
+     "Syrian government forces took large areas from the US-backed Syrian Democratic Forces (SDF), including several "
+     "large camps and prisons holding ISIS detainees.", True),
+    ("The Syrian side of the border east of the Euphrates is still held by the SDF.",
+     "The frontier east of the Euphrates is now controlled on the Syrian side by government forces rather than by "
+     "the SDF.", True),
+    ("The SDF still holds a few small pockets of eastern Syria.",
+     "Syrian government forces took much of eastern Syria from the SDF.", False),
+    ("Much of eastern Syria is still held by Syrian government forces.",
+     "Syrian government forces took much of eastern Syria from the SDF.", False),
 ])
 def test_polarity_conflict(claim, source, conflict):
     assert polarity_conflict(claim, source) is conflict
@@ -138,6 +151,18 @@ def test_a_yes_to_still_there_where_the_source_has_them_taken_away_is_a_no():
     source = "The first 150 fighters were taken from a detention facility in Hasakah, Syria, to a secure location."
     assert corrected_by_source("Yes, the first 150 fighters are still being held in Hasakah.", source) == (
         f"No: {source}")
+
+
+def test_the_question_said_back_as_a_statement_against_a_source_that_reverses_it_is_a_no():
+    """Test d012: no "Yes", but the question's own words and polarity; a statement of other polarity is no Yes."""
+    question = "Are the large camps and prisons that hold Islamic State detainees still run by the SDF?"
+    source = "Syrian government forces took several large camps and prisons from the SDF."
+    assert corrected_by_source("The large camps and prisons that hold Islamic State detainees are still run by the "
+                               "SDF.", source, question) == f"No: {source}"
+    assert corrected_by_source("The large camps and prisons are still run by the SDF.", source) == source
+    left = "Did the US forces leave Ain al-Asad?"
+    assert corrected_by_source("The US forces stayed at Ain al-Asad.", "US forces left Ain al-Asad in 2025.",
+                               left) == "US forces left Ain al-Asad in 2025."
 
 
 def test_a_yes_to_leaving_where_the_source_has_them_go_is_a_no():
@@ -383,6 +408,7 @@ def test_a_yes_that_reverses_the_article_reaches_the_user_as_no(sample_store):  
      []),
     ("Why did CENTCOM move Iran's prisoners in 2026?", ["Iran said on 2026-01-21 that CENTCOM moved them."], []),
     ("How many Daesh fighters were moved?", ["150 Islamic State fighters were moved."], []),
+    ("Are the Islamic State camps still run by the SDF?", ["The SDF lost camps holding ISIS detainees."], []),
     ("Iraq was told?", ["Iran was told."], []),  # the first word is not checked, even when it is a name
     ("Did the US tell Iran?", ["Iraq was told."], ["Iran"]),  # Iraq is not a spelling of Iran
 ])
@@ -563,6 +589,19 @@ def test_denies_the_asked(question, claim, source, denies):
 ])
 def test_rewrite_keeps_names(follow_up, rewrite, keeps):
     assert rewrite_keeps_names(follow_up, rewrite) is keeps
+
+
+@pytest.mark.parametrize("follow_up, rewrite, widened", [
+    # "that year" after a turn about November 2025 is 2025 (test x020: declined over "November" no passage names)
+    ("Which airbase had their forces begun leaving that year?",
+     "Which airbase had its forces begun leaving in November 2025?", "Which airbase had its forces begun leaving in 2025?"),
+    ("What did they issue later that year?", "What did the US and Iraq issue later than August 21, 2025?",
+     "What did the US and Iraq issue later than 2025?"),
+    ("What happened in May that year?", "What happened in May 2025?", "What happened in May 2025?"),  # month named
+    ("What happened next?", "What happened after November 2025?", "What happened after November 2025?"),
+])
+def test_a_rewrite_of_that_year_names_no_month(follow_up, rewrite, widened):
+    assert widened_to_year(follow_up, rewrite) == widened
 
 
 def test_a_how_many_answer_needs_a_count_not_a_date_or_a_span():

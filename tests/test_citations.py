@@ -100,6 +100,13 @@ def test_unsupported_sentence_is_flagged_not_cited(verifier):
      "21, the SDF had been reduced to enclaves. [4]"),
     ("He had pushed for it for several years, as evidenced by the passage from the Defense Ministry that reported "
      "that American forces were leaving in August 2025. [1]", "He had pushed for it for several years. [1]"),
+    # test w028, dev w008 and x001: the passage's own date after its marker is narration too ("came first, from
+    # January 2020." was left, and read as the event's date)
+    ("The defeat in the Battle of Mosul came first, as stated in passage [3] from January 2020.",
+     "The defeat in the Battle of Mosul came first. [3]"),
+    ("The killing of Qasem Soleimani followed in passage [4] from January 18, 2026.",
+     "The killing of Qasem Soleimani followed. [4]"),
+    ("The pullout began in August, as reported in passage [2] dated 2025-10-07.", "The pullout began in August. [2]"),
     # not narration: left as the model wrote it
     ("In 2003, US forces invaded Iraq [1].", "In 2003, US forces invaded Iraq [1]."),
     ("According to the text of the agreement, troops leave by 2026 [1].",
