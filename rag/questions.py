@@ -365,7 +365,8 @@ _MONTH_OF_YEAR = re.compile(rf"{_A_MONTH.pattern}\s+(?:\d{{1,2}},?\s+)?(?=(?:19|
 
 def widened_to_year(follow_up: str, rewrite: str) -> str:
     """The rewrite with no month before a year when the follow-up asks about "that year" and names no month:
-    "later that year" after a turn about August 2025 is not "later in August 2025" (dev y019, test x020)."""
+    "at the end of that year" after a turn about November 2025 is not "at the end of November 2025" (dev y020,
+    test x020)."""
     if not _THAT_YEAR.search(follow_up) or _A_MONTH.search(follow_up):
         return rewrite
     return _MONTH_OF_YEAR.sub("", rewrite)
