@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import Stemmer
 
+from rag.dates import MONTH_NAME
 from rag.text import split_sentences
 
 _stemmer = Stemmer.Stemmer("english")
@@ -117,6 +118,20 @@ _TAKEN_FROM_HOLDER = re.compile(r"\b(?:took|taken|seized|captured|wrested)\b[^,.
                                 re.IGNORECASE)
 # Held by another in its place: "now controlled … by government forces rather than by the SDF"
 _REPLACED = re.compile(r"\b(?:rather than|instead of|in place of)\b", re.IGNORECASE)
+# Handed away by its holder: "the US-led coalition had recently handed Ain al Assad over", "The United States handed
+# Camp Ridgeway, its logistics depot …, over to Kestria's armed forces", "the SDF handed over the camps to"
+_HANDED_OVER = (
+    re.compile(r"(?P<giver>[^,.;]+?)\s+(?:handed|turned|gave)\s+(?P<thing>[^,.;]+?)(?:,[^.;]*?,)?\s+(?:over|back)\b",
+               re.IGNORECASE),
+    re.compile(r"(?P<giver>[^,.;]+?)\s+(?:handed|turned|gave)\s+(?:over|back)\s+(?P<thing>[^,.;]+?)\s+to\b",
+               re.IGNORECASE),
+)
+# Right after the claim's "still": a holding, not a presence ("is still in charge of", "still runs"; not "still has
+# advisers at", which a handover leaves true)
+_HOLDING = re.compile(r"\s+(?:(?:be|being)\s+)?(?:in (?:charge|control) of|run\w*|hold\w*|control\w*|operat\w*|"
+                      r"own\w*|manag\w*)\b", re.IGNORECASE)
+# Who reported a handover, not who made it: "His office said the coalition …"
+_REPORTED_BY = re.compile(r"\b(?:said|says|say|that|which|who|whom)\b", re.IGNORECASE)
 _CONTINUING = re.compile(r"\b(?:still|stay\w*|remain\w*|continu\w*|going on|yet)\b", re.IGNORECASE)
 _NAME_WORD = re.compile(r"(?<=\s)[A-Z][a-z][\w-]*|\b[A-Z]{2,}\b")  # "Hasakah", "SDF"
 # Where the words a negation governs end: a clause break or a subordinating word.
@@ -206,7 +221,7 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
     for scope in _negated_scopes(statement, affirming=False):
         if len(scope) >= MIN_SHARED_TERMS and scope <= source_terms and not _touches(source_scopes, scope):
             return True
-    if _left_where_source_arrives(statement, source) or _stays_where_source_takes_away(statement, source):
+    if _takes_back(statement, source):
         return True
     return bool(yes_no) and denies_the_asked(question, claim, source)
 
@@ -218,6 +233,33 @@ def _left_where_source_arrives(claim: str, source: str) -> bool:
     leavings = _negated_scopes(source, _PRIVATIVE)
     return any(len(left) >= MIN_SHARED_TERMS and any(left <= arrived for arrived in arrivals)
                and not _touches(leavings, left) for left in _negated_scopes(claim, _LEAVING))
+
+
+def _takes_back(claim: str, source: str) -> bool:
+    """The source undoes, without a negation, where the claim has someone go, stay or hold."""
+    return (_left_where_source_arrives(claim, source) or _stays_where_source_takes_away(claim, source)
+            or _still_holds_what_source_hands_over(claim, source))
+
+
+def _still_holds_what_source_hands_over(claim: str, source: str) -> bool:
+    """The claim has someone still hold or run what the source has them hand over ("the coalition is still in
+    charge of Ain al-Assad" vs "the US-led coalition had recently handed Ain al Assad over", dev y022): "still"
+    governs a holding, the words before it share one with who handed it over (not who reported it), and a name
+    the holding governs is in what was handed."""
+    if _negated_scopes(claim) or _CONTINUING.search(source):
+        return False
+    names = _terms(" ".join(_NAME_WORD.findall(source)))
+    handed = [(_terms(_REPORTED_BY.split(m.group("giver"))[-1]), _terms(m.group("thing")))
+              for pattern in _HANDED_OVER for m in pattern.finditer(source)]
+    for still in _CONTINUING.finditer(claim):
+        if not _HOLDING.match(claim, still.end()):
+            continue
+        holder = _terms(claim[: still.start()])
+        end = _SCOPE_END.search(claim, still.end())
+        stay = _terms(claim[still.end() : end.start() if end else len(claim)])
+        if any(holder & giver and stay & thing & names for giver, thing in handed):
+            return True
+    return False
 
 
 def _stays_where_source_takes_away(claim: str, source: str) -> bool:
@@ -320,16 +362,13 @@ def corrected_by_source(claim: str, source: str, question: str = "") -> str:
     words, so the source sentence alone is the safe answer.
     """
     if (says_yes(claim) or _yes_in_other_words(question, claim)) and (
-            _negated_scopes(source) or _left_where_source_arrives(without_yes_no(claim), source)
-            or _stays_where_source_takes_away(without_yes_no(claim), source)):
+            _negated_scopes(source) or _takes_back(without_yes_no(claim), source)):
         return f"No: {source}"
     return source
 
 
 # --- a yes that names another value than the one asked ----------------------------------------------------------
 
-_MONTH_NAME = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-                         r"December)\b")
 _FIGURE = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
 
 
@@ -343,7 +382,7 @@ def no_for_another_value(question: str, answer: str) -> str:
     yes = _YES_NO_ANSWER.match(answer)
     if not yes or yes.group("word").lower() != "yes" or not _YES_NO_QUESTION.match(question):
         return answer
-    for pattern in (_MONTH_NAME, _FIGURE):
+    for pattern in (MONTH_NAME, _FIGURE):
         asked = {m.group().replace(",", "") for m in pattern.finditer(question)}
         stated = {m.group().replace(",", "") for m in pattern.finditer(re.sub(r"\[\d+\]", "", answer))}
         if asked and stated and not asked & stated:

@@ -15,7 +15,7 @@ import numpy as np
 import Stemmer
 
 from rag.claims import FUNCTION_WORDS
-from rag.dates import FUTURE_WORDS, MENTIONED_DATE, MONTHS
+from rag.dates import FUTURE_WORDS, MENTIONED_DATE, MONTH_NAME
 from rag.embeddings import NewsEmbeddings
 from rag.text import ROUGH_SENTENCE_BREAK, strip_markers
 
@@ -359,15 +359,14 @@ def rewrite_keeps_names(question: str, rewrite: str) -> bool:
 
 
 _THAT_YEAR = re.compile(r"\b(?:that|the same) year\b", re.IGNORECASE)
-_A_MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b")
-_MONTH_OF_YEAR = re.compile(rf"{_A_MONTH.pattern}\s+(?:\d{{1,2}},?\s+)?(?=(?:19|20)\d\d\b)")
+_MONTH_OF_YEAR = re.compile(rf"{MONTH_NAME.pattern}\s+(?:\d{{1,2}},?\s+)?(?=(?:19|20)\d\d\b)")
 
 
 def widened_to_year(follow_up: str, rewrite: str) -> str:
     """The rewrite with no month before a year when the follow-up asks about "that year" and names no month:
     "at the end of that year" after a turn about November 2025 is not "at the end of November 2025" (dev y020,
     test x020)."""
-    if not _THAT_YEAR.search(follow_up) or _A_MONTH.search(follow_up):
+    if not _THAT_YEAR.search(follow_up) or MONTH_NAME.search(follow_up):
         return rewrite
     return _MONTH_OF_YEAR.sub("", rewrite)
 

@@ -129,6 +129,17 @@ def test_the_right_polarity_is_kept_as_written(verifier):
      "Syrian government forces took much of eastern Syria from the SDF.", False),
     ("Much of eastern Syria is still held by Syrian government forces.",
      "Syrian government forces took much of eastern Syria from the SDF.", False),
+    # still holding what the source has the same holder hand over (test q33, dev y022); not who reported it, not who
+    # received it, and not a presence a handover leaves true
+    ("The coalition is still in charge of Ain al-Assad.",
+     "His office said the US-led coalition had recently handed Ain al Assad over.", True),
+    ("The United States still runs Camp Ridgeway.",
+     "The United States handed Camp Ridgeway, its logistics depot near Solvik, over to Kestria's armed forces.", True),
+    ("The SDF still runs the camps in Hasakah.", "The SDF handed over the camps in Hasakah to the government.", True),
+    ("Kestria still runs Camp Ridgeway.",
+     "The United States handed Camp Ridgeway, its logistics depot near Solvik, over to Kestria's armed forces.", False),
+    ("Iraq still holds Ain al-Asad.", "Iraq said the coalition handed Ain al Asad over.", False),
+    ("The coalition still has advisers at Ain al-Assad.", "The coalition handed Ain al Assad over.", False),
 ])
 def test_polarity_conflict(claim, source, conflict):
     assert polarity_conflict(claim, source) is conflict
@@ -163,6 +174,11 @@ def test_the_question_said_back_as_a_statement_against_a_source_that_reverses_it
     left = "Did the US forces leave Ain al-Asad?"
     assert corrected_by_source("The US forces stayed at Ain al-Asad.", "US forces left Ain al-Asad in 2025.",
                                left) == "US forces left Ain al-Asad in 2025."
+
+
+def test_a_yes_to_still_holding_what_the_source_has_them_hand_over_is_a_no():
+    source = "His office said the US-led coalition had recently handed Ain al Assad over."
+    assert corrected_by_source("Yes, the coalition is still in charge of Ain al-Assad.", source) == f"No: {source}"
 
 
 def test_a_yes_to_leaving_where_the_source_has_them_go_is_a_no():
