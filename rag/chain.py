@@ -54,6 +54,7 @@ from rag.questions import (
     covers_asked_thing,
     covers_said_topic,
     named_outlets,
+    names_asked_place,
     rewrite_keeps_names,
     unmentioned_names,
     widened_to_year,
@@ -510,6 +511,8 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             citations = []  # "Who commanded the troops?" from passages that never speak of commanding
         if len(parts) == 1 and not covers_said_topic(standalone, [c.quote for c in citations]):
             citations = []  # "What did X say about its cost?" answered with something else X said
+        if len(parts) == 1 and not names_asked_place(standalone, text):
+            citations = []  # "In which Iraqi prison …?" answered "in an Iraqi prison"
         if len(parts) == 1 and unmentioned_names(standalone, [_names_text(p) for p in _cited(citations, shown)]):
             citations = []  # "moved to Kestria's prison at Norrby?" answered from passages that never name it
         if asks_future_time(standalone) and citations and all_past(

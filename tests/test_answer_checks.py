@@ -28,6 +28,7 @@ from rag.questions import (
     covers_asked_thing,
     covers_said_topic,
     named_outlets,
+    names_asked_place,
     rewrite_keeps_names,
     unmentioned_names,
     widened_to_year,
@@ -258,6 +259,26 @@ def test_asked_thing(question, thing):
 ])
 def test_answer_fills_the_slot(question, answer, expected):
     assert answers_the_question(question, answer) is expected
+
+
+@pytest.mark.parametrize("question, answer, expected", [
+    # test d049, dev y023: the question's own places said back ("Iraq" is its "Iraqi")
+    ("In which Iraqi prison are the 150 fighters moved from Hasakah being held?",
+     "The 150 fighters are moved from Hasakah to Iraq in an orderly and secure way in an Iraqi prison. [4]", False),
+    ("From which Syrian prison in Hasakah were the first 150 fighters taken?",
+     "They were taken from a detention facility in Hasakah, Syria. [1]", False),
+    # dev y024: a name the question does not hold
+    ("Which prison is Kestria's prison service moving inmates to from the Harbour Street jail?",
+     "To a new high-security prison at Norrby. [1]", True),
+    ("Which base did al-Sudani visit?", "He visited Ain al-Asad airbase [2].", True),
+    ("Which base did Iran fire missiles at after his killing?", "Iran fired ballistic missiles at Ain al-Asad Airbase "
+     "in western Iraq after General Qasem Soleimani's killing [4].", True),  # test x024
+    # not a place that has a name: left to the other checks
+    ("Which outlet reported it first?", "It was reported first by the wire [1].", True),
+    ("How many detainees could be moved?", "Up to 7,000 [1].", True),
+])
+def test_a_which_prison_answer_names_one(question, answer, expected):
+    assert names_asked_place(question, answer) is expected
 
 
 PRISON = ("CENTCOM began moving Islamic State fighters from a prison in Hasakah. Up to 7,000 detainees could be "
