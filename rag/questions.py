@@ -164,10 +164,14 @@ def _counts_only(question: str, answer: str) -> str:
 
 
 def _names_beyond(question: str, answer: str) -> bool:
-    """The answer holds a name the question does not, in any form ("Iraq" is the question's "Iraqi")."""
+    """The answer holds a name the question does not."""
+    return _any_unasked(question, [match.group().split()[-1] for match in _NAME.finditer(answer)])
+
+
+def _any_unasked(question: str, names: Sequence[str]) -> bool:
+    """One of the names is not among the question's words in any form ("Iraq" is the question's "Iraqi")."""
     asked = set(_TEXT_WORD.findall(question.lower()))
-    return any(not any(_same_name(match.group().split()[-1].lower().strip("'-"), word) for word in asked)
-               for match in _NAME.finditer(answer))
+    return any(not any(_same_name(name.lower().strip("'-"), word) for word in asked) for name in names)
 
 
 def _same_name(name: str, word: str) -> bool:
@@ -183,11 +187,10 @@ def names_asked_place(question: str, answer: str) -> bool:
     Hasakah (dev y023). The name stands by a place word: "the Harbour Street jail", "a new prison at Norrby"."""
     if asked_thing(question) not in PLACE_THINGS:
         return True
-    asked = set(_TEXT_WORD.findall(question.lower()))
-    named = [word.lower().strip("'-") for match in _NAMED_PLACE.finditer(strip_markers(answer))
+    named = [word for match in _NAMED_PLACE.finditer(strip_markers(answer))
              for word in re.findall(r"[A-Z][\w'-]*", match.group("before") or match.group("after") or "")
              if word not in _NOT_NAMES]
-    return any(not any(_same_name(name, word) for word in asked) for name in named)
+    return _any_unasked(question, named)
 
 
 def _picks_one(choices: re.Match, answer: str) -> bool:
