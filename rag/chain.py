@@ -26,7 +26,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.runnables.config import ensure_config, patch_config, run_in_executor
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rag.citations import CitationVerifier
+from rag.citations import CitationVerifier, attributes
 from rag.claims import no_for_another_value, not_told
 from rag.config import RetrievalMode, Settings, get_settings
 from rag.conflicts import asks_figure, compares_reports, with_conflict_note
@@ -48,6 +48,7 @@ from rag.order import worked_out_order
 from rag.prompts import ABSTAIN_TEXT, answer_messages, condense_messages, to_messages
 from rag.questions import (
     DURATION_PHRASE,
+    asked_outlets,
     asks_duration,
     asks_future_time,
     covers_asked_action,
@@ -513,6 +514,9 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             citations = []  # "What did X say about its cost?" answered with something else X said
         if len(parts) == 1 and not names_asked_place(standalone, text):
             citations = []  # "In which Iraqi prison …?" answered "in an Iraqi prison"
+        asked = asked_outlets(standalone, self.retriever.store.outlets())
+        if asked and not any(attributes(p, asked) for p in _cited(citations, shown)):
+            citations = []  # "When did the Palmyra Observer publish its review?" answered from another outlet's
         if len(parts) == 1 and unmentioned_names(standalone, [_names_text(p) for p in _cited(citations, shown)]):
             citations = []  # "moved to Kestria's prison at Norrby?" answered from passages that never name it
         if asks_future_time(standalone) and citations and all_past(

@@ -285,10 +285,10 @@ class CitationVerifier:
             if not holding and support[i, top - 1] >= self.threshold:
                 holding = [top]  # a right fact under a wrong (or no) marker: cite the passage that holds it
             named = named_outlets(claim, outlets)
-            if named and not any(_attributes(passages[n - 1], named) for n in holding):
+            if named and not any(attributes(passages[n - 1], named) for n in holding):
                 # "The Levant Ledger said about 100 [2]" where [2] is another outlet's: only that outlet's own can
                 holding = [n for n in range(1, len(passages) + 1)
-                           if support[i, n - 1] >= self.threshold and _attributes(passages[n - 1], named)]
+                           if support[i, n - 1] >= self.threshold and attributes(passages[n - 1], named)]
             if unnamed_speaker(claim, named_by):
                 holding = []  # "Iraq's parliament said …" over passages that never name a parliament
             credit = _credited_elsewhere(question, claim, holding, support[i],
@@ -351,7 +351,7 @@ def _credited_elsewhere(
     return top + 1, sentence
 
 
-def _attributes(passage: Passage, outlets: Sequence[str]) -> bool:
+def attributes(passage: Passage, outlets: Sequence[str]) -> bool:
     """The passage is one of these outlets' reports (or a near-copy of one), or names the outlet in its text."""
     own = {p.outlet for p in (passage, *passage.also_reported_by)}
     return any(o in own or outlet_name(o) in passage.text for o in outlets)

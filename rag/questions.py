@@ -406,6 +406,9 @@ def widened_to_year(follow_up: str, rewrite: str) -> str:
     return _MONTH_OF_YEAR.sub("", rewrite)
 
 
+_SETTING_ASIDE = r"\b(?:besides|other than|apart from|except(?: for)?|unlike|not|beyond)\s+(?:the\s+)?"
+
+
 def names(text: str, name: str) -> bool:
     """The text names it, in any case ("Arab News" in "… arab news reported …")."""
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
@@ -414,6 +417,13 @@ def names(text: str, name: str) -> bool:
 def outlet_name(outlet: str) -> str:
     """The name an outlet goes by in text: "Levant Ledger (sample)" → "Levant Ledger", "The Times" → "Times"."""
     return _OUTLET_NOTE.sub("", outlet.strip()).strip()
+
+
+def asked_outlets(question: str, outlets: Sequence[str]) -> list[str]:
+    """The outlets named whose reporting the question asks about: not one it sets aside ("which outlets besides
+    the Levant Ledger reported it?")."""
+    return [o for o in named_outlets(question, outlets)
+            if not re.search(rf"{_SETTING_ASIDE}{re.escape(outlet_name(o))}", question, re.IGNORECASE)]
 
 
 def named_outlets(question: str, outlets: Sequence[str]) -> list[str]:

@@ -21,6 +21,7 @@ from rag.prompts import ABSTAIN_TEXT
 from rag.questions import (
     answers_the_question,
     asked_action,
+    asked_outlets,
     asked_thing,
     asks_duration,
     asks_future_time,
@@ -523,6 +524,16 @@ def test_stated_dates_and_future_questions():
 ])
 def test_named_outlets(question, named):
     assert named_outlets(question, ["Levant Ledger (sample)", "The Times", "newsrag sample desk"]) == named
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("When did the Palmyra Observer publish its review?", ["Palmyra Observer (sample)"]),  # test d037
+    ("Which outlets besides the Levant Ledger reported it?", []),
+    ("Did any outlet other than the levant ledger give a figure?", []),
+    ("Did The Times report it, unlike the Levant Ledger?", ["The Times"]),
+])
+def test_asked_outlets_leave_out_those_set_aside(question, asked):
+    assert asked_outlets(question, ["Levant Ledger (sample)", "The Times", "Palmyra Observer (sample)"]) == asked
 
 
 TOLD = ["CENTCOM moved 150 fighters from Hasakah. The detainees went to a secure location in Iraq.",

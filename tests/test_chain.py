@@ -335,6 +335,19 @@ def test_an_outlet_the_question_names_gets_its_passage_into_the_prompt(sample_st
     assert "Zagros Times (sample)" in {p.outlet for p in answer.passages}
 
 
+def test_an_answer_about_what_an_outlet_reported_cites_that_outlet(sample_store):
+    """Test d037: asked when the Palmyra Observer published its review, the model gave another outlet's date."""
+    settings, store = sample_store
+    question = ("How long after CENTCOM's announcement did the Levant Ledger report on the detainee transfers, "
+                "and on what date?")
+    answer = scripted(settings, store, "The report was published on January 22, 2026.").invoke({"question": question})
+    assert "Levant Ledger (sample)" in {p.outlet for p in answer.passages}, "its passage was never shown"
+    assert answer.abstained and not answer.citations
+    answer = scripted(settings, store, "About 100 US personnel were still at Ain al Assad Airbase.").invoke(
+        {"question": "What did the Tigris Courier report about US personnel at Ain al Assad?"})
+    assert not answer.abstained and {c.outlet for c in answer.citations} == {"Tigris Courier (sample)"}
+
+
 def test_an_answer_whose_cited_passages_never_name_what_was_asked_is_declined(sample_store):
     """Dev x004: asked about Kestria's prison at Norrby, the model answered with the Hasakah transfer."""
     settings, store = sample_store
