@@ -405,16 +405,22 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             swapped_in.append((yield _Retrieve(standalone, request.k, request.mode, only_outlet)))
         if swapped_in:
             passages = merge_for_parts(passages, swapped_in, request.k or self.settings.top_k)
+        relevant = passages
+        if max((p.similarity or 0.0 for p in passages), default=0.0) < self.settings.min_relevance:
+            # below the floor only what the question names is about it: a stored outlet's own reports ("What did
+            # the Northern Gazette's correction change?" is no closer than 0.17 to any passage: dev y021)
+            named = yield _Compute(self._outlets_named, (standalone,))
+            relevant = [p for p in passages if attributes(p, named)]
         timings["until_passages"] = time.perf_counter() - started
-        yield passages
+        yield relevant or passages
 
-        best = max((p.similarity or 0.0 for p in passages), default=0.0)
-        if best < self.settings.min_relevance:
+        if not relevant:
             timings["total"] = time.perf_counter() - started
             yield ABSTAIN_TEXT
             yield Answer(question=question, standalone_question=standalone, answer=ABSTAIN_TEXT,
                          abstained=True, passages=passages, timings=timings)
             return
+        passages = relevant
 
         focus = self.settings.focus_sentences if request.focus is None else request.focus
         context = yield _Compute(self._context, (standalone, passages, focus))
@@ -451,7 +457,10 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
         if filters is not None and filters.outlet:
             return []
         present = {p.outlet for passage in passages for p in (passage, *passage.also_reported_by)}
-        return [o for o in named_outlets(question, self.retriever.store.outlets()) if o not in present]
+        return [o for o in self._outlets_named(question) if o not in present]
+
+    def _outlets_named(self, question: str) -> list[str]:
+        return named_outlets(question, self.retriever.store.outlets())
 
     def _context(self, standalone: str, passages: list[Passage], focus: int) -> list[Passage]:
         """The passages as the model reads them: focused on the question and fitted to its window."""

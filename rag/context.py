@@ -27,6 +27,11 @@ _ANAPHOR = re.compile(
     r"^\W*(?:this|that|these|those|it|its|they|them|their|he|him|his|she|her|one(?! of)|such|the latter|the former)\b",
     re.IGNORECASE,
 )
+# "That figure was wrong.", "A brief … incorrectly reported …": a report judged wrong; what was right comes next
+_JUDGED_WRONG = re.compile(
+    r"\b(?:incorrectly|wrongly|mistakenly|erroneously)\b|\b(?:was|were) (?:wrong|incorrect|inaccurate|mistaken)\b",
+    re.IGNORECASE,
+)
 PROMPT_MARGIN = 1.25  # the model's tokenizer counts more tokens than cl100k on some text: keep headroom
 
 
@@ -92,15 +97,16 @@ def _fit_budget(groups: Sequence[Sequence[str]], scores: Sequence[np.ndarray], r
 
 
 def with_antecedents(sentences: Sequence[str], chosen: Iterable[int]) -> list[int]:
-    """The chosen sentence indices plus the sentences before each that it leans on, and the answer after a
-    chosen question sentence, in order.
+    """The chosen sentence indices plus the sentences before each that it leans on, and the sentence after a
+    chosen question sentence (its answer) or a sentence judging a report wrong (the correction), in order.
 
-    Without them "precisely to avoid one" reaches the model with no "breakout" for "one" to stand for, and
-    an explainer's "What is the main worry?" (the sentence most like the user's question) without its answer.
+    Without them "precisely to avoid one" reaches the model with no "breakout" for "one" to stand for, an
+    explainer's "What is the main worry?" (the sentence most like the user's question) without its answer, and
+    a correction's "That figure was wrong." without the figure that replaced it (dev y021).
     """
     kept = {int(i) for i in chosen}
     for i in sorted(kept):
-        if sentences[i].rstrip().endswith("?") and i + 1 < len(sentences):
+        if (sentences[i].rstrip().endswith("?") or _JUDGED_WRONG.search(sentences[i])) and i + 1 < len(sentences):
             kept.add(i + 1)
         for back in range(i, max(i - MAX_ANTECEDENTS, 0), -1):
             if not leans_on_previous(sentences[back], sentences[back - 1]):

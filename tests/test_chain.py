@@ -68,6 +68,19 @@ def test_off_topic_question_abstains_without_calling_the_model(sample_store):
     assert answer.passages, "related passages are still listed"
 
 
+def test_a_question_naming_an_outlet_is_asked_over_its_reports_however_far_it_reads(sample_store):
+    """Dev y021: no passage is within the relevance floor of "What did the Northern Gazette's correction change?";
+    the outlet's own reports are what it is about, and only they reach the model."""
+    settings, store = sample_store
+    question = "What did the Northern Gazette's correction change, and on whose figure did it rely?"
+    searched = Retriever(store, settings).search(question)
+    assert max(p.similarity or 0.0 for p in searched) < settings.min_relevance, "within the floor: no test here"
+    answer = scripted(settings, store, "It changed the first group from about 100 to 150 fighters [1].").invoke(
+        {"question": question})
+    assert not answer.abstained and answer.citations
+    assert {p.outlet for p in answer.passages} == {"Northern Gazette (sample)"}
+
+
 def test_model_decline_is_an_abstention(sample_store):
     settings, store = sample_store
     answer = scripted(settings, store, "The passages do not mention that.").invoke(

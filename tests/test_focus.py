@@ -28,6 +28,20 @@ def test_a_kept_question_sentence_brings_its_answer():
     assert with_antecedents(EXPLAINER, [6]) == [6, 7]
 
 
+CORRECTION = [
+    "An earlier version of this report said that about 100 fighters were in the first group.",
+    "That figure was wrong.",
+    "US Central Command said the first group numbered 150 fighters.",
+    "The corrected report follows.",
+]
+
+
+def test_a_report_judged_wrong_brings_the_correction_after_it():
+    """Dev y021: "That figure was wrong." reached the model without the 150 that replaced it."""
+    assert with_antecedents(CORRECTION, [0, 1, 3]) == [0, 1, 2, 3]
+    assert with_antecedents(["A brief incorrectly reported an October start.", "It began in August."], [0]) == [0, 1]
+
+
 def test_a_self_contained_sentence_comes_alone():
     assert with_antecedents(EXPLAINER, [5]) == [5]
 
