@@ -172,12 +172,17 @@ def _negated_scopes(text: str, cues: re.Pattern[str] = _NEGATION, affirming: boo
     for match in cues.finditer(text):
         if not unknowns and _UNTOLD.match(text, match.end()):
             continue
-        end = _SCOPE_END.search(text, match.end())
-        words = text[match.end() : end.start() if end else len(text)]
+        words = _clause_after(text, match.end())
         scope = _terms(words)
         if scope and (affirming or not _PRIVATIVE.search(words)):
             scopes.append(scope)
     return scopes
+
+
+def _clause_after(text: str, start: int) -> str:
+    """The text from `start` to the end of its clause: what a negation or a "still" there governs."""
+    end = _SCOPE_END.search(text, start)
+    return text[start : end.start() if end else len(text)]
 
 
 def _touches(scopes: list[set[str]], terms: set[str]) -> bool:
@@ -255,8 +260,7 @@ def _still_holds_what_source_hands_over(claim: str, source: str) -> bool:
         if not _HOLDING.match(claim, still.end()):
             continue
         holder = _terms(claim[: still.start()])
-        end = _SCOPE_END.search(claim, still.end())
-        stay = _terms(claim[still.end() : end.start() if end else len(claim)])
+        stay = _terms(_clause_after(claim, still.end()))
         if any(holder & giver and stay & thing & names for giver, thing in handed):
             return True
     return False
