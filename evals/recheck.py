@@ -98,6 +98,8 @@ CHECKS: dict[str, list[tuple[str, Any]]] = {
     "still held by whom the source has another hold instead": [("rag.claims._REPLACED", _NEVER)],
     "a which-prison answer names one": [("rag.chain.names_asked_place", lambda question, answer: True)],
     "an answer about an outlet cites it": [("rag.chain.asked_outlets", lambda question, outlets: [])],
+    "one source asked for in mid-question": [
+        ("rag.conflicts._ACCORDING", re.compile(r"^\W*according to\b", re.IGNORECASE))],
     "still holding what the source has them hand over": [
         ("rag.claims._still_holds_what_source_hands_over", lambda claim, source: False)],
     "the question said back is a yes": [("rag.claims._yes_in_other_words", lambda question, claim: False)],

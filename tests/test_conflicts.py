@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.citations import CitationVerifier
-from rag.conflicts import compares_reports, conflict_note, with_conflict_note
+from rag.conflicts import _asks_one_source, compares_reports, conflict_note, with_conflict_note
 from rag.types import Citation, Passage
 
 FIGHTERS = "How many Islamic State fighters were in the first group CENTCOM moved to Iraq?"
@@ -211,6 +211,31 @@ def test_a_question_asking_one_sources_figure_gets_no_note(embeddings, question)
         "The senior Iraqi border guard officer said government troops had also taken four large camps."))
     assert conflict_note(question, [monitor, officer], embeddings) == ("", [])
     assert conflict_note("How many large camps did government forces take?", [monitor, officer], embeddings)[0]
+
+
+def test_one_source_asked_for_in_mid_question_gets_no_note(embeddings):
+    """Test w004: "In what year, according to the Anbar Monitor's October 2025 reports, …" got other outlets' years."""
+    bulletin = Passage(id="b-0000", article_id="b", outlet="Baghdad Bulletin", date="2026-01-18", text=(
+        "The pullout was carried out under the agreement that the United States and Iraq reached in September 2024 "
+        "to end the coalition's military mission in federal Iraq."))
+    tribune = Passage(id="t-0000", article_id="t", outlet="Capital Tribune", date="2026-01-20", text=(
+        "The handover completes the process set out in the agreement Washington and Baghdad struck in October 2024 "
+        "to end the coalition's military mission in federal Iraq."))
+    asked = "In what year, {} did the United States and Iraq reach their agreement to end the coalition's mission?"
+    assert conflict_note(asked.format("according to the Baghdad Bulletin,"), [bulletin, tribune], embeddings) == ("", [])
+    for reports_at_large in ("according to the reports,", ""):
+        assert conflict_note(asked.format(reports_at_large), [bulletin, tribune], embeddings)[0].startswith(
+            "Reports differ: October 2024")
+
+
+@pytest.mark.parametrize("question, one_source", [
+    ("How many, according to early reports, were in the first group?", False),  # a chain test's declined count
+    ("How many, according to both outlets, were moved?", False),
+    ("How many did it take, according to the Tigris Courier?", True),
+    ("In what year, according to the Anbar Monitor's October 2025 reports, was the deal struck?", True),  # test w004
+])
+def test_according_to_names_one_source_unless_the_reports_at_large(question, one_source):
+    assert _asks_one_source(question, question) is one_source
 
 
 def test_two_letter_words_do_not_outweigh_the_event(embeddings):
