@@ -23,6 +23,13 @@ LEDGER = Passage(id="l-0000", article_id="l", outlet="Levant Ledger", date="2025
     "A few dozen American advisers are all that remain of the US force at Ain al-Asad Airbase in western Iraq, "
     "two Iraqi security officials said on Monday."))
 
+BULLETIN = Passage(id="b-0000", article_id="b", outlet="Baghdad Bulletin", date="2026-01-18", text=(
+    "The pullout was carried out under the agreement that the United States and Iraq reached in September 2024 "
+    "to end the coalition's military mission in federal Iraq."))
+TRIBUNE = Passage(id="t-0000", article_id="t", outlet="Capital Tribune", date="2026-01-20", text=(
+    "The handover completes the process set out in the agreement Washington and Baghdad struck in October 2024 "
+    "to end the coalition's military mission in federal Iraq."))
+
 
 def test_an_early_report_and_its_correction_are_both_named_newest_first(embeddings):
     note, reports = conflict_note(FIGHTERS, [EARLY, CORRECTED], embeddings)
@@ -215,16 +222,10 @@ def test_a_question_asking_one_sources_figure_gets_no_note(embeddings, question)
 
 def test_one_source_asked_for_in_mid_question_gets_no_note(embeddings):
     """Test w004: "In what year, according to the Anbar Monitor's October 2025 reports, …" got other outlets' years."""
-    bulletin = Passage(id="b-0000", article_id="b", outlet="Baghdad Bulletin", date="2026-01-18", text=(
-        "The pullout was carried out under the agreement that the United States and Iraq reached in September 2024 "
-        "to end the coalition's military mission in federal Iraq."))
-    tribune = Passage(id="t-0000", article_id="t", outlet="Capital Tribune", date="2026-01-20", text=(
-        "The handover completes the process set out in the agreement Washington and Baghdad struck in October 2024 "
-        "to end the coalition's military mission in federal Iraq."))
     asked = "In what year, {} did the United States and Iraq reach their agreement to end the coalition's mission?"
-    assert conflict_note(asked.format("according to the Baghdad Bulletin,"), [bulletin, tribune], embeddings) == ("", [])
+    assert conflict_note(asked.format("according to the Baghdad Bulletin,"), [BULLETIN, TRIBUNE], embeddings) == ("", [])
     for reports_at_large in ("according to the reports,", ""):
-        assert conflict_note(asked.format(reports_at_large), [bulletin, tribune], embeddings)[0].startswith(
+        assert conflict_note(asked.format(reports_at_large), [BULLETIN, TRIBUNE], embeddings)[0].startswith(
             "Reports differ: October 2024")
 
 
@@ -241,13 +242,7 @@ def test_according_to_names_one_source_unless_the_reports_at_large(question, one
 def test_two_letter_words_do_not_outweigh_the_event(embeddings):
     """ "Do … on … to …" are not the event's words: the sentences dating the agreement are about what was asked."""
     question = "Do all the articles date the US-Iraq agreement on ending the coalition mission to the same month?"
-    bulletin = Passage(id="b-0000", article_id="b", outlet="Baghdad Bulletin", date="2026-01-18", text=(
-        "The pullout was carried out under the agreement that the United States and Iraq reached in September 2024 "
-        "to end the coalition's military mission in federal Iraq."))
-    tribune = Passage(id="t-0000", article_id="t", outlet="Capital Tribune", date="2026-01-20", text=(
-        "The handover completes the process set out in the agreement Washington and Baghdad struck in October 2024 "
-        "to end the coalition's military mission in federal Iraq."))
-    note, _ = conflict_note(question, [bulletin, tribune], embeddings)
+    note, _ = conflict_note(question, [BULLETIN, TRIBUNE], embeddings)
     assert note == ("Reports differ: October 2024 (Capital Tribune, 2026-01-20) [2]; September 2024 (Baghdad "
                     "Bulletin, 2026-01-18) [1].")
 
