@@ -105,6 +105,15 @@ class Timings(TypedDict, total=False):
     total: float  # the verified Answer is ready
 
 
+class TraceStep(BaseModel):
+    """One check after the model that acted on an answer: which, at what stage, what it did and why."""
+
+    check: str = Field(description="The check's name, as listed in docs/checks.md.")
+    stage: str = Field(description="repair, verify, rewrite, gate or annotate.")
+    action: str = Field(description="rewrite, drop_citations, decline or annotate.")
+    reason: str = Field("", description="Why, in words a reader understands.")
+
+
 class Answer(BaseModel):
     """What the chain returns: cited answer text, or an abstention with related passages."""
 
@@ -119,3 +128,5 @@ class Answer(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
     unsupported_sentences: list[str] = Field(default_factory=list)
     timings: Timings = Field(default_factory=Timings)
+    trace: list[TraceStep] = Field(default_factory=list, description="Every check after the model that declined, "
+                                   "rewrote or annotated this answer, in the order they acted.")
