@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from evals.answer_cache import AnswerCache, CachedChatModel, seed_from_results
-from evals.run import DEFAULT_DATASET, load_dataset
+from evals.dataset import DEFAULT_DATASET, load_dataset
 from rag.chain import build_chain
 from rag.config import Settings
 from rag.llm import FakeNewsModel

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evals.run import DEFAULT_THRESHOLDS, check_gate, compare, load_dataset, run_eval
+from evals.dataset import load_dataset
+from evals.run import DEFAULT_THRESHOLDS, check_gate, compare, run_eval
 from rag.config import Settings
 from rag.errors import ConfigError
 
@@ -41,7 +42,7 @@ def eval_run(tmp_path_factory):
     """One run, with the peer, over three gold questions (a fact, a follow-up with history, an unanswerable) and
     one broken one."""
     root = tmp_path_factory.mktemp("eval")
-    broken = {**GOLD["f01"], "id": "broken", "question": "   "}  # the chain refuses an empty question
+    broken = {**GOLD["f01"], "id": "broken", "split": "dev", "question": "   "}  # the chain refuses an empty question
     dataset = write_gold(root / "tiny.jsonl", [GOLD["f01"], GOLD["f02"], GOLD["f03"], broken])
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # no developer .env
@@ -61,7 +62,8 @@ def test_run_writes_results_report_and_chart(eval_run):
         assert [row["id"] for row in rows] == ["f01", "f02", "f03", "broken"]
         assert all(ROW_KEYS <= set(row) for row in rows)
     assert all(len(row["passages"]) <= 3 for row in results["rows"])
-    assert [row["split"] for row in results["rows"]] == ["test", "dev", "test", "test"]
+    assert [row["split"] for row in results["rows"]] == ["test", "dev", "test", "dev"]
+    assert {row["corpus"] for row in results["rows"] + results["baseline_rows"]} == {"iraq"}
     assert results["settings"]["retrieval"] == "bm25" and results["settings"]["top_k"] == 3
     assert "llm_api_key" not in results["settings"]
 
@@ -107,7 +109,20 @@ def test_a_question_that_raises_is_a_recorded_failure(eval_run):
     assert "empty" in broken["error"]
     assert broken["scores"]["answer_correct"] is False
     assert eval_run["summary"]["overall"]["errors"] == 1
-    assert "### broken (single_fact): error: QuestionError" in (eval_run["out"] / "report.md").read_text()
+    report = (eval_run["out"] / "report.md").read_text()
+    assert "### broken (single_fact): error: QuestionError" in report
+
+
+def test_the_report_lists_no_failure_of_the_sealed_test_split(eval_run):
+    from evals.run import render_report
+
+    rows = copy.deepcopy(eval_run["results"]["rows"])
+    for row in rows:  # every question fails: f01 and f03 are test items, f02 and broken dev ones
+        row["scores"].update(answer_correct=False)
+    report = render_report(eval_run["summary"], rows)
+    assert "### f02 (follow_up): wrong answer" in report and "### broken " in report
+    assert "### f01 " not in report and "### f03 " not in report
+    assert "2 of them on the sealed test split, not listed" in report
 
 
 def test_compare_names_regressed_and_improved_questions(eval_run, tmp_path):
@@ -123,10 +138,14 @@ def test_compare_names_regressed_and_improved_questions(eval_run, tmp_path):
     (tmp_path / "old.json").write_text(json.dumps(old))
     (tmp_path / "new.json").write_text(json.dumps(new))
 
+    for results_ in (old, new):
+        results_["rows"][0]["split"] = "dev"  # the sealed test split's questions are only counted
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
     text = compare(tmp_path / "old.json", tmp_path / "new.json")
     regressed, improved = text.split("## Improved")
-    assert "f01 (single_fact, test): no longer correct; abstention answered → false_abstain" in regressed
-    assert "f03" in improved and "f03" not in regressed
+    assert "f01 (single_fact, dev): no longer correct; abstention answered → false_abstain" in regressed
+    assert "f03" not in text and "Test split (sealed, counted only): 0 questions regressed, 1 improved." in text
     assert "| answer correctness |" in text and "-0.25" in text
     assert "Old: all split, 4 questions. New: all split, 4 questions." in text and "not comparable" not in text
     new["summary"]["run"]["split"] = "test"
