@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ui.commands.common import settings_with
+
+if TYPE_CHECKING:
+    from evals.dataset import Split
 
 
 @click.command(name="eval")
@@ -88,7 +92,7 @@ def eval_command(dataset, out_dir, split, corpus, retrieval, k, limit, data_dir,
     if gate and corpus not in (None, "all"):
         raise click.UsageError("--gate runs the test split of every corpus: drop --corpus")
     if ablation:
-        tuning = split or "dev"  # the ablation chooses settings: never on the test split by default
+        tuning: Split = split or "dev"  # the ablation chooses settings: never on the test split by default
         for name in by_corpus(load_dataset(gold, split=tuning, corpus=corpus or "all")):
             _retrieval_ablation(gold, tuning, name)
         return
@@ -117,22 +121,23 @@ def eval_command(dataset, out_dir, split, corpus, retrieval, k, limit, data_dir,
         click.echo("Eval gate passed.")
 
 
-def _retrieval_ablation(gold: Path, split: str, corpus: str) -> None:
+def _retrieval_ablation(gold: Path, split: Split, corpus: str) -> None:
     """The three retrieval ablation tables of one corpus, printed."""
     from evals.ablation import render_ablation, retrieval_ablation
 
     settings = settings_with()
-    common = {"dataset": gold, "split": split, "corpus": corpus}
+
+    def table(**grid: Any) -> str:
+        return render_ablation(retrieval_ablation(settings, dataset=gold, split=split, corpus=corpus, **grid))
+
     click.echo(f"Modes, k and chunk sizes (focus {settings.focus_sentences}, {split} split, {corpus} corpus):\n")
-    click.echo(render_ablation(retrieval_ablation(settings, **common)))
+    click.echo(table())
     click.echo(f"\nFocus (sentences kept per passage), {settings.retrieval}, {corpus} corpus:\n")
-    click.echo(render_ablation(retrieval_ablation(settings, modes=[settings.retrieval], ks=(3, 4, 6),
-                                                  chunk_sizes=(150, 200, 240), focus=(0, 2, 3, 4), **common)))
+    click.echo(table(modes=[settings.retrieval], ks=(3, 4, 6), chunk_sizes=(150, 200, 240), focus=(0, 2, 3, 4)))
     click.echo(f"\nChunk overlap and the title and date header (ingest's cost), {settings.retrieval}, "
                f"{corpus} corpus:\n")
-    click.echo(render_ablation(retrieval_ablation(settings, modes=[settings.retrieval], ks=(3, 4, 6),
-                                                  chunk_sizes=(settings.chunk_tokens,), overlaps=(0, 20, 40),
-                                                  headers=(True, False), **common)))
+    click.echo(table(modes=[settings.retrieval], ks=(3, 4, 6), chunk_sizes=(settings.chunk_tokens,),
+                     overlaps=(0, 20, 40), headers=(True, False)))
 
 
 @click.command()
