@@ -18,7 +18,7 @@ from rag.prompts import answer_messages
 
 from test_chain import sample_store  # noqa: F401 - a fixture
 
-GOLD = {item["id"]: item for item in load_dataset(DEFAULT_DATASET, None, "all")}
+GOLD = {item["id"]: item for item in load_dataset(DEFAULT_DATASET, corpus="iraq")}  # the sample store's questions
 
 
 class CountingModel(FakeNewsModel):
