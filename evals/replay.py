@@ -46,11 +46,12 @@ def replayed_chain(results: Mapping, settings: Settings, corpus: str = DEFAULT_C
 
 @contextmanager
 def replayed_chains(results: Mapping, settings: Settings) -> Iterator[dict[str, AnswerChain]]:
-    """replayed_chain for every corpus the run's rows are about (a row without a corpus is iraq), by corpus name:
-    replay a row with `chains[item_corpus(row)]`."""
+    """replayed_chain for every corpus the run's rows (ours and the peer's) are about, by corpus name (a row
+    without a corpus is iraq; a run without rows gets the iraq chain): replay a row with `chains[item_corpus(row)]`."""
+    rows = [*results["rows"], *(results.get("baseline_rows") or [])]
     with ExitStack() as stack:
         yield {name: stack.enter_context(replayed_chain(results, settings, name))
-               for name in by_corpus(results["rows"]) or {DEFAULT_CORPUS: []}}
+               for name in by_corpus(rows) or [DEFAULT_CORPUS]}
 
 
 def stored_passages(chain: AnswerChain, row: Mapping) -> list[Passage]:
