@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from evals.bench.ingestion import chunk_texts, wordpieces
+from evals.dataset import DEFAULT_CORPUS, DEFAULT_DATASET, Split, corpus_dir, load_dataset
 from evals.metrics import mean, reciprocal_rank, retrieval_hit, retrieval_recall
-from evals.run import DEFAULT_DATASET, Split, load_dataset
-from ingest.pipeline import ingest, sample_corpus_dir
+from ingest.pipeline import ingest
 from rag.config import RetrievalMode, Settings
 from rag.context import fit_passages, focus_passages
 from rag.embeddings import MiniLMEmbeddings
@@ -66,13 +66,14 @@ def retrieval_ablation(
     split: Split = "dev",
     overlaps: Sequence[int] | None = None,
     headers: Sequence[bool] | None = None,
+    corpus: str = DEFAULT_CORPUS,
 ) -> list[dict]:
-    """One row per (chunk size, overlap, header, mode, k, focus): metrics over the split's gold items that have
-    evidence. Overlaps and headers default to the configured setting.
+    """One row per (chunk size, overlap, header, mode, k, focus): metrics over the split's gold items on the
+    corpus that have evidence. Overlaps and headers default to the configured setting.
 
     The split defaults to dev: the ablation is for choosing settings, and the test split never chooses one.
 
-    Each chunk size gets a fresh temporary store with the sample corpus. `kept` is the share of items with
+    Each chunk size gets a fresh temporary store with the corpus. `kept` is the share of items with
     evidence still in the prompt after each passage is focused to `focus` sentences (0 = whole passages;
     default: the configured setting); `uncached_tokens` the mean cl100k tokens of the prompt after the
     fixed instructions, which is what the model must read before its first token; `wordpieces_per_article`
@@ -82,7 +83,8 @@ def retrieval_ablation(
     overlaps = tuple(overlaps) if overlaps is not None else (settings.chunk_overlap,)
     headers = tuple(headers) if headers is not None else (settings.chunk_header,)
     instructions = count_tokens(ANSWER_SYSTEM)
-    items = [item for item in load_dataset(dataset, split=split) if item.get("evidence")]
+    items = [item for item in load_dataset(dataset, split=split, corpus=corpus) if item.get("evidence")]
+    articles = corpus_dir(corpus)
     queries = [search_query(item) for item in items]
     rows: list[dict] = []
     chunkings = dict.fromkeys((size, min(overlap, size // 4), header)
@@ -93,12 +95,12 @@ def retrieval_ablation(
                 update={"data_dir": Path(directory), "chroma_host": None, "chunk_tokens": chunk_tokens,
                         "chunk_overlap": overlap, "chunk_header": header})
             store = Store(run_settings)
-            ingest([str(sample_corpus_dir())], run_settings, store=store)
+            ingest([str(articles)], run_settings, store=store)
             retriever = Retriever(store, run_settings)
             sentences = _MemoEmbeddings(store.embeddings)
             stats = store.stats()
             chunks = stats["chunks"]
-            embedded = wordpieces(chunk_texts(sample_corpus_dir(), run_settings, store.embeddings), store.embeddings)
+            embedded = wordpieces(chunk_texts(articles, run_settings, store.embeddings), store.embeddings)
             per_article = round(embedded / max(1, int(stats["articles"])))  # type: ignore[call-overload]
             for mode in modes:
                 for k in ks:

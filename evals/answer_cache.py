@@ -144,48 +144,51 @@ class _NotInTheRun(Exception):
 def seed_from_results(cache_path: Path, results_path: Path, settings: Settings, dataset: Path) -> int:
     """File a stored run's answers (and condensed follow-ups) under the prompts this code sends for them.
 
-    Each question goes through the chain again, over the sample corpus with the run's chunking, focus and k, with a
+    Each question goes through the chain again, over its own corpus with the run's chunking, focus and k, with a
     model that replies what the run's model replied: the cache records those replies under the very prompts the
     chain built (retrieval, folded near-copies, focus and all). So seed with the code that made the run: after a
     change to the prompt, the old answers would be filed under the new prompts. Returns how many were filed.
     """
-    from evals.recheck import replayed_chain
-    from evals.run import load_dataset
+    from evals.dataset import by_corpus, load_dataset
+    from evals.replay import replayed_chains
     from rag.chain import AnswerChain
 
     results = json.loads(Path(results_path).read_text(encoding="utf-8"))
     gold = {item["id"]: item for item in load_dataset(dataset, None, "all")}
-    with replayed_chain(results, settings) as chain:
-        cache = AnswerCache(cache_path, chain.settings)
+    with replayed_chains(results, settings) as chains:
+        cache = AnswerCache(cache_path, next(iter(chains.values())).settings)
         try:
-            for row in results["rows"]:
-                if row.get("error"):
-                    continue
-                item = gold[row["id"]]
-                replay = _Replay(condensed=row["standalone_question"] if item.get("history") else "",
-                                 answer=row["raw_answer"], reasked=row.get("reasked", False))
-                llm = CachedChatModel.wrapping(replay, cache)
-                with contextlib.suppress(_NotInTheRun):
-                    AnswerChain(chain.settings, chain.retriever, llm).invoke(
-                        {"question": item["question"], "chat_history": item.get("history") or []})
-            if results.get("baseline_rows"):
-                _seed_peer(cache, chain.settings, results["baseline_rows"], gold)
+            for name, rows in by_corpus(results["rows"]).items():
+                chain = chains[name]
+                for row in rows:
+                    if row.get("error"):
+                        continue
+                    item = gold[row["id"]]
+                    replay = _Replay(condensed=row["standalone_question"] if item.get("history") else "",
+                                     answer=row["raw_answer"], reasked=row.get("reasked", False))
+                    llm = CachedChatModel.wrapping(replay, cache)
+                    with contextlib.suppress(_NotInTheRun):
+                        AnswerChain(chain.settings, chain.retriever, llm).invoke(
+                            {"question": item["question"], "chat_history": item.get("history") or []})
+            for name, rows in by_corpus(results.get("baseline_rows") or []).items():
+                _seed_peer(cache, chains[name].settings, name, rows, gold)
             return cache.stored
         finally:
             cache.close()
 
 
-def _seed_peer(cache: AnswerCache, settings: Settings, rows: Sequence[Mapping], gold: Mapping[str, Mapping]) -> None:
-    """The LangChain peer's answers (a `--baseline` run's), filed under the prompts the peer builds for them, so a
-    run with the peer beside ours asks the model nothing the stored run asked it."""
+def _seed_peer(cache: AnswerCache, settings: Settings, corpus: str, rows: Sequence[Mapping],
+               gold: Mapping[str, Mapping]) -> None:
+    """The LangChain peer's answers (a `--baseline` run's) on one corpus, filed under the prompts the peer builds
+    for them, so a run with the peer beside ours asks the model nothing the stored run asked it."""
     import tempfile
 
     from evals.baseline import LangChainBaseline
-    from ingest.pipeline import sample_corpus_dir
+    from evals.dataset import corpus_dir
 
     replay = _PeerReplay()
     with tempfile.TemporaryDirectory(prefix="newsrag-seed-peer-", ignore_cleanup_errors=True) as directory:
-        peer = LangChainBaseline(settings, sample_corpus_dir(), Path(directory),
+        peer = LangChainBaseline(settings, corpus_dir(corpus), Path(directory),
                                  llm=CachedChatModel.wrapping(replay, cache))
         for row in rows:
             if row.get("error"):

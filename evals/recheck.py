@@ -13,29 +13,23 @@ A row switches one check off by putting a do-nothing in its place for the length
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from evals.dataset import DEFAULT_DATASET, by_corpus, load_dataset
 from evals.metrics import score_item, summarize
-from evals.run import DEFAULT_DATASET, load_dataset
-from ingest.pipeline import ingest, sample_corpus_dir
+from evals.replay import replayed_chain, stored_passages
 from rag import questions
-from rag.chain import AnswerChain, build_chain
+from rag.chain import AnswerChain
 from rag.config import Settings
-from rag.llm import FakeNewsModel
+from rag.errors import ConfigError
 from rag.prompts import ABSTAIN_TEXT
-from rag.store import Store
-from rag.types import Answer, Passage
+from rag.types import Answer
 
 _NEVER = re.compile(r"(?!)")
-# Taken from the run, not from today's settings: chunk ids are hashes of chunk texts, so the stored passages are
-# found again only with the run's chunking, and focus and k decide what the model was shown.
-REPLAYED_SETTINGS = ("chunk_tokens", "chunk_overlap", "focus_sentences", "passage_token_budget", "top_k",
-                     "llm_context_tokens", "llm_max_tokens")
 
 
 def _declined_without_reports(self: AnswerChain, question: str, standalone: str, passages: list, *_: Any) -> Answer:
@@ -143,28 +137,6 @@ def recheck(results: Mapping, settings: Settings, chain: AnswerChain, gold: Mapp
     return summarize(rows)
 
 
-@contextmanager
-def replayed_chain(results: Mapping, settings: Settings) -> Iterator[AnswerChain]:
-    """A chain over the sample corpus, in a temporary store, with the stored run's chunking, focus and k; its model
-    is a fake that is never asked (the run's answers are stored). Chunk ids are content hashes, so the run's
-    passages are found again."""
-    with tempfile.TemporaryDirectory(prefix="newsrag-recheck-", ignore_cleanup_errors=True) as data_dir:
-        replayed = {key: value for key, value in results.get("settings", {}).items() if key in REPLAYED_SETTINGS}
-        run_settings = settings.model_copy(update={**replayed, "data_dir": Path(data_dir)})
-        store = Store(run_settings)
-        ingest([str(sample_corpus_dir())], run_settings, store=store)
-        yield build_chain(run_settings, store=store, llm=FakeNewsModel())
-
-
-def stored_passages(chain: AnswerChain, row: Mapping) -> list[Passage]:
-    """The row's retrieved passages from the chain's store, with the scores they had in the run: its first k (an
-    answer also lists the reports below k its note cites, which the model never read)."""
-    retrieved = row["passages"][: chain.settings.top_k]
-    stored = chain.retriever.store.passages([p["id"] for p in retrieved])
-    return [stored[p["id"]].model_copy(update={"similarity": p["similarity"], "score": p["score"]})
-            for p in retrieved if p["id"] in stored]
-
-
 def answer_check_ablation(results_path: Path, settings: Settings, dataset: Path = DEFAULT_DATASET,
                           names: Sequence[str | None] = (None, *CHECKS),
                           progress: Callable[[str], None] | None = None) -> dict[str, dict]:
@@ -173,7 +145,11 @@ def answer_check_ablation(results_path: Path, settings: Settings, dataset: Path 
 
     results = json.loads(results_path.read_text(encoding="utf-8"))
     gold = {item["id"]: item for item in load_dataset(dataset, None, "all")}
-    with replayed_chain(results, settings) as chain:
+    corpora = list(by_corpus(results["rows"])) or ["iraq"]
+    if len(corpora) > 1:  # recheck() replays every row over one chain's corpus
+        raise ConfigError(f"{results_path} has rows from {len(corpora)} corpora ({', '.join(corpora)}): recheck a "
+                          "run of one corpus (newsrag eval --corpus NAME)")
+    with replayed_chain(results, settings, corpora[0]) as chain:
         table = {}
         for name in names:
             if progress:

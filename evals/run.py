@@ -12,19 +12,33 @@ import os
 import tempfile
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from tqdm import tqdm
 
 from evals.answer_cache import AnswerCache, CachedChatModel
 from evals.baseline import CHUNK_OVERLAP, CHUNK_SIZE, TOP_K, LangChainBaseline
+from evals.dataset import (
+    CORPORA,
+    DEFAULT_CORPUS,
+    DEFAULT_DATASET,
+    EVALS_DIR,
+    REPO_DIR,
+    CorpusChoice,
+    Split,
+    by_corpus,
+    corpus_dir,
+    item_corpus,
+    item_split,
+    load_dataset,
+)
 from evals.metrics import LATENCY_KEYS, failed_scores, score_item, summarize
-from ingest.pipeline import ingest, sample_corpus_dir
+from ingest.pipeline import ingest
 from rag.chain import AnswerChain, build_chain
 from rag.config import RetrievalMode, Settings
 from rag.errors import ConfigError
@@ -32,9 +46,6 @@ from rag.llm import get_chat_model
 from rag.store import Store
 from rag.types import Answer, Passage
 
-EVALS_DIR = Path(__file__).resolve().parent
-REPO_DIR = EVALS_DIR.parent
-DEFAULT_DATASET = EVALS_DIR / "data" / "gold.jsonl"
 DEFAULT_THRESHOLDS = EVALS_DIR / "thresholds.toml"
 SECRET_SETTINGS = {"llm_api_key", "chroma_auth_header"}
 
@@ -70,22 +81,6 @@ PEER_METRICS = (
 )
 CHART_METRICS = ("answer_correctness", "citation_precision", "hit_at_k", "mrr", "abstention_accuracy")
 GOOD_ABSTENTION = {"true_abstain", "answered"}
-Split = Literal["dev", "test", "all"]
-SPLITS: tuple[Split, ...] = ("dev", "test", "all")
-
-
-def item_split(item: Mapping) -> str:
-    """An item's split; one without a split (the gold set before splits existed) is dev, never test."""
-    return item.get("split") or "dev"
-
-
-def load_dataset(path: Path, limit: int | None = None, split: Split = "all") -> list[dict]:
-    """Gold items of the split ("dev", "test" or "all") from a JSONL file, the first `limit` of them when given."""
-    if split not in SPLITS:
-        raise ConfigError(f"unknown split {split!r}; valid values: {', '.join(SPLITS)}")
-    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    items = [item for item in map(json.loads, lines) if split == "all" or item_split(item) == split]
-    return items[:limit] if limit is not None else items
 
 
 def run_eval(
@@ -94,6 +89,7 @@ def run_eval(
     out_dir: Path | None = None,
     *,
     split: Split = "all",
+    corpus: CorpusChoice = "all",
     limit: int | None = None,
     retrieval: RetrievalMode | None = None,
     k: int | None = None,
@@ -102,69 +98,83 @@ def run_eval(
     answer_cache: Path | None = None,
     progress: bool = True,
 ) -> dict:
-    """Answer and score the split's questions; write the report files to out_dir (default: data_dir/eval).
+    """Answer and score the split's questions on the corpus ("all": every corpus they are about); write the report
+    files to out_dir (default: data_dir/eval).
 
-    Without data_dir the sample corpus is ingested into a fresh temporary store, so runs are reproducible
-    and never touch the user's own store; with data_dir the store already there is evaluated as it is.
-    `baseline` also runs the LangChain peer (evals.baseline) on the same questions and corpus, after ours
-    rather than in turns, so neither keeps evicting the other's prompt from the model's cache. `answer_cache`
-    (experiments only, never the gate) asks the model only for prompts that file has no answer for
-    (evals.answer_cache). Returns what results.json holds: summary, settings, rows, and with the peer
-    baseline_summary and baseline_rows.
+    Without data_dir each corpus the questions need is ingested into a fresh temporary store of its own, so runs
+    are reproducible, one corpus's figures never depend on the other's articles, and the user's own store is never
+    touched; with data_dir the store already there is evaluated as it is (for the questions of one corpus).
+    `baseline` also runs the LangChain peer (evals.baseline) on the same questions and corpus, after ours on
+    that corpus rather than in turns, so neither keeps evicting the other's prompt from the model's cache.
+    `answer_cache` (experiments only, never the gate) asks the model only for prompts that file has no answer
+    for (evals.answer_cache). Returns what results.json holds: summary (with by_corpus), settings, rows (each
+    with its corpus), and with the peer baseline_summary and baseline_rows.
     """
     if baseline and data_dir is not None:
         raise ConfigError("the LangChain peer reads the corpus files, so --baseline needs the sample corpus, "
                           "not an existing store (--data-dir)")
     out_dir = Path(out_dir) if out_dir is not None else settings.data_dir / "eval"
     overrides: dict = {key: value for key, value in (("retrieval", retrieval), ("top_k", k)) if value is not None}
-    items = load_dataset(dataset, limit, split)
+    items = load_dataset(dataset, limit, split, corpus)
     if not items:
-        raise ConfigError(f"{dataset} has no {split} questions (an item without a split is dev)")
-    corpus = sample_corpus_dir()
+        raise ConfigError(f"{dataset} has no {split} questions"
+                          + (f" on the {corpus} corpus" if corpus != "all" else "")
+                          + " (an item without a split is dev)")
+    groups = by_corpus(items)
+    if data_dir is not None and len(groups) > 1:
+        raise ConfigError(f"--data-dir evaluates one existing store, but these questions are about "
+                          f"{len(groups)} corpora ({', '.join(groups)}): choose one with --corpus")
+    rows: list[dict] = []
+    peer_rows: list[dict] = []
     with ExitStack() as stack:
         def temporary(prefix: str) -> Path:
             return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True)))
 
-        store_dir = temporary("newsrag-eval-") if data_dir is None else Path(data_dir)
-        run_settings = settings.model_copy(update={**overrides, "data_dir": store_dir})
-        store = Store(run_settings)
-        if data_dir is None:
-            ingest([str(corpus)], run_settings, store=store)
-        cache = AnswerCache(answer_cache, run_settings) if answer_cache else None
+        base_settings = settings.model_copy(update=overrides)
+        cache = AnswerCache(answer_cache, base_settings) if answer_cache else None
         if cache:
             stack.callback(cache.close)
 
-        def model() -> BaseChatModel:
+        def model(run_settings: Settings) -> BaseChatModel:
             llm = get_chat_model(run_settings)
             return CachedChatModel.wrapping(llm, cache) if cache else llm
 
-        chain = build_chain(run_settings, store=store, llm=model())
-        chain.warm_up()  # as `serve` does, so latency figures are what a user of the UI sees
-        rows = [_row(item, run_settings.top_k, *_ask(chain, item))
-                for item in tqdm(items, desc="eval", unit="q", disable=not progress)]
-        if baseline:
-            peer = LangChainBaseline(run_settings, corpus, temporary("newsrag-baseline-"), llm=model())
-            peer.warm_up()
-            peer_rows = [_row(item, TOP_K, *_ask_peer(peer, item))
-                         for item in tqdm(items, desc="peer", unit="q", disable=not progress)]
+        for name, group in groups.items():
+            store_dir = temporary(f"newsrag-eval-{name}-") if data_dir is None else Path(data_dir)
+            run_settings = base_settings.model_copy(update={"data_dir": store_dir})
+            store = Store(run_settings)
+            if data_dir is None:
+                ingest([str(corpus_dir(name))], run_settings, store=store)
+            chain = build_chain(run_settings, store=store, llm=model(run_settings))
+            chain.warm_up()  # as `serve` does, so latency figures are what a user of the UI sees
+            rows += [_row(item, run_settings.top_k, *_ask(chain, item))
+                     for item in tqdm(group, desc=f"eval {name}", unit="q", disable=not progress)]
+            if baseline:
+                peer = LangChainBaseline(run_settings, corpus_dir(name), temporary(f"newsrag-baseline-{name}-"),
+                                         llm=model(run_settings))
+                peer.warm_up()
+                peer_rows += [_row(item, TOP_K, *_ask_peer(peer, item))
+                              for item in tqdm(group, desc=f"peer {name}", unit="q", disable=not progress)]
 
     run_info = {
         "dataset": str(dataset),
         "split": split,
+        "corpus": corpus,
+        "corpora": list(groups),
         "questions": len(rows),
-        "corpus": "sample corpus" if data_dir is None else str(data_dir),
-        "llm_backend": run_settings.llm_backend,
-        "llm_model": run_settings.llm_model,
+        "store": None if data_dir is None else str(data_dir),
+        "llm_backend": base_settings.llm_backend,
+        "llm_model": base_settings.llm_model,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     if cache:  # such a run's latency figures are not the model's
         run_info["answer_cache"] = {"file": str(answer_cache), "answers_from_cache": cache.hits,
                                     "model_answers": cache.misses}
-    summary = {"run": {"system": "newsrag", **run_info, "retrieval": run_settings.retrieval,
-                       "k": run_settings.top_k}, **summarize(rows)}
+    summary = {"run": {"system": "newsrag", **run_info, "retrieval": base_settings.retrieval,
+                       "k": base_settings.top_k}, **summarize_by_corpus(rows)}
     results: dict = {
         "summary": summary,
-        "settings": run_settings.model_dump(mode="json", exclude=SECRET_SETTINGS),
+        "settings": base_settings.model_dump(mode="json", exclude=SECRET_SETTINGS | {"data_dir"}),
         "rows": rows,
     }
     if baseline:
@@ -172,7 +182,7 @@ def run_eval(
             "run": {"system": "LangChain peer", **run_info,
                     "retrieval": f"Chroma similarity, chunks of {CHUNK_SIZE} characters ({CHUNK_OVERLAP} overlap)",
                     "k": TOP_K},
-            **summarize(peer_rows),
+            **summarize_by_corpus(peer_rows),
         }
         results["baseline_rows"] = peer_rows
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -181,6 +191,11 @@ def run_eval(
     (out_dir / "report.md").write_text(report, encoding="utf-8")
     plot_report(summary, out_dir / "report.png")
     return results
+
+
+def summarize_by_corpus(rows: Sequence[Mapping]) -> dict:
+    """summarize()'s overall and by_category over every row, and by_corpus: the same two tables per corpus."""
+    return {**summarize(rows), "by_corpus": {name: summarize(group) for name, group in by_corpus(rows).items()}}
 
 
 Asked = tuple[Answer | None, list[Passage], str | None]
@@ -212,6 +227,7 @@ def _row(item: Mapping, k: int, answer: Answer | None, passages: list[Passage], 
     sources = {p.id: p.source for p in passages}
     return {
         "id": item["id"],
+        "corpus": item_corpus(item),
         "split": item_split(item),
         "category": item["category"],
         "question": item["question"],
@@ -270,7 +286,7 @@ def render_report(summary: Mapping, rows: Sequence[Mapping], peer_summary: Mappi
         "# newsrag eval report",
         "",
         f"{run['questions']} questions ({run.get('split', 'all')} split) from `{run['dataset']}` "
-        f"over the {run['corpus']}; "
+        f"over {corpora_text(run)}; "
         f"retrieval {run['retrieval']}, k={run['k']}, LLM backend {run['llm_backend']}"
         + (f" ({run['llm_model']})" if run.get("llm_model") else "")
         + f"; finished {run['finished']}. Errors: {overall['errors']}.",
@@ -290,13 +306,18 @@ def render_report(summary: Mapping, rows: Sequence[Mapping], peer_summary: Mappi
     for category, metrics in by_category.items():
         values = [_fmt(metrics[key]) for key, _ in QUALITY_METRICS]
         lines.append(f"| {category} | {metrics['n']} | " + " | ".join(values) + f" | {_fmt(metrics['total_p50'])} |")
+    lines += ["", *render_by_corpus(summary)]
     if peer_summary is not None:
         lines += ["", *render_peer_comparison(summary, peer_summary)]
     failures = [(row, reason) for row in rows if (reason := failure_reason(row))]
+    sealed = [row for row, _ in failures if item_split(row) == "test"]
     lines += ["", f"## Failures ({len(failures)})", ""]
     if not failures:
         lines.append("None.")
-    for row, reason in failures:
+    if sealed:
+        lines += [f"{len(sealed)} of them on the sealed test split, not listed: test results are read as the "
+                  "aggregate figures above, never question by question (evals/README.md).", ""]
+    for row, reason in ((row, reason) for row, reason in failures if item_split(row) != "test"):
         lines += [
             f"### {row['id']} ({row['category']}): {_oneline(reason)}",
             "",
@@ -307,6 +328,40 @@ def render_report(summary: Mapping, rows: Sequence[Mapping], peer_summary: Mappi
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def corpora_text(run: Mapping) -> str:
+    """Which articles a run read, for its report: each corpus in a store of its own, or the existing store."""
+    if run.get("store"):
+        return f"the existing store {run['store']} ({', '.join(run.get('corpora', []))} questions)"
+    corpora = run.get("corpora")
+    if not corpora:  # a results.json from before there were two corpora
+        return f"the {run.get('corpus', 'sample corpus')}"
+    return " and ".join(f"the {name} corpus" for name in corpora) + (
+        ", each in a store of its own" if len(corpora) > 1 else "")
+
+
+def render_by_corpus(summary: Mapping) -> list[str]:
+    """Markdown lines: the headline metrics per corpus, then per corpus and category (answer correctness, abstention
+    accuracy, citation precision), so a gain on one corpus never hides a loss on the other."""
+    by_corpus_ = summary.get("by_corpus") or {}
+    lines = ["## By corpus", "",
+             "| corpus | n | " + " | ".join(label for _, label in QUALITY_METRICS) + " |",
+             "|---|---|" + "---|" * len(QUALITY_METRICS)]
+    for name, tables in by_corpus_.items():
+        overall = tables["overall"]
+        lines.append(f"| {name} | {overall['n']} | " + " | ".join(_fmt(overall[key]) for key, _ in QUALITY_METRICS)
+                     + " |")
+    keys = (("answer_correctness", "answer correctness"), ("abstention_accuracy", "abstention accuracy"),
+            ("citation_precision", "citation precision"))
+    lines += ["", "### By corpus and category", "",
+              "| corpus | category | n | " + " | ".join(label for _, label in keys) + " |",
+              "|---|---|---|" + "---|" * len(keys)]
+    for name, tables in by_corpus_.items():
+        for category, metrics in tables["by_category"].items():
+            lines.append(f"| {name} | {category} | {metrics['n']} | "
+                         + " | ".join(_fmt(metrics[key]) for key, _ in keys) + " |")
+    return lines
 
 
 def _cache_note(cache: Mapping | None) -> list[str]:
@@ -342,11 +397,20 @@ def render_peer_comparison(summary: Mapping, peer_summary: Mapping) -> list[str]
         "|---|---|" + "---|" * len(PEER_METRICS),
     ]
     for category, metrics in summary["by_category"].items():
-        other = peer_summary["by_category"].get(category, {})
-        cells = [f"{_fmt(metrics[key])} / {_fmt(other.get(key))} ({_difference(metrics[key], other.get(key))})"
-                 for key, _ in PEER_METRICS]
-        lines.append(f"| {category} | {metrics['n']} | " + " | ".join(cells) + " |")
+        lines.append(_peer_cells(category, metrics, peer_summary["by_category"].get(category, {})))
+    peer_corpora = peer_summary.get("by_corpus") or {}
+    lines += ["", "### By corpus (ours / peer (difference))", "",
+              "| corpus | n | " + " | ".join(label for _, label in PEER_METRICS) + " |",
+              "|---|---|" + "---|" * len(PEER_METRICS)]
+    for name, tables in (summary.get("by_corpus") or {}).items():
+        lines.append(_peer_cells(name, tables["overall"], peer_corpora.get(name, {}).get("overall", {})))
     return lines
+
+
+def _peer_cells(label: str, ours: Mapping, peer: Mapping) -> str:
+    cells = [f"{_fmt(ours[key])} / {_fmt(peer.get(key))} ({_difference(ours[key], peer.get(key))})"
+             for key, _ in PEER_METRICS]
+    return f"| {label} | {ours['n']} | " + " | ".join(cells) + " |"
 
 
 def _oneline(text: str) -> str:
@@ -438,15 +502,22 @@ def compare(old_path: Path, new_path: Path) -> str:
     old_rows = {row["id"]: row for row in old["rows"]}
     new_rows = {row["id"]: row for row in new["rows"]}
     regressions, improvements = [], []
+    sealed: Counter[str] = Counter()
     for qid in (qid for qid in new_rows if qid in old_rows):
         improved, regressed = question_changes(old_rows[qid], new_rows[qid])
         row = new_rows[qid]
+        if item_split(row) == "test":  # the sealed split is read as counts only
+            sealed.update(improved=int(bool(improved)), regressed=int(bool(regressed)))
+            continue
         got = _oneline(row["answer"]) or "(no answer)"
         where = f"{qid} ({row['category']}, {row.get('split', 'dev')})"
         if regressed:
             regressions.append(f"- {where}: {'; '.join(regressed)}. Got: {got}")
         if improved:
             improvements.append(f"- {where}: {'; '.join(improved)}")
+    if sealed:
+        lines += ["", f"Test split (sealed, counted only): {sealed['regressed']} questions regressed, "
+                  f"{sealed['improved']} improved."]
     lines += ["", f"## Regressed ({len(regressions)})", "", *(regressions or ["None."])]
     lines += ["", f"## Improved ({len(improvements)})", "", *(improvements or ["None."])]
     only_old = [qid for qid in old_rows if qid not in new_rows]
@@ -479,8 +550,11 @@ def check_gate(
     recorded in the results file thresholds.toml names: the gate itself never spends CI time on the peer.
     """
     config = tomllib.loads(Path(thresholds_path).read_text(encoding="utf-8"))
-    split = summary["run"].get("split", "all")
+    split, corpus = summary["run"].get("split", "all"), summary["run"].get("corpus", "all")
     failures = [] if split == "test" else [f"the gate reads the test split; this run was on {split}"]
+    if corpus != "all":
+        failures.append(f"the gate reads the test split of every corpus ({', '.join(CORPORA)}); "
+                        f"this run was on the {corpus} corpus")
     failures += _below_minimums(summary["overall"], config.get("gate", {}))
     if "beats_baseline" not in config:
         return GateOutcome(failures)
@@ -523,9 +597,12 @@ def _peer_overall(summary: Mapping, section: Mapping, peer_summary: Mapping | No
         peer_summary = _load_results(path).get("baseline_summary")
         if peer_summary is None:
             return {}, f"{path} has no baseline_summary: it was not a --baseline run"
-    recorded = peer_summary["run"]
-    if recorded.get("split") != "test" or recorded["questions"] != summary["run"]["questions"]:
-        return {}, (f"the peer ran on {recorded['questions']} {recorded.get('split', 'all')} questions, this run "
-                    f"on {summary['run']['questions']} {summary['run'].get('split', 'all')} questions: "
-                    "record the peer again on the whole test split")
+    recorded, ours = peer_summary["run"], summary["run"]
+    # a record from before there were two corpora was on the Iraq corpus
+    recorded_corpora, our_corpora = (run.get("corpora", [DEFAULT_CORPUS]) for run in (recorded, ours))
+    if (recorded.get("split") != "test" or recorded["questions"] != ours["questions"]
+            or recorded_corpora != our_corpora):
+        return {}, (f"the peer ran on {recorded['questions']} {recorded.get('split', 'all')} questions "
+                    f"({', '.join(recorded_corpora)}), this run on {ours['questions']} {ours.get('split', 'all')} "
+                    f"questions ({', '.join(our_corpora)}): record the peer again on the whole test split")
     return dict(peer_summary["overall"]), None

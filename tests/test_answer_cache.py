@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from evals.answer_cache import AnswerCache, CachedChatModel, seed_from_results
-from evals.run import DEFAULT_DATASET, load_dataset
+from evals.dataset import DEFAULT_DATASET, load_dataset
 from rag.chain import build_chain
 from rag.config import Settings
 from rag.llm import FakeNewsModel
@@ -18,7 +18,7 @@ from rag.prompts import answer_messages
 
 from test_chain import sample_store  # noqa: F401 - a fixture
 
-GOLD = {item["id"]: item for item in load_dataset(DEFAULT_DATASET, None, "all")}
+GOLD = {item["id"]: item for item in load_dataset(DEFAULT_DATASET, corpus="iraq")}  # the sample store's questions
 
 
 class CountingModel(FakeNewsModel):

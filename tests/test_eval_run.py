@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evals.run import DEFAULT_THRESHOLDS, check_gate, compare, load_dataset, run_eval
+from evals.dataset import load_dataset
+from evals.run import DEFAULT_THRESHOLDS, check_gate, compare, run_eval
 from rag.config import Settings
 from rag.errors import ConfigError
 
@@ -41,7 +42,7 @@ def eval_run(tmp_path_factory):
     """One run, with the peer, over three gold questions (a fact, a follow-up with history, an unanswerable) and
     one broken one."""
     root = tmp_path_factory.mktemp("eval")
-    broken = {**GOLD["f01"], "id": "broken", "question": "   "}  # the chain refuses an empty question
+    broken = {**GOLD["f01"], "id": "broken", "split": "dev", "question": "   "}  # the chain refuses an empty question
     dataset = write_gold(root / "tiny.jsonl", [GOLD["f01"], GOLD["f02"], GOLD["f03"], broken])
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # no developer .env
@@ -61,7 +62,8 @@ def test_run_writes_results_report_and_chart(eval_run):
         assert [row["id"] for row in rows] == ["f01", "f02", "f03", "broken"]
         assert all(ROW_KEYS <= set(row) for row in rows)
     assert all(len(row["passages"]) <= 3 for row in results["rows"])
-    assert [row["split"] for row in results["rows"]] == ["test", "dev", "test", "test"]
+    assert [row["split"] for row in results["rows"]] == ["test", "dev", "test", "dev"]
+    assert {row["corpus"] for row in results["rows"] + results["baseline_rows"]} == {"iraq"}
     assert results["settings"]["retrieval"] == "bm25" and results["settings"]["top_k"] == 3
     assert "llm_api_key" not in results["settings"]
 
@@ -107,7 +109,20 @@ def test_a_question_that_raises_is_a_recorded_failure(eval_run):
     assert "empty" in broken["error"]
     assert broken["scores"]["answer_correct"] is False
     assert eval_run["summary"]["overall"]["errors"] == 1
-    assert "### broken (single_fact): error: QuestionError" in (eval_run["out"] / "report.md").read_text()
+    report = (eval_run["out"] / "report.md").read_text()
+    assert "### broken (single_fact): error: QuestionError" in report
+
+
+def test_the_report_lists_no_failure_of_the_sealed_test_split(eval_run):
+    from evals.run import render_report
+
+    rows = copy.deepcopy(eval_run["results"]["rows"])
+    for row in rows:  # every question fails: f01 and f03 are test items, f02 and broken dev ones
+        row["scores"].update(answer_correct=False)
+    report = render_report(eval_run["summary"], rows)
+    assert "### f02 (follow_up): wrong answer" in report and "### broken " in report
+    assert "### f01 " not in report and "### f03 " not in report
+    assert "2 of them on the sealed test split, not listed" in report
 
 
 def test_compare_names_regressed_and_improved_questions(eval_run, tmp_path):
@@ -123,10 +138,14 @@ def test_compare_names_regressed_and_improved_questions(eval_run, tmp_path):
     (tmp_path / "old.json").write_text(json.dumps(old))
     (tmp_path / "new.json").write_text(json.dumps(new))
 
+    for results_ in (old, new):
+        results_["rows"][0]["split"] = "dev"  # the sealed test split's questions are only counted
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
     text = compare(tmp_path / "old.json", tmp_path / "new.json")
     regressed, improved = text.split("## Improved")
-    assert "f01 (single_fact, test): no longer correct; abstention answered → false_abstain" in regressed
-    assert "f03" in improved and "f03" not in regressed
+    assert "f01 (single_fact, dev): no longer correct; abstention answered → false_abstain" in regressed
+    assert "f03" not in text and "Test split (sealed, counted only): 0 questions regressed, 1 improved." in text
     assert "| answer correctness |" in text and "-0.25" in text
     assert "Old: all split, 4 questions. New: all split, 4 questions." in text and "not comparable" not in text
     new["summary"]["run"]["split"] = "test"
@@ -295,3 +314,80 @@ def test_retrieval_ablation_prices_the_chunk_header_and_overlap(tmp_path, monkey
     assert cost[(0, False)] < cost[(30, False)]
     assert all(row["hit_at_k"] == 1.0 for row in rows)  # f07's evidence is found with or without either
     assert "| 30 | none |" in render_ablation(rows)
+
+
+HARBOUR_ITEM = {
+    "id": "g-fixture-01", "corpus": "general", "split": "dev", "category": "single_fact",
+    "question": "How many visitors did the harbour festival draw?", "history": [],
+    "answer": "About twelve thousand visitors came.", "must_include": [["twelve thousand", "12000"]], "must_not": [],
+    "wrong_answer": "About two thousand visitors came.",
+    "evidence": [{"article": "harbour.md", "span": "The harbour festival drew about twelve thousand visitors"}],
+}
+
+
+@pytest.fixture
+def two_corpora(tmp_path, monkeypatch):
+    """A gold folder with an Iraq item and a general one, the general corpus a folder of one short article."""
+    import evals.dataset
+
+    general = tmp_path / "general"
+    general.mkdir()
+    (general / "harbour.md").write_text((Path(__file__).parent / "data" / "harbour.md").read_text())
+    monkeypatch.setitem(evals.dataset.CORPORA, "general", lambda: general)
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    write_gold(gold / "gold.jsonl", [GOLD["f07"]])
+    write_gold(gold / "gold-fixture.jsonl", [HARBOUR_ITEM])
+    monkeypatch.chdir(tmp_path)
+    return gold
+
+
+def test_each_corpus_is_asked_over_a_store_of_its_own_and_reported_apart(two_corpora, tmp_path):
+    settings = Settings(llm_backend="fake", data_dir=tmp_path / "user-data")
+    results = run_eval(settings, two_corpora, tmp_path / "out", baseline=True, progress=False)
+    for rows in (results["rows"], results["baseline_rows"]):
+        assert [(row["id"], row["corpus"]) for row in rows] == [("f07", "iraq"), ("g-fixture-01", "general")]
+        iraq, general = rows
+        assert {p["source"].rpartition("/")[2] for p in general["passages"]} == {"harbour.md"}
+        assert iraq["passages"] and all(not p["source"].endswith("harbour.md") for p in iraq["passages"])
+    summary = results["summary"]
+    assert summary["run"]["corpora"] == ["iraq", "general"] and summary["run"]["corpus"] == "all"
+    assert {name: tables["overall"]["n"] for name, tables in summary["by_corpus"].items()} == {"iraq": 1, "general": 1}
+    assert set(results["baseline_summary"]["by_corpus"]) == {"iraq", "general"}
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "over the iraq corpus and the general corpus, each in a store of its own" in report
+    assert "| general | single_fact | 1 |" in report and "| general | 1 | " in report
+    assert not (tmp_path / "user-data").exists()
+
+    only = run_eval(settings, two_corpora, tmp_path / "general-only", corpus="general", progress=False)
+    assert [row["id"] for row in only["rows"]] == ["g-fixture-01"] and only["summary"]["run"]["corpora"] == ["general"]
+    with pytest.raises(ConfigError, match="--data-dir evaluates one existing store.*2 corpora"):
+        run_eval(settings, two_corpora, tmp_path / "x", data_dir=tmp_path / "store", progress=False)
+
+    from evals.answer_cache import seed_from_results
+
+    seeded = seed_from_results(tmp_path / "a.db", tmp_path / "out" / "results.json", settings, two_corpora)
+    assert seeded >= 4, "ours and the peer's answer, on each corpus"
+    again = run_eval(settings, two_corpora, tmp_path / "again", baseline=True, answer_cache=tmp_path / "a.db",
+                     progress=False)
+    # only the two warm-ups (ours, the peer's) reach the model: the second corpus's warm-up is the same prompt
+    assert again["summary"]["run"]["answer_cache"]["model_answers"] == 2
+    assert [row["raw_answer"] for row in again["rows"]] == [row["raw_answer"] for row in results["rows"]]
+
+
+def test_the_gate_reads_the_test_split_of_every_corpus_and_a_peer_record_of_the_same_corpora(recorded_peer):
+    ours = summary_of(answer_correctness=0.6, abstention_accuracy=0.9)
+    one_corpus = {**ours, "run": {**ours["run"], "corpus": "iraq", "corpora": ["iraq"]}}
+    assert "the gate reads the test split of every corpus" in check_gate(one_corpus, recorded_peer(False)).failures[0]
+    both = {**ours, "run": {**ours["run"], "corpus": "all", "corpora": ["iraq", "general"]}}
+    outcome = check_gate(both, recorded_peer(False))  # the record is of the Iraq corpus alone
+    assert not outcome.passed and "(iraq), this run on 80 test questions (iraq, general)" in outcome.failures[0]
+    peer = {"run": {**both["run"]}, "overall": {"answer_correctness": 0.5, "abstention_accuracy": 0.7}}
+    assert check_gate(both, recorded_peer(False), peer_summary=peer).passed
+
+
+def test_cli_gate_refuses_one_corpus():
+    from ui.cli import cli
+
+    result = CliRunner().invoke(cli, ["eval", "--gate", "--corpus", "iraq"])
+    assert result.exit_code == 2 and "--gate runs the test split of every corpus" in result.output

@@ -17,7 +17,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from ingest.pipeline import sample_corpus_dir
 from rag.chain import AnswerChain
 from rag.prompts import ABSTAIN_TEXT
-from ui.cli import server_sent_events
+from ui.commands.ask import server_sent_events
 from ui.openai_api import SOURCES_HEADING
 from ui.services import Services
 

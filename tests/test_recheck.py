@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from evals.dataset import DEFAULT_DATASET, load_dataset
 from evals.recheck import CHECKS, recheck, render_answer_check_ablation, switched_off
-from evals.run import DEFAULT_DATASET, load_dataset
 from rag.chain import build_chain
 from rag.llm import FakeNewsModel
 

@@ -23,8 +23,8 @@ from langchain_core.outputs import LLMResult
 
 from evals.baseline import LangChainBaseline
 from evals.bench.measure import Stopwatch, latency, ratio
+from evals.dataset import DEFAULT_DATASET, load_dataset
 from evals.metrics import is_answerable, percentile
-from evals.run import DEFAULT_DATASET, load_dataset
 from ingest.pipeline import ingest, sample_corpus_dir
 from rag.chain import AnswerChain, build_chain
 from rag.config import Settings
@@ -39,14 +39,15 @@ FOLLOW_UPS = 3  # gold follow-ups timed to see what the prefix cache keeps acros
 
 
 def questions(n: int, dataset: Path = DEFAULT_DATASET) -> list[str]:
-    """The first n answerable gold questions that need no chat history (a follow-up adds a condense call)."""
-    items = [item for item in load_dataset(dataset) if is_answerable(item) and not item.get("history")]
+    """The first n answerable gold questions on the sample corpus (the one the benchmark ingests) that need no chat
+    history (a follow-up adds a condense call)."""
+    items = [item for item in load_dataset(dataset, corpus="iraq") if is_answerable(item) and not item.get("history")]
     return [item["question"] for item in items[:n]]
 
 
 def follow_ups(n: int, dataset: Path = DEFAULT_DATASET) -> list[dict[str, Any]]:
-    """The first n answerable gold questions that come with chat history, as chain inputs."""
-    items = [item for item in load_dataset(dataset) if is_answerable(item) and item.get("history")]
+    """The first n answerable gold questions on the sample corpus that come with chat history, as chain inputs."""
+    items = [item for item in load_dataset(dataset, corpus="iraq") if is_answerable(item) and item.get("history")]
     return [{"question": item["question"], "chat_history": item["history"]} for item in items[:n]]
 
 
