@@ -1,5 +1,5 @@
-"""Who may use the server: the login (HTTP Basic, or Bearer user:password), the same-site check on writes, and
-the guard on the files Gradio's events may name."""
+"""Who may use the server: the login (HTTP Basic, Bearer user:password, or Gradio's login cookie on pages), the
+same-site check on writes, and the guard on the files Gradio's events may name."""
 
 from __future__ import annotations
 
@@ -40,10 +40,12 @@ def parse_auth(value: str | None) -> list[tuple[str, str]]:
     return pairs
 
 
-def basic_auth(users: Sequence[tuple[str, str]]) -> Callable[..., None]:
+def basic_auth(users: Sequence[tuple[str, str]], logins: GradioLogins | None = None) -> Callable[..., None]:
     """A dependency requiring credentials from `users` (none required when the list is empty).
 
-    HTTP Basic, or `Authorization: Bearer user:password`: what OpenAI clients send as their API key.
+    HTTP Basic, or `Authorization: Bearer user:password`: what OpenAI clients send as their API key. With
+    `logins`, a GET or HEAD from someone logged in through the chat's login form passes too, so one login
+    opens the pages the chat links to (a cookie never authorises a write: that stays a CSRF question).
     """
     security = HTTPBasic(auto_error=False, realm="newsrag")
 
@@ -51,6 +53,8 @@ def basic_auth(users: Sequence[tuple[str, str]]) -> Callable[..., None]:
     # (from __future__ import annotations) cannot reach when FastAPI resolves them.
     def check(request: Request, credentials: HTTPBasicCredentials | None = Depends(security)) -> None:
         if not users:
+            return
+        if logins is not None and request.method in ("GET", "HEAD") and logins.user(request.cookies):
             return
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if credentials is None and scheme.lower() == "bearer" and ":" in token:

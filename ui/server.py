@@ -50,10 +50,10 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Gradio keeps uploads in GRADIO_TEMP_DIR (default: the system temp dir): under the data dir instead
     os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio-uploads").resolve())
     app.include_router(build_router(services, users))
-    app.include_router(build_viewer_router(services.store, [basic_auth(users)]))
+    logins = GradioLogins()  # the chat's login form lets its users read the articles it links to
+    app.include_router(build_viewer_router(services.store, [basic_auth(users, logins)]))
     demo = build_blocks(services)
     demo.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
-    logins = GradioLogins()
     files = GradioFiles(logins)
     guard_gradio_events(demo, files)  # an event may name only files its user uploaded (see GradioFiles)
     app.add_middleware(GradioGate, files=files)
