@@ -53,3 +53,61 @@ def test_the_chat_login_opens_the_article_viewer(served):
     with closing(logged_in(base)) as browser:
         assert browser.get("/logout").status_code in (200, 302, 307)
         assert browser.get(page).status_code == 401  # logged out: the cookie no longer opens it
+
+
+def test_every_gradio_route_needs_the_login_but_the_login_page_s_own(served):
+    """/gradio_api/cancel, /reset and /heartbeat/{hash} answered anyone; now only the login page's helpers do."""
+    base, _ = served
+    session = {"session_hash": "abc123", "fn_index": 0, "event_id": "e1"}
+    closed = [
+        ("post", "/gradio_api/cancel", {"json": session}),
+        ("post", "/gradio_api/reset", {"json": session}),
+        ("post", "/gradio_api/reset/", {"json": session}),
+        ("get", "/gradio_api/heartbeat/abc123", {}),
+        ("get", "/gradio_api/upload_progress?upload_id=x", {}),
+        ("get", "/gradio_api/startup-events", {}),
+        ("get", "/gradio_api/info", {}),
+        ("post", "/gradio_api/queue/join", {"json": {**session, "data": []}}),
+        ("get", "/gradio_api/file=/etc/hostname", {}),
+    ]
+    for method, path, kwargs in closed:
+        response = getattr(httpx, method)(base + path, timeout=10, **kwargs)
+        assert response.status_code == 401, (path, response.status_code, response.text[:200])
+    for path in ("/gradio_api/login_check", "/gradio_api/app_id", "/gradio_api/theme.css", "/config", "/"):
+        assert httpx.get(base + path, timeout=10).status_code in (200, 401), path  # the login page still loads
+    assert httpx.get(f"{base}/gradio_api/theme.css", timeout=10).status_code == 200
+    with closing(logged_in(base)) as browser:
+        assert browser.post("/gradio_api/cancel", json=session).status_code == 200
+        assert browser.post("/gradio_api/reset", json=session).status_code == 200
+        with browser.stream("GET", "/gradio_api/heartbeat/abc123") as beat:
+            assert beat.status_code == 200
+        assert browser.get("/config").status_code == 200
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: make browser")
+def test_in_chromium_the_login_form_leads_to_an_answer_and_its_article(served, browser):
+    """The whole browser path with the gates on: login form, chat answer, the source's article link, no prompt."""
+    base, _ = served
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(base)
+        page.get_by_label("username").fill("alice")
+        page.get_by_label("password").fill("alice-pw")
+        page.get_by_role("button", name="Login").click()
+        question = page.get_by_placeholder("Ask about the articles…")
+        question.fill("How many visitors came to the harbour festival?")
+        question.press("Enter")
+        link = page.locator("#sources a[href^='/articles/']").first
+        link.wait_for(timeout=120_000)
+        viewer = context.new_page()
+        opened = viewer.goto(base + link.get_attribute("href").replace("&amp;", "&"))
+        assert opened is not None and opened.status == 200
+        assert "twelve thousand" in viewer.locator("article").inner_text()
+    finally:
+        context.close()

@@ -102,7 +102,7 @@ async def same_site_uploads(request: Request, call_next: Callable) -> Response:
     return await call_next(request)
 
 
-# --- the Gradio app: who logged in through its form, and which files its events may name
+# --- the Gradio app: who logged in through its form, which files its events may name, which routes need a login
 
 
 class GradioLogins:
@@ -190,21 +190,33 @@ def guard_gradio_events(demo: gr.Blocks, files: GradioFiles) -> None:
     demo.process_api = process_api  # type: ignore[method-assign]
 
 
+# Gradio routes its login page needs before anyone has logged in; with auth on, every other /gradio_api
+# route needs the login (Gradio itself leaves /cancel, /reset and /heartbeat open).
+OPEN_GRADIO_ROUTES = frozenset({"login_check", "user", "token", "app_id", "theme.css"})
+
+
 class GradioGate:
-    """ASGI middleware: a record of who uploaded what through Gradio's upload route.
+    """ASGI middleware: with auth, a login for every /gradio_api route; always, a record of who uploaded what.
 
     Upload responses are read to record their paths in `files`; the request goes without Accept-Encoding
     so that the answer is plain JSON, not Brotli.
     """
 
-    def __init__(self, app: Callable, files: GradioFiles) -> None:
-        self.app, self.files = app, files
+    def __init__(self, app: Callable, files: GradioFiles, auth: bool) -> None:
+        self.app, self.files, self.auth = app, files, auth
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or scope.get("path", "").rstrip("/") != "/gradio_api/upload":
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/gradio_api/"):
             await self.app(scope, receive, send)
             return
         user = self.files.logins.user(Request(scope).cookies)
+        if self.auth and user is None and path.removeprefix("/gradio_api/").strip("/") not in OPEN_GRADIO_ROUTES:
+            await PlainTextResponse("login required", status_code=401)(scope, receive, send)
+            return
+        if path.rstrip("/") != "/gradio_api/upload":
+            await self.app(scope, receive, send)
+            return
         status, body = 0, bytearray()
 
         async def record(message: dict) -> None:

@@ -56,7 +56,7 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     demo.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
     files = GradioFiles(logins)
     guard_gradio_events(demo, files)  # an event may name only files its user uploaded (see GradioFiles)
-    app.add_middleware(GradioGate, files=files)
+    app.add_middleware(GradioGate, files=files, auth=bool(users))  # and a login for every /gradio_api route
     gr.mount_gradio_app(
         app, demo, path="/", auth=users or None, auth_message="Sign in to newsrag.", theme=THEME, css=CSS, js=CHAT_JS,
         max_file_size=settings.upload_max_bytes, ssr_mode=False,
