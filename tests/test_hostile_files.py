@@ -227,6 +227,25 @@ def test_escape_codes_in_file_names_never_reach_the_terminal(tmp_path):
     assert not any(char in result.output for char in "\x1b\x07\r")
 
 
+def test_escape_codes_in_stored_file_names_never_reach_the_terminal_in_sources_or_delete(tmp_path):
+    """A good article under a name holding an OSC title sequence and a colour code: `sources` and `delete` print
+    the name with the escapes as pictures (␛), as ingest's failure lines already did."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = "\x1b]0;owned\x07news-\x1b[31mred\x9b2J.md"
+    (folder / name).write_text(HARBOUR)
+    env = env_for(tmp_path / "data")
+    newsrag(env, "ingest", str(folder))
+    listed = newsrag(env, "sources")
+    removed = newsrag(env, "delete", name)
+    for done in (listed, removed):
+        shown = done.stdout + done.stderr
+        assert not any(char in shown for char in "\x1b\x07\x9b"), repr(shown)
+        assert "␛]0;owned" in shown and "news-␛[31mred" in shown, shown
+    assert removed.stdout.startswith("Removed 'Harbour festival draws record crowds'")
+    assert "No articles yet" in newsrag(env, "sources").stdout
+
+
 # --- 9. symlinks out of the named folder --------------------------------------------------------------------------
 
 
