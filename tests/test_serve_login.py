@@ -4,6 +4,7 @@ and which routes answer without one. Fake model throughout.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -111,3 +112,45 @@ def test_in_chromium_the_login_form_leads_to_an_answer_and_its_article(served, b
         assert "twelve thousand" in viewer.locator("article").inner_text()
     finally:
         context.close()
+
+
+def run_event(client: httpx.Client, name: str, session_hash: str, data: list, event_data: dict | None = None) -> dict:
+    """Call the event whose function (api_name) is `name` directly, as the page does for unqueued events."""
+    config = client.get("/config").json()
+    dep = next(d for d in config["dependencies"] if d.get("api_name") == name)
+    response = client.post("/gradio_api/run/predict", json={
+        "data": data, "fn_index": dep["id"], "session_hash": session_hash, "event_data": event_data,
+        "trigger_id": dep["targets"][0][0]})
+    return {"status": response.status_code, **response.json()}
+
+
+def test_a_comment_stays_with_its_user_even_with_their_session_hash(served):
+    """Bob sends alice's session hash to comment on (replace the comment of) alice's rated answer: refused, and
+    `feedback export` keeps alice's comment; bob's own comment never lands on alice's verdict."""
+    base, data_dir = served
+    history = [{"role": "user", "content": [{"type": "text", "text": "How many visitors came?"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "About twelve thousand [1]."}]}]
+    with closing(logged_in(base)) as alice, closing(logged_in(base, "bob", "bob-pw")) as bob:
+        rated = run_event(alice, "rate", "alice-page", [history, None], {"index": 1, "value": "x", "liked": True})
+        assert rated["status"] == 200, rated
+        assert run_event(alice, "save_comment", "alice-page", [None, "alice: spot on"])["status"] == 200
+        hijack = run_event(bob, "save_comment", "alice-page", [None, "bob: replaced"])
+        assert hijack["status"] != 200 and "belongs to another login" in str(hijack), hijack
+        assert "bob: replaced" not in str(run_event(bob, "rate", "alice-page", [history, None],
+                                                    {"index": 1, "value": "x", "liked": False}))
+    exported = newsrag(env_for(data_dir), "feedback", "export").stdout
+    [entry] = [json.loads(line) for line in exported.splitlines() if line.strip()]
+    assert entry["user"] == "alice" and entry["comment"] == "alice: spot on", entry
+
+
+def test_the_feedback_log_folds_only_a_verdict_s_own_user_s_comment(tmp_path):
+    from ui.feedback import FeedbackLog
+
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    record = {"question": "q", "answer": "a", "citations": [], "settings": {}}
+    verdict = log.verdict(record, "up", "alice")
+    log.comment(verdict, "mine", "alice")
+    log.comment(verdict, "not yours", "bob")
+    anonymous = log.verdict(record, "down")
+    log.comment(anonymous, "kept")
+    assert [e.get("comment") for e in log.entries()] == ["mine", "kept"]

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ async def same_site_uploads(request: Request, call_next: Callable) -> Response:
     return await call_next(request)
 
 
-# --- the Gradio app: who logged in through its form, which files its events may name, which routes need a login
+# --- the Gradio app: who logged in through its form, whose session an event is, which files it may name, and
+# which routes need a login
 
 
 class GradioLogins:
@@ -170,8 +172,34 @@ def _file_paths(value: object) -> Iterator[str]:
             yield from _file_paths(item)
 
 
-def guard_gradio_events(demo: gr.Blocks, files: GradioFiles) -> None:
-    """Check every event's raw inputs with `files` before Gradio touches them: one place for all events.
+class GradioSessions:
+    """Which login each Gradio session hash belongs to: the first one that used it.
+
+    Gradio keeps a session's state (the conversation id, the feedback id just rated) under a hash the client
+    chose, and gives it to whoever sends that hash; another login sending it is refused here. Without
+    NEWSRAG_UI_AUTH there is one anonymous user and nothing to tell apart.
+    """
+
+    MAX_SESSIONS = 10_000  # as many as Gradio keeps states for
+
+    def __init__(self) -> None:
+        self._owners: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def refusal(self, user: str, session_hash: str | None) -> str | None:
+        """Why `user` may not act in this session, or None."""
+        if not session_hash:
+            return None
+        with self._lock:
+            owner = self._owners.setdefault(session_hash, user)
+            self._owners.move_to_end(session_hash)
+            while len(self._owners) > self.MAX_SESSIONS:
+                self._owners.popitem(last=False)
+        return None if owner == user else "This page's session belongs to another login: reload the page."
+
+
+def guard_gradio_events(demo: gr.Blocks, files: GradioFiles, sessions: GradioSessions) -> None:
+    """Check every event with `files` and `sessions` before Gradio touches its inputs: one place for all events.
 
     Blocks.process_api is where the queue, /gradio_api/run and /gradio_api/call all hand an event its inputs.
     """
@@ -183,7 +211,7 @@ def guard_gradio_events(demo: gr.Blocks, files: GradioFiles) -> None:
         request = given.get("request")
         request = request[0] if isinstance(request, list) and request else request
         user = getattr(request, "username", None) or ""
-        if problem := files.refusal(user, given.get("inputs")):
+        if problem := sessions.refusal(user, given.get("session_hash")) or files.refusal(user, given.get("inputs")):
             raise gr.Error(problem)
         return await original(*args, **kwargs)
 

@@ -24,6 +24,7 @@ from ui.security import (
     GradioFiles,
     GradioGate,
     GradioLogins,
+    GradioSessions,
     basic_auth,
     guard_gradio_events,
     parse_auth,
@@ -55,7 +56,8 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     demo = build_blocks(services)
     demo.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
     files = GradioFiles(logins)
-    guard_gradio_events(demo, files)  # an event may name only files its user uploaded (see GradioFiles)
+    # an event may name only files its login uploaded, and only in that login's own session
+    guard_gradio_events(demo, files, GradioSessions())
     app.add_middleware(GradioGate, files=files, auth=bool(users))  # and a login for every /gradio_api route
     gr.mount_gradio_app(
         app, demo, path="/", auth=users or None, auth_message="Sign in to newsrag.", theme=THEME, css=CSS, js=CHAT_JS,
