@@ -254,7 +254,11 @@ class GradioGate:
             elif message["type"] == "http.response.body" and status == 200:
                 body.extend(message.get("body", b""))
                 if not message.get("more_body"):
-                    self.files.record(user or "", json.loads(body))
+                    try:
+                        paths = json.loads(body)
+                    except ValueError:  # not Gradio's list of paths: nothing recorded, so nothing may be named
+                        paths = []
+                    self.files.record(user or "", paths if isinstance(paths, list) else [])
             await send(message)
 
         headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"accept-encoding"]
