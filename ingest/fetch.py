@@ -11,7 +11,9 @@ import socket
 import threading
 import time
 from pathlib import PurePosixPath
+from typing import Any
 
+import httpcore
 import httpx
 
 from ingest.decode import decode
@@ -41,12 +43,17 @@ def fetch_article(url: str, settings: Settings) -> Article:
     current = url
     deadline = time.monotonic() + settings.url_timeout
     too_slow = LoadError(url, f"download took longer than {settings.url_timeout:g} s (NEWSRAG_URL_TIMEOUT)")
+    pinned = _PinnedBackend()
+    transport = None if settings.allow_private_urls else httpx.HTTPTransport()
+    if transport is not None:  # connect only to the addresses _check_address approved, never resolving again
+        transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=pinned)
     with (
         _Watchdog(settings.url_timeout + WATCHDOG_GRACE) as watchdog,
-        httpx.Client(timeout=settings.url_timeout, follow_redirects=False, headers=_REQUEST_HEADERS) as client,
+        httpx.Client(timeout=settings.url_timeout, follow_redirects=False, headers=_REQUEST_HEADERS,
+                     transport=transport) as client,
     ):
         for _ in range(MAX_REDIRECTS + 1):
-            _check_address(url, current, settings)
+            pinned.pin(*_check_address(url, current, settings))
             try:
                 with client.stream("GET", current, extensions={"trace": watchdog.trace}) as response:
                     if response.is_redirect:
@@ -68,6 +75,27 @@ def fetch_article(url: str, settings: Settings) -> Article:
                 return html_article(url, text, fallback_title, page_url=current)
             return text_article(url, text, fallback_title)
     raise LoadError(url, f"too many redirects (more than {MAX_REDIRECTS})")
+
+
+class _PinnedBackend(httpcore.SyncBackend):
+    """httpcore's network backend, connecting each host name to the address the check approved for it.
+
+    DNS rebinding: resolving again to connect could give another answer (127.0.0.1) than the one checked.
+    The URL keeps its name, so the Host header and TLS's SNI and certificate check still use the name.
+    """
+
+    def __init__(self) -> None:
+        self._addresses: dict[str, str] = {}
+
+    def pin(self, host: str, address: str | None) -> None:
+        if address is not None:
+            self._addresses[host] = address
+
+    def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        address = self._addresses.get(host)
+        if address is None:
+            raise httpcore.ConnectError(f"{host} was not checked before connecting")
+        return super().connect_tcp(address, port, *args, **kwargs)
 
 
 class _Watchdog:
@@ -113,10 +141,11 @@ def _shut(sock: socket.socket) -> None:
         pass  # already closed
 
 
-def _check_address(url: str, current: str, settings: Settings) -> None:
+def _check_address(url: str, current: str, settings: Settings) -> tuple[str, str | None]:
     """Refuse non-http(s) redirects and, unless allowed, hosts on loopback, private or other local networks.
 
-    The check resolves the name itself; a DNS answer that changes before httpx connects is not caught.
+    Returns the host name httpx will connect to and the checked address to connect it to (None when private
+    addresses are allowed and nothing was checked).
     """
     try:
         parsed = httpx.URL(current)
@@ -125,17 +154,18 @@ def _check_address(url: str, current: str, settings: Settings) -> None:
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise LoadError(url, f"{current} is not an http(s) URL with a host name")
     if settings.allow_private_urls:
-        return
+        return parsed.host, None
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
         host = parsed.raw_host.decode("ascii")  # the IDNA-encoded name httpx will connect to
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        addresses = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
     except (OSError, UnicodeError) as exc:
         raise LoadError(url, f"cannot reach {current}: {one_line(exc)}") from None
-    if not all(is_public(address) for address in addresses):
+    if not addresses or not all(is_public(address) for address in addresses):
         raise LoadError(
             url, "refusing to fetch a private or local address (set NEWSRAG_ALLOW_PRIVATE_URLS=true to allow)"
         )
+    return host, addresses[0]
 
 
 def is_public(address: str) -> bool:

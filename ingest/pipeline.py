@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from ingest.formats import has_lone_surrogate
 from ingest.loaders import load_source
 from ingest.sources import expand_sources
 from ingest.split import split_spans
@@ -218,6 +219,8 @@ def _commit(batch: _Batch, settings: Settings, store: Store, record) -> None:
 
 def _forget_missing_lines(store: Store, path: str, seen: set[str]) -> None:
     """A JSONL file that lost lines since the last ingest: drop the articles of the lines that are gone."""
+    if has_lone_surrogate(path):  # a file name that is not UTF-8 was never stored, and SQLite cannot be asked about it
+        return
     for source in store.jsonl_line_sources(path):
         if source not in seen:
             store.delete_source(source)

@@ -14,6 +14,7 @@ from rag.errors import QuestionError
 from rag.types import Passage
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON's "\ud800" escape or an undecodable argv byte: no character
 
 
 def date_problem(text: str | None, label: str) -> str | None:
@@ -49,7 +50,8 @@ def date_number(day: str | None) -> int:
 class Filters:
     """Metadata filters; dates are ISO YYYY-MM-DD and inclusive; article_ids, when set, are all that is searched.
 
-    A bad date or range is a QuestionError.
+    A bad date or range, or an outlet or article id holding a lone surrogate (which Chroma cannot even be asked
+    about), is a QuestionError.
     """
 
     date_from: str | None = None
@@ -61,6 +63,10 @@ class Filters:
         problem = range_problem(self.date_from, self.date_to, ("date_from", "date_to"))
         if problem:
             raise QuestionError(problem)
+        for label, value in (("outlet", self.outlet), *(("article_ids", item) for item in self.article_ids)):
+            if isinstance(value, str) and _LONE_SURROGATE.search(value):
+                raise QuestionError(f"the {label} filter holds a lone surrogate escape (such as \\ud800), "
+                                    "which is not a character: retype it")
         for name in ("date_from", "date_to"):  # blank means no limit; " 2026-01-19" means that day
             object.__setattr__(self, name, (getattr(self, name) or "").strip() or None)
 

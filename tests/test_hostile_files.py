@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -21,7 +22,7 @@ from ui.cli import cli
 from ui.server import build_app
 from ui.services import Services
 
-from conftest import HARBOUR, fake_settings, services_over
+from conftest import HARBOUR, env_for, fake_settings, newsrag, newsrag_serve, services_over
 
 STORY = "Bridge reopens\nThe river bridge reopened to traffic on Monday after engineers replaced the railing.\n"
 OWN_STORY = "Ferry returns\nThe island ferry returned to service on Thursday after its engine was repaired.\n"
@@ -82,6 +83,23 @@ def test_uploads_with_a_lone_surrogate_line_store_everything_else(client, servic
     counts = response.json()["counts"]
     assert (counts["added"], counts["failed"]) == (2, 1), response.json()
     assert {"Pool closes for repairs", "Bridge reopens"} <= set(stored_titles(services))
+
+
+def test_a_file_name_that_is_not_utf8_fails_alone_and_serve_lists_the_rest(tmp_path):
+    """Byte 0xE9 in a name (Latin-1 "café") beside a good file: one failure, the good file stored and served."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "fine.md").write_text(HARBOUR)
+    with open(os.fsencode(folder) + b"/caf\xe9.txt", "wb") as bad:
+        bad.write(b"Cafe opens\n\nA cafe opened on the quay on Friday.\n")
+    env = env_for(tmp_path / "data")
+    done = newsrag(env, "ingest", str(folder), check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "1 added" in done.stdout and "1 failed" in done.stdout, done.stdout
+    assert "caf\ufffd.txt: the file name is not valid UTF-8" in done.stderr, done.stderr
+    with newsrag_serve(env, tmp_path / "serve.log") as base:
+        listed = httpx.get(f"{base}/api/sources").json()
+    assert [[Path(source).name for source in a["sources"]] for a in listed] == [["fine.md"]], listed
 
 
 def test_a_question_with_a_lone_surrogate_is_422_not_500(client):
@@ -207,6 +225,25 @@ def test_escape_codes_in_file_names_never_reach_the_terminal(tmp_path):
     assert result.exit_code == 1
     assert "failed:" in result.output and "␛[2J" in result.output and "␛[31mmissing.md" in result.output
     assert not any(char in result.output for char in "\x1b\x07\r")
+
+
+def test_escape_codes_in_stored_file_names_never_reach_the_terminal_in_sources_or_delete(tmp_path):
+    """A good article under a name holding an OSC title sequence and a colour code: `sources` and `delete` print
+    the name with the escapes as pictures (␛), as ingest's failure lines already did."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = "\x1b]0;owned\x07news-\x1b[31mred\x9b2J.md"
+    (folder / name).write_text(HARBOUR)
+    env = env_for(tmp_path / "data")
+    newsrag(env, "ingest", str(folder))
+    listed = newsrag(env, "sources")
+    removed = newsrag(env, "delete", name)
+    for done in (listed, removed):
+        shown = done.stdout + done.stderr
+        assert not any(char in shown for char in "\x1b\x07\x9b"), repr(shown)
+        assert "␛]0;owned" in shown and "news-␛[31mred" in shown, shown
+    assert removed.stdout.startswith("Removed 'Harbour festival draws record crowds'")
+    assert "No articles yet" in newsrag(env, "sources").stdout
 
 
 # --- 9. symlinks out of the named folder --------------------------------------------------------------------------

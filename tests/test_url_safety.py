@@ -1,6 +1,6 @@
 """URL safety beyond what test_loaders.py covers (schemes, loopback/private/link-local literals, redirect hops,
 size caps, a silent server, a server dripping its body): headers dripped slowly, compressed bodies, odd
-spellings of local addresses, DNS answers, the API path, and the DNS-rebinding window (a known limit).
+spellings of local addresses, DNS answers, the API path, and DNS rebinding between the check and the connection.
 
 Everything runs against servers on 127.0.0.1 or is refused before any connection; nothing leaves the machine.
 """
@@ -215,13 +215,12 @@ def test_a_redirect_to_the_cloud_metadata_address_is_refused(server, tmp_path, m
     assert Handler.requested == ["/to-metadata"]
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (SECURITY.md): the address check and httpx's connection "
-                   "resolve the name separately, so a DNS answer that changes in between is not caught")
 def test_dns_rebinding_between_check_and_connect(server, tmp_path, monkeypatch):
-    """First answer public (passes the check), second answer 127.0.0.1 (where httpx connects)."""
+    """First answer public (passes the check), later answers 127.0.0.1: the connection goes to the checked one."""
     port = int(server.rsplit(":", 1)[1])
     calls = {"n": 0}
-    real = socket.getaddrinfo
+    connected: list[tuple] = []
+    real, real_connect = socket.getaddrinfo, socket.create_connection
 
     def rebinding(host, *args, **kwargs):
         if host != "rebind.example":
@@ -230,11 +229,41 @@ def test_dns_rebinding_between_check_and_connect(server, tmp_path, monkeypatch):
         address = "93.184.215.14" if calls["n"] == 1 else "127.0.0.1"
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)  # both the check and socket.create_connection use it
+    def connect(address, *args, **kwargs):  # nothing leaves the machine: the public address is never dialled
+        connected.append(address)
+        if address[0] != "127.0.0.1":
+            raise ConnectionRefusedError("test: not dialling out")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)  # both the check and an unpinned connect would use it
+    monkeypatch.setattr(socket, "create_connection", connect)
     Handler.requested.clear()
     result = fetch(f"http://rebind.example:{port}/article.html", Settings(_env_file=None, data_dir=tmp_path))
     assert Handler.requested == [], "the local server was reached through a rebound name"
-    assert isinstance(result, LoadError)
+    assert isinstance(result, LoadError) and "cannot reach" in result.reason
+    assert calls["n"] == 1 and connected == [("93.184.215.14", port)]  # resolved once, dialled what was checked
+
+
+def test_a_pinned_connection_keeps_the_name_in_the_host_header(server, tmp_path, monkeypatch):
+    """The pinned address is dialled, but the request still names the host (Host header; SNI for https)."""
+    port = int(server.rsplit(":", 1)[1])
+    calls = {"n": 0}
+    real = socket.getaddrinfo
+    hosts: list[str] = []
+
+    def resolver(host, *args, **kwargs):
+        if host == "news.example":
+            calls["n"] += 1
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(fetcher, "is_public", lambda address: True)  # let the stub's 127.0.0.1 pass as public
+    original = Handler.do_GET
+    monkeypatch.setattr(Handler, "do_GET", lambda self: (hosts.append(self.headers["Host"]), original(self)))
+    result = fetch(f"http://news.example:{port}/article.html", Settings(_env_file=None, data_dir=tmp_path))
+    assert isinstance(result, Article) and result.title == "Cycle lane"
+    assert hosts == [f"news.example:{port}"] and calls["n"] == 1
 
 
 # --- the API applies the same rules --------------------------------------------------------------------------

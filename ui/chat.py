@@ -190,9 +190,9 @@ def build_chat_tab(
         feedback_id = feedback.verdict(record, verdict, _user(request))
         return feedback_id, gr.update(visible=True, value=""), f"Thanks: feedback saved ({'👍' if verdict == 'up' else '👎'})."
 
-    def save_comment(feedback_id: str, text: str) -> tuple:
+    def save_comment(feedback_id: str, text: str, request: gr.Request) -> tuple:
         if feedback_id and text.strip():
-            feedback.comment(feedback_id, text)
+            feedback.comment(feedback_id, text, _user(request))
             return gr.update(visible=False, value=""), "Comment saved."
         return gr.skip(), gr.skip()
 

@@ -2,7 +2,7 @@
 
 Each line is one event. A verdict line carries everything needed to turn the answer into a gold item later
 (question, chat history, answer, citations, the settings it ran with); a comment line refers to its verdict
-by id. `entries()` folds comments into their verdicts.
+by id and names its user. `entries()` folds each verdict's latest comment by the same user into it.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ class FeedbackLog:
                       "verdict": verdict, **record})
         return feedback_id
 
-    def comment(self, feedback_id: str, text: str) -> None:
-        """Attach a comment to an earlier verdict; an empty comment is not logged."""
+    def comment(self, feedback_id: str, text: str, user: str = "") -> None:
+        """Attach a comment to an earlier verdict of the same user; an empty comment is not logged."""
         text = text.strip()[:MAX_COMMENT_CHARS]
         if text:
-            self._append({"id": feedback_id, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "comment": text})
+            self._append({"id": feedback_id, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "user": user,
+                          "comment": text})
 
     def entries(self) -> list[dict[str, Any]]:
         """Every verdict in order, with its latest comment folded in; unreadable lines are skipped."""
@@ -60,5 +61,8 @@ class FeedbackLog:
             if "verdict" in event:
                 verdicts[event["id"]] = event
             elif event.get("id") in verdicts and "comment" in event:
-                verdicts[event["id"]]["comment"] = event["comment"]
+                verdict = verdicts[event["id"]]
+                # only its own user's comment (lines from before comments carried a user have none)
+                if event.get("user", verdict.get("user", "")) == verdict.get("user", ""):
+                    verdict["comment"] = event["comment"]
         return list(verdicts.values())

@@ -16,10 +16,20 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.routing import Mount
 
 from rag.config import Settings
 from ui.api import build_docs_router, build_router, validation_error
-from ui.security import basic_auth, parse_auth, same_site_uploads
+from ui.security import (
+    GradioFiles,
+    GradioGate,
+    GradioLogins,
+    GradioSessions,
+    basic_auth,
+    guard_gradio_events,
+    parse_auth,
+    same_site_uploads,
+)
 from ui.services import Services
 from ui.viewer import build_viewer_router
 from ui.web import CHAT_JS, CONCURRENT_ANSWERS, CSS, THEME, build_blocks
@@ -41,13 +51,20 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Gradio keeps uploads in GRADIO_TEMP_DIR (default: the system temp dir): under the data dir instead
     os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio-uploads").resolve())
     app.include_router(build_router(services, users))
-    app.include_router(build_viewer_router(services.store, [basic_auth(users)]))
+    logins = GradioLogins()  # the chat's login form lets its users read the articles it links to
+    app.include_router(build_viewer_router(services.store, [basic_auth(users, logins)]))
     demo = build_blocks(services)
     demo.queue(default_concurrency_limit=CONCURRENT_ANSWERS)
-    return gr.mount_gradio_app(
+    files = GradioFiles(logins)
+    # an event may name only files its login uploaded, and only in that login's own session
+    guard_gradio_events(demo, files, GradioSessions())
+    app.add_middleware(GradioGate, files=files, auth=bool(users))  # and a login for every /gradio_api route
+    gr.mount_gradio_app(
         app, demo, path="/", auth=users or None, auth_message="Sign in to newsrag.", theme=THEME, css=CSS, js=CHAT_JS,
         max_file_size=settings.upload_max_bytes, ssr_mode=False,
     )
+    logins.app = next(route.app for route in app.routes if isinstance(route, Mount) and route.path == "")
+    return app
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})

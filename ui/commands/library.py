@@ -105,10 +105,12 @@ def _clip(text: str, width: int) -> str:
 
 def _shown_source(source: str) -> str:
     """A source as the user would type it: relative to the current folder when it lies under it."""
+    from ingest.formats import printable
+
     try:
-        return str(Path(source).relative_to(Path.cwd()))
+        return printable(str(Path(source).relative_to(Path.cwd())))
     except ValueError:
-        return source
+        return printable(source)
 
 
 @click.command()
