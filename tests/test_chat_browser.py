@@ -194,8 +194,8 @@ def test_markers_link_to_cards_and_the_message_label_is_plain_text(page):
     marker = page.locator("#chat a.nr-ref").first
     marker.wait_for()
     n = marker.inner_text().strip("[]")
-    assert marker.get_attribute("href") == f"#src-{n}"
-    quote = page.locator(f"#sources #src-{n}").get_attribute("data-quote")
+    assert marker.get_attribute("href") == f"#src-0-{n}"  # the first answer's card
+    quote = page.locator(f"#sources #src-0-{n}").get_attribute("data-quote")
     assert quote
     page.wait_for_function(  # hovering or tapping the marker previews the quote it stands for
         "([n, quote]) => document.querySelector(`#chat a.nr-ref[data-n='${n}']`)?.title === quote", arg=[n, quote])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from rag.config import Settings
 from rag.store import Store
 from rag.types import Answer, Citation
+from ui.answers import answer_record, feedback_fields, sources_panel
 from ui.cli import cli
 from ui.conversations import Conversations, conversation_markdown, title_from
 from ui.feedback import FeedbackLog
@@ -44,6 +46,26 @@ def test_conversations_are_kept_per_user_and_survive_a_new_connection(tmp_path):
     reopened.save("ann", first, [*CHAT, {"role": "user", "content": "And from where?"}])
     assert reopened.list("ann") == [("Detainee numbers", first)]  # a renamed title stays on the next save
     assert reopened.delete("ann", first) and reopened.list("ann") == []
+
+
+def test_each_answers_sources_are_saved_with_it_and_older_files_still_open(tmp_path):
+    path = tmp_path / "conversations.sqlite"
+    old = sqlite3.connect(path)  # a file from before answers were kept
+    old.executescript("CREATE TABLE conversations (id TEXT PRIMARY KEY, user TEXT NOT NULL, title TEXT NOT NULL, "
+                      "messages TEXT NOT NULL, updated REAL NOT NULL);"
+                      "INSERT INTO conversations VALUES ('old', '', 'Old', '[]', 1);")
+    old.close()
+    store = Conversations(path)
+    assert store.get("", "old").answers == {}
+    answer = Answer(question="q", answer="Up to 7,000 [1].", citations=[
+        Citation(n=1, passage_id="a::0", title="CENTCOM moves", text="Up to 7,000 could be moved.", quote="7,000")])
+    records = {"1": answer_record(answer, [], {"k": 4})}
+    saved = store.save("", None, CHAT, records)
+    shown = Conversations(path).get("", saved).answers["1"]["shown"]
+    assert Answer.model_validate(shown).citations[0].text == "Up to 7,000 could be moved."
+    panel = sources_panel(CHAT, records, 0.3)
+    assert 'id="src-0-1"' in panel and "CENTCOM moves" in panel
+    assert "shown" not in feedback_fields(records["1"]) and feedback_fields(records["1"])["citations"]
 
 
 def test_titles_are_the_first_question_cut_at_a_word():

@@ -18,12 +18,19 @@ from rag.config import RetrievalMode
 from rag.errors import NewsragError
 from rag.filters import date_problem
 from rag.types import Answer
+from ui.answers import (
+    EMPTY_SOURCES,
+    answer_number,
+    answer_record,
+    feedback_fields,
+    records_before,
+    sources_panel,
+)
 from ui.conversations import Conversations, conversation_markdown, message_text
 from ui.feedback import FeedbackLog
 from ui.render import (
     markdown_text,
     plain_text,
-    render_answer_html,
     render_markdown_answer,
     render_sources_html,
     render_stopped_answer,
@@ -38,7 +45,6 @@ EXAMPLES = (
 BUSY_NOTICE = ("An answer is still being written: your question stays in the box. Send it when this one ends, "
                "or press Stop.")
 ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
-EMPTY_SOURCES = '<p class="nr-muted">Sources for the answer appear here.</p>'
 
 
 def describe_backend(settings) -> str:
@@ -123,8 +129,8 @@ def build_chat_tab(
     ) -> AsyncIterator[tuple[list[dict], str, dict]]:
         """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
 
-        Never writes to the question box, so what the user types meanwhile stays there. `records` (this
-        tab's verified answers by message index, for rating them) gains the new answer.
+        Never writes to the question box, so what the user types meanwhile stays there. `records` (what each
+        answer showed, by message index: ui.answers) gains the new answer.
         """
         chat = list(chat or [])
         records = dict(records or {})
@@ -133,29 +139,29 @@ def build_chat_tab(
         inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "focus": int(focus),
                   "filters": filters}
         chat += [{"role": "user", "content": markdown_text(question)}, {"role": "assistant", "content": "…"}]
-        yield chat, '<p class="nr-muted">Searching the articles…</p>', gr.skip()
+        records = records_before(records, len(chat) - 1)
+        number = answer_number(chat, len(chat) - 1)
+        searching = '<p class="nr-muted">Searching the articles…</p>'
+        yield chat, sources_panel(chat, records, settings.min_relevance, searching), records
         streamed = ""
         try:
             async for event in services.chain.astream(inputs):  # native async: the event loop is never blocked
                 if isinstance(event, list):
-                    yield chat, render_sources_html(event, "Retrieved passages"), gr.skip()
+                    found = render_sources_html(event, "Retrieved passages", number)
+                    yield chat, sources_panel(chat, records, settings.min_relevance, found), gr.skip()
                 elif isinstance(event, str):
                     streamed += event
                     chat[-1] = {"role": "assistant", "content": markdown_text(streamed)}
                     yield chat, gr.skip(), gr.skip()
                 elif isinstance(event, Answer):
                     chat[-1] = {"role": "assistant", "content": render_markdown_answer(event)}
-                    records[str(len(chat) - 1)] = {
-                        "question": question, "history": history, "answer": event.answer,
-                        "abstained": event.abstained,
-                        "citations": [c.model_dump(exclude={"text"}) for c in event.citations],
-                        "settings": {"k": int(k), "mode": mode, "focus": int(focus), "filters": filters,
-                                     "llm_backend": settings.llm_backend, "llm_model": settings.llm_model},
-                    }
-                    yield chat, render_answer_html(event, settings.min_relevance), records
+                    records[str(len(chat) - 1)] = answer_record(event, history, {
+                        "k": int(k), "mode": mode, "focus": int(focus), "filters": filters,
+                        "llm_backend": settings.llm_backend, "llm_model": settings.llm_model})
+                    yield chat, sources_panel(chat, records, settings.min_relevance), records
         except NewsragError as exc:
             chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc))}"}
-            yield chat, gr.skip(), gr.skip()
+            yield chat, sources_panel(chat, records, settings.min_relevance), records
 
     def stopped(chat: list[dict]) -> list[dict]:
         """Mark the answer that Stop cut off as partial and unverified."""
@@ -187,7 +193,7 @@ def build_chat_tab(
             record = {"question": turns[index - 1]["content"] if index else "", "answer": turns[index]["content"],
                       "citations": [], "settings": {}}
         verdict = "up" if data.liked is True else "down"
-        feedback_id = feedback.verdict(record, verdict, _user(request))
+        feedback_id = feedback.verdict(feedback_fields(record), verdict, _user(request))
         return feedback_id, gr.update(visible=True, value=""), f"Thanks: feedback saved ({'👍' if verdict == 'up' else '👎'})."
 
     def save_comment(feedback_id: str, text: str) -> tuple:
@@ -207,20 +213,22 @@ def build_chat_tab(
         latest = conversations.latest(user)
         if latest is None:
             return [], "", conversation_choices(user, None), EMPTY_SOURCES, {}
-        return latest.messages, latest.id, conversation_choices(user, latest.id), EMPTY_SOURCES, {}
+        return (latest.messages, latest.id, conversation_choices(user, latest.id),
+                sources_panel(latest.messages, latest.answers, settings.min_relevance), latest.answers)
 
-    def autosave(chat: list[dict], conversation_id: str, request: gr.Request) -> tuple:
+    def autosave(chat: list[dict], conversation_id: str, records: dict, request: gr.Request) -> tuple:
         if not chat:
             return gr.skip(), gr.skip()
         user = _user(request)
-        saved = conversations.save(user, conversation_id or None, chat)
+        saved = conversations.save(user, conversation_id or None, chat, records_before(records, len(chat)))
         return saved, conversation_choices(user, saved)
 
     def open_conversation(conversation_id: str | None, busy: bool, request: gr.Request) -> tuple:
         found = conversations.get(_user(request), conversation_id) if conversation_id and not busy else None
         if found is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return found.messages, found.id, EMPTY_SOURCES, {}
+        return found.messages, found.id, sources_panel(found.messages, found.answers, settings.min_relevance), \
+            found.answers
 
     def new_conversation(busy: bool, request: gr.Request) -> tuple:
         if busy:
@@ -309,7 +317,7 @@ def build_chat_tab(
     asked = gr.Textbox(visible=False)  # the question being answered; a component so /chat takes it as input
     start_inputs = [message, busy, date_from, date_to]
     start_outputs = [message, asked, busy, send, stop, status]
-    records = gr.State({})  # this tab's verified answers by message index, for thumbs up/down
+    records = gr.State({})  # what each answer showed, by message index (ui.answers): panel, feedback, saving
     answer_inputs = [asked, chatbot, k, mode, focus, outlet, date_from, date_to, articles, records]
     answer_outputs = [chatbot, sources, records]
     idle_outputs = [busy, send, stop, status]
@@ -327,12 +335,12 @@ def build_chat_tab(
     answers.append(again.success(respond, answer_inputs, answer_outputs, **private))
     for answer in answers:
         answer.then(idle, None, idle_outputs, queue=False, **private).then(
-            autosave, [chatbot, conversation_id], [conversation_id, saved], queue=False, **private)
+            autosave, [chatbot, conversation_id, records], [conversation_id, saved], queue=False, **private)
     # cancel first, then mark: marking in the same event can be overwritten by the answer's last update
     stop.click(None, None, None, cancels=answers, queue=False, **private).then(
         stopped, chatbot, chatbot, queue=False, **private).then(
         idle, None, idle_outputs, queue=False, **private).then(
-        autosave, [chatbot, conversation_id], [conversation_id, saved], queue=False, **private)
+        autosave, [chatbot, conversation_id, records], [conversation_id, saved], queue=False, **private)
     chatbot.clear(lambda: ("", EMPTY_SOURCES, {}), None, [conversation_id, sources, records], queue=False, **private)
     chatbot.like(rate, [chatbot, records], [feedback_id, comment_row, status], queue=False, **private)
     gr.on([comment_send.click, comment.submit], save_comment, [feedback_id, comment], [comment_row, status],

@@ -148,21 +148,24 @@ def _card(label: str, anchor: str, item: Citation | Passage, relevance: float | 
     )
 
 
-def render_sources_html(items: Sequence[Citation] | Sequence[Passage], heading: str = "Retrieved passages") -> str:
-    """Source cards under a heading: citations keep their [n] and anchor #src-n; passages are listed in rank order."""
+def render_sources_html(items: Sequence[Citation] | Sequence[Passage], heading: str = "Retrieved passages",
+                        number: int = 0) -> str:
+    """Source cards under a heading: citations keep their [n] and anchor #src-A-n (A: `number`, the answer's place in
+    the conversation, so each answer's markers open its own cards); passages are listed in rank order."""
     if not items:
         return f'<div class="nr-sources"><h3>{escape(heading)}</h3><p class="nr-muted">No passages matched.</p></div>'
     cards = []
     for rank, item in enumerate(items, start=1):
         if isinstance(item, Citation):
-            cards.append(_card(f"[{item.n}]", f"src-{item.n}", item))
+            cards.append(_card(f"[{item.n}]", f"src-{number}-{item.n}", item))
         else:
-            cards.append(_card(f"#{rank}", f"passage-{rank}", item, item.similarity))
+            cards.append(_card(f"#{rank}", f"passage-{number}-{rank}", item, item.similarity))
     return f'<div class="nr-sources"><h3>{escape(heading)}</h3>{"".join(cards)}</div>'
 
 
-def render_answer_html(answer: Answer, min_relevance: float = 0.0) -> str:
-    """The sources panel for a finished answer: every retrieved passage stays in view.
+def render_answer_html(answer: Answer, min_relevance: float = 0.0, number: int = 0) -> str:
+    """The sources of a finished answer (`number`: its place among the conversation's answers, from 0): every
+    retrieved passage stays in view.
 
     Cited cards first, then the other retrieved passages folded under "Also retrieved" with their relevance.
     An abstention lists only passages at least min_relevance close to the question: a decline on an
@@ -173,12 +176,13 @@ def render_answer_html(answer: Answer, min_relevance: float = 0.0) -> str:
         related = [p for p in answer.passages if (p.similarity or 0.0) >= min_relevance]
         if not related:
             return note + '<div class="nr-sources"><p class="nr-muted">No stored passage is about this question.</p></div>'
-        return note + render_sources_html(related, "Related passages")
+        return note + render_sources_html(related, "Related passages", number)
     cited_ids = {c.passage_id for c in answer.citations}
-    html_out = render_sources_html(sorted(answer.citations, key=lambda c: c.n), "Sources")
+    html_out = render_sources_html(sorted(answer.citations, key=lambda c: c.n), "Sources", number)
     others = [p for p in answer.passages if p.id not in cited_ids]
     if others:
-        cards = "".join(_card(f"#{rank}", f"passage-{rank}", p, p.similarity) for rank, p in enumerate(others, start=1))
+        cards = "".join(_card(f"#{rank}", f"passage-{number}-{rank}", p, p.similarity)
+                        for rank, p in enumerate(others, start=1))
         html_out += (f'<details class="nr-also"><summary>Also retrieved ({len(others)})</summary>'
                      f'<div class="nr-sources">{cards}</div></details>')
     return html_out

@@ -36,6 +36,7 @@ del { text-decoration-color: #dc2626; }
 .nr-summary tr.nr-failed td { color: #dc2626; }
 .nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
 .nr-link { margin-left: .4rem; }
+.nr-for { font-size: .8rem; color: var(--body-text-color-subdued); margin: 0 0 .3rem; }
 /* the saved conversations scroll in their own box, so a long list never pushes the chat down a phone's screen */
 #conversation-list .wrap:has(> label) { max-height: 22rem; overflow-y: auto; }
 @media (max-width: 640px) { #conversation-list .wrap:has(> label) { max-height: 9rem; } }
@@ -47,7 +48,9 @@ a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-al
   white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
 """
 # The chat message is Markdown (it is also the message's accessible label), so "[n]" arrives as text: this
-# turns each into a link to its source card, previewing the supporting quote on hover, focus or tap.
+# turns each into a link to its source card, previewing the supporting quote on hover, focus or tap. Answer A's
+# marker [n] opens card #src-A-n: the sources panel holds a section per answer (ui.answers) and shows the one
+# whose message or marker was clicked last.
 CHAT_JS = r"""
 () => {
   const MARKER = /\[(\d+)\]/;
@@ -64,28 +67,42 @@ CHAT_JS = r"""
         const m = /^\[(\d+)\]$/.exec(part);
         if (!m) { frag.append(part); continue; }
         const a = document.createElement("a");
-        a.className = "nr-ref"; a.href = "#src-" + m[1]; a.textContent = part; a.dataset.n = m[1];
+        a.className = "nr-ref"; a.textContent = part; a.dataset.n = m[1];
         a.setAttribute("aria-label", "source " + m[1]);
         frag.append(a);
       }
       node.replaceWith(frag);
     }
   };
-  const preview = () => document.querySelectorAll("#chat a.nr-ref").forEach((a) => {
-    const card = document.querySelector("#sources #src-" + a.dataset.n);
+  const answers = () => [...document.querySelectorAll('#chat [data-testid="bot"]')];
+  const number = (a) => answers().findIndex((message) => message.contains(a));
+  const show = (n) => {
+    const sections = [...document.querySelectorAll("#sources .nr-answer-sources")];
+    if (sections.some((section) => section.dataset.answer === String(n)))  // an answer without sources: left as is
+      sections.forEach((section) => { section.hidden = section.dataset.answer !== String(n); });
+  };
+  const preview = () => answers().forEach((message, i) => message.querySelectorAll("a.nr-ref").forEach((a) => {
+    const href = `#src-${i}-${a.dataset.n}`;
+    if (a.getAttribute("href") !== href) a.setAttribute("href", href);
+    const card = document.querySelector("#sources " + href);
     const text = card ? (card.dataset.quote || card.querySelector(".nr-title")?.textContent || "") : "";
     if (a.title !== text) a.title = text;
-  });
+  }));
   let pending = false;
   const run = () => {
     if (pending) return;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
-      document.querySelectorAll('#chat [data-testid="bot"]').forEach(linkify);
+      answers().forEach(linkify);
       preview();
     });
   };
+  // before the link's own jump to its card: the card's section is shown first, so the jump lands on it
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest?.('#chat [data-testid="bot"], #chat a.nr-ref');
+    if (target) show(number(target));
+  }, true);
   new MutationObserver(run).observe(document.body, {childList: true, subtree: true, characterData: true});
   run();
 }
