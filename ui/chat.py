@@ -44,6 +44,13 @@ EXAMPLES = (
 )
 BUSY_NOTICE = ("An answer is still being written: your question stays in the box. Send it when this one ends, "
                "or press Stop.")
+# The picked conversation's id is the list's value (the page never sees gr.State), its name the picked label's text.
+CONFIRM_DELETE_JS = """
+(id) => {
+  const name = document.querySelector("#conversation-list label.selected")?.textContent.trim();
+  return (id && name && confirm("Delete the conversation \u201c" + name + "\u201d? This cannot be undone.")) ? id : null;
+}
+"""
 ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
 
 
@@ -242,10 +249,11 @@ def build_chat_tab(
             return gr.skip(), gr.skip()
         return conversation_choices(user, conversation_id), ""
 
-    def delete_conversation(conversation_id: str, request: gr.Request) -> tuple:
+    def delete_conversation(conversation_id: str | None, request: gr.Request) -> tuple:
+        """Delete the conversation picked in the list, once CONFIRM_DELETE_JS has asked; cancelled, nothing changes."""
         user = _user(request)
-        if conversation_id:
-            conversations.delete(user, conversation_id)
+        if not conversation_id or not conversations.delete(user, conversation_id):
+            return (gr.skip(),) * 5
         return [], "", conversation_choices(user, None), EMPTY_SOURCES, {}
 
     def export_conversation(chat: list[dict], conversation_id: str, request: gr.Request) -> str | None:
@@ -352,8 +360,7 @@ def build_chat_tab(
                 **private)
     new.click(new_conversation, busy, switched, queue=False, **private)
     rename.click(rename_conversation, [conversation_id, new_title], [saved, new_title], queue=False, **private)
-    remove.click(delete_conversation, conversation_id, switched, queue=False,
-                 js="(id) => (id && confirm('Delete this conversation?')) ? id : ''", **private)
+    remove.click(delete_conversation, saved, switched, queue=False, js=CONFIRM_DELETE_JS, **private)
     export.click(export_conversation, [chatbot, conversation_id], exported, queue=False, **private)
     return ChatTab(outlet=outlet, articles=articles)
 
