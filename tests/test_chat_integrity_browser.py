@@ -146,6 +146,7 @@ def test_a_bad_date_is_refused_before_sending_and_stop_leaves_the_checked_answer
     assert box(page).input_value() == "Who commands CENTCOM?"  # still in the box
     assert user_count(page) == 1  # nothing was sent
     assert page.locator("#send").inner_text().strip() == "Send" and not page.locator("#stop").is_visible()
+    assert page.get_by_text("Error", exact=True).count() == 0  # no error badge on the box or the chat
 
     page.evaluate("document.querySelector('#stop')?.click()")  # a Stop with no answer being written
     page.wait_for_timeout(1500)

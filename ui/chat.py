@@ -7,6 +7,7 @@ current conversation after each turn; thumbs up/down (with an optional comment) 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -15,8 +16,8 @@ import gradio as gr
 
 from rag.chain import question_problem
 from rag.config import RetrievalMode
-from rag.errors import NewsragError
-from rag.filters import date_problem
+from rag.errors import NewsragError, QuestionError
+from rag.filters import date_problem, range_problem
 from rag.types import Answer
 from ui.answers import (
     EMPTY_SOURCES,
@@ -66,22 +67,21 @@ def describe_backend(settings) -> str:
 
 
 def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | None]:
-    """The date filters for the chain; a bad date is a visible error, never a silently ignored filter."""
-    problem = date_problem(date_from, "Date from") or date_problem(date_to, "Date to")
+    """The date filters for the chain; a bad date or range is a NewsragError, never a silently ignored filter."""
+    problem = range_problem(date_from, date_to, ("Date from", "Date to"))
     if problem:
-        raise gr.Error(problem)
-    filters = {"date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None}
-    if filters["date_from"] and filters["date_to"] and filters["date_from"] > filters["date_to"]:
-        raise gr.Error("Date from is after Date to.")
-    return filters
+        raise QuestionError(problem)
+    return {"date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None}
 
 
 def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: str | None) -> list[dict]:
-    """Gradio's validator for sending a question: messages beside the offending inputs, the typed text kept."""
+    """What is wrong with each input of a question about to be sent (gr.validate each): the message, the busy flag,
+    the two dates (a start after its end is the end date's problem)."""
     question = (message or "").strip()
     problems = [
         question_problem(question) if question else "Type a question first.", None,
-        date_problem(date_from, "Date from"), date_problem(date_to, "Date to"),
+        date_problem(date_from, "Date from"),
+        date_problem(date_to, "Date to") or range_problem(date_from, date_to, ("Date from", "Date to")),
     ]
     return [gr.validate(problem is None, problem or "") for problem in problems]
 
@@ -99,6 +99,12 @@ def article_choices(services: Services, chosen: list[str] | None) -> dict:
 def history_of(chat: list[dict]) -> list[dict]:
     """The conversation as plain {"role", "content"} turns for the chain (Gradio 6 content may be a list of blocks)."""
     return [{"role": m.get("role", "user"), "content": plain_text(message_text(m))} for m in chat]
+
+
+def last_question(chat: list[dict] | None) -> tuple[int | None, str]:
+    """The last question of the chat (its message index and plain text), or (None, "")."""
+    index = max((i for i, m in enumerate(chat or []) if m.get("role") == "user"), default=None)
+    return index, plain_text(message_text((chat or [])[index])) if index is not None else ""
 
 
 def _user(request: gr.Request | None) -> str:
@@ -119,76 +125,97 @@ def build_chat_tab(
     """Lay out the Chat tab inside the current gr.Blocks (demo) and wire its events."""
     settings = services.settings
 
-    def start(message: str, busy: bool, date_from: str | None, date_to: str | None) -> tuple:
-        """Take the typed question for answering, or keep it in the box while another answer is written.
+    def check(message: str, busy: bool, date_from: str | None, date_to: str | None) -> tuple:
+        """Look at the question and the settings before anything leaves the box: a problem is said beside its
+        field (the question's under the box, a date's under the dates, whose settings open) and nothing is sent.
 
-        Runs unqueued, so the busy flag is set before the answer starts: a question sent meanwhile is never
-        lost, it stays in the box with a notice. Returns (box, asked, busy, send, stop, status).
+        Returns (ready, status, date note, settings accordion).
         """
         if busy:
-            return (*(gr.skip(),) * 5, BUSY_NOTICE)
+            return False, BUSY_NOTICE, gr.skip(), gr.skip()
+        question, _, start_date, end_date = [None if c["is_valid"] else c["message"]
+                                              for c in check_chat_inputs(message, busy, date_from, date_to)]
+        date = start_date or end_date
+        if date:
+            return (False, f"Not sent: {markdown_text(date)} (Answer settings, below).",
+                    gr.update(value=markdown_text(date), visible=True), gr.update(open=True))
+        if question:
+            return False, f"Not sent: {markdown_text(question)}", gr.update(value="", visible=False), gr.skip()
+        return True, "", gr.update(value="", visible=False), gr.skip()
+
+    def start(message: str) -> tuple:
+        """Take the checked question for answering (after check() and _go()). Runs unqueued, so the busy flag is
+        set before the answer starts: a question sent meanwhile is never lost, it stays in the box with a notice.
+        Returns (box, asked, busy, send, stop, status).
+        """
         return ("", (message or "").strip(), True, gr.update(interactive=False, value="Answering…"),
                 gr.update(visible=True), "Answering… (press Stop to cut it short)")
 
     async def respond(
         question: str, chat: list[dict], k: float, mode: str, focus: float, outlet: str | None,
         date_from: str | None, date_to: str | None, articles: list[str] | None = None, records: dict | None = None,
-    ) -> AsyncIterator[tuple[list[dict], str, dict]]:
+    ) -> AsyncIterator[tuple[list[dict], str, dict, str]]:
         """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
 
         Never writes to the question box, so what the user types meanwhile stays there. `records` (what each
-        answer showed, by message index: ui.answers) gains the new answer.
+        answer showed, by message index: ui.answers) gains the new answer; `writing` is the index of the message
+        being written until it is done, so Stop marks that one and no other. Every failure ends as a message in
+        the chat, never as a raised error, so the events after it (idle, autosave) always run.
         """
         chat = list(chat or [])
         records = dict(records or {})
-        filters = {**chat_filters(date_from, date_to), "outlet": outlet or None, "article_ids": list(articles or [])}
         history = history_of(chat)
-        inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "focus": int(focus),
-                  "filters": filters}
         chat += [{"role": "user", "content": markdown_text(question)}, {"role": "assistant", "content": "…"}]
         records = records_before(records, len(chat) - 1)
-        number = answer_number(chat, len(chat) - 1)
+        number, writing = answer_number(chat, len(chat) - 1), str(len(chat) - 1)
         searching = '<p class="nr-muted">Searching the articles…</p>'
-        yield chat, sources_panel(chat, records, settings.min_relevance, searching), records
+        yield chat, sources_panel(chat, records, settings.min_relevance, searching), records, writing
         streamed = ""
         try:
+            filters = {**chat_filters(date_from, date_to), "outlet": outlet or None,
+                       "article_ids": list(articles or [])}
+            inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "focus": int(focus),
+                      "filters": filters}
             async for event in services.chain.astream(inputs):  # native async: the event loop is never blocked
                 if isinstance(event, list):
                     found = render_sources_html(event, "Retrieved passages", number)
-                    yield chat, sources_panel(chat, records, settings.min_relevance, found), gr.skip()
+                    yield chat, sources_panel(chat, records, settings.min_relevance, found), gr.skip(), writing
                 elif isinstance(event, str):
                     streamed += event
                     chat[-1] = {"role": "assistant", "content": markdown_text(streamed)}
-                    yield chat, gr.skip(), gr.skip()
+                    yield chat, gr.skip(), gr.skip(), writing
                 elif isinstance(event, Answer):
                     chat[-1] = {"role": "assistant", "content": render_markdown_answer(event)}
-                    records[str(len(chat) - 1)] = answer_record(event, history, {
+                    records[writing] = answer_record(event, history, {
                         "k": int(k), "mode": mode, "focus": int(focus), "filters": filters,
                         "llm_backend": settings.llm_backend, "llm_model": settings.llm_model})
-                    yield chat, sources_panel(chat, records, settings.min_relevance), records
-        except NewsragError as exc:
-            chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc))}"}
-            yield chat, sources_panel(chat, records, settings.min_relevance), records
+                    yield chat, sources_panel(chat, records, settings.min_relevance), records, ""
+        except Exception as exc:  # noqa: BLE001 - shown in the chat; the log has the traceback of a surprise
+            if not isinstance(exc, NewsragError):
+                logging.getLogger("newsrag").exception("a chat answer failed")
+            chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc) or type(exc).__name__)}"}
+            yield chat, sources_panel(chat, records, settings.min_relevance), records, ""
 
-    def stopped(chat: list[dict]) -> list[dict]:
-        """Mark the answer that Stop cut off as partial and unverified."""
+    def stopped(chat: list[dict], writing: str) -> tuple[list[dict], str]:
+        """Mark the answer that Stop cut off as partial and unverified: only the one being written, if any."""
         chat = list(chat or [])
-        if chat and chat[-1].get("role") == "assistant":
+        if writing.isdigit() and int(writing) == len(chat) - 1 and chat[-1].get("role") == "assistant":
             partial = plain_text(message_text(chat[-1])).removesuffix("…")
             chat[-1] = {"role": "assistant", "content": render_stopped_answer(partial)}
-        return chat
+        return chat, ""
 
     def idle() -> tuple:
         return False, gr.update(interactive=True, value="Send"), gr.update(visible=False), ""
 
-    def regenerate(chat: list[dict], busy: bool) -> tuple:
-        """Ask the last question again: the chat goes back to before it, and the answer streams anew."""
-        chat = list(chat or [])
-        last_user = max((i for i, m in enumerate(chat) if m.get("role") == "user"), default=None)
-        if busy or last_user is None:
-            return (gr.skip(),) * 6
-        question = plain_text(message_text(chat[last_user]))
-        return (chat[:last_user], question, True, gr.update(interactive=False, value="Answering…"),
+    def check_again(chat: list[dict], busy: bool, date_from: str | None, date_to: str | None) -> tuple:
+        """check() for Retry: the last question and today's settings."""
+        return check(last_question(chat)[1], busy, date_from, date_to)
+
+    def regenerate(chat: list[dict]) -> tuple:
+        """Ask the last question again (after check_again() and _go()): the chat goes back to before it, and the
+        answer streams anew."""
+        index, question = last_question(chat)
+        return (list(chat)[:index], question, True, gr.update(interactive=False, value="Answering…"),
                 gr.update(visible=True), "Answering again…")
 
     def rate(chat: list[dict], records: dict, data: gr.LikeData, request: gr.Request) -> tuple:
@@ -299,7 +326,7 @@ def build_chat_tab(
                 comment_send = gr.Button("Save comment", size="sm", scale=1)
             with gr.Row():
                 examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
-            with gr.Accordion("Answer settings", open=False):
+            with gr.Accordion("Answer settings", open=False) as answer_settings:
                 k = gr.Slider(1, max(12, settings.top_k), value=settings.top_k, step=1,
                               label="Passages to retrieve (k)")
                 mode = gr.Radio(list(get_args(RetrievalMode)), value=settings.retrieval, label="Retrieval mode")
@@ -312,6 +339,7 @@ def build_chat_tab(
                 with gr.Row():
                     date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
                     date_to = gr.DateTime(label="Date to", include_time=False, type="string", value="")
+                date_note = gr.Markdown("", visible=False, elem_id="date-note", elem_classes="nr-problem")
                 gr.Textbox(describe_backend(settings), label="Answering model", interactive=False,
                            elem_id="answering-model")
         with gr.Column(scale=2):
@@ -323,32 +351,39 @@ def build_chat_tab(
     conversation_id = gr.State("")
     feedback_id = gr.State("")
     asked = gr.Textbox(visible=False)  # the question being answered; a component so /chat takes it as input
-    start_inputs = [message, busy, date_from, date_to]
+    ready = gr.State(False)  # check()'s verdict on the question about to be sent
+    writing = gr.State("")  # the index of the answer being written, "" when none is: all Stop may mark
+    check_inputs, check_outputs = [message, busy, date_from, date_to], [ready, status, date_note, answer_settings]
     start_outputs = [message, asked, busy, send, stop, status]
     records = gr.State({})  # what each answer showed, by message index (ui.answers): panel, feedback, saving
     answer_inputs = [asked, chatbot, k, mode, focus, outlet, date_from, date_to, articles, records]
-    answer_outputs = [chatbot, sources, records]
+    answer_outputs = [chatbot, sources, records, writing]
     idle_outputs = [busy, send, stop, status]
     private: dict[str, Any] = {"api_visibility": "private"}
 
-    sent = gr.on([message.submit, send.click], start, start_inputs, start_outputs, queue=False,
-                 validator=check_chat_inputs, **private)
+    checked = gr.on([message.submit, send.click], check, check_inputs, check_outputs, queue=False, **private)
+    sent = checked.then(_go, ready, None, queue=False, **private).success(
+        start, message, start_outputs, queue=False, **private)
     answers = [sent.success(respond, answer_inputs, answer_outputs, api_name="chat")]
     for button, question in zip(examples, EXAMPLES):
         picked = button.click(_constant(question), None, message, queue=False, **private).then(
-            start, start_inputs, start_outputs, queue=False, validator=check_chat_inputs, **private)
+            check, check_inputs, check_outputs, queue=False, **private).then(
+            _go, ready, None, queue=False, **private).success(start, message, start_outputs, queue=False, **private)
         answers.append(picked.success(respond, answer_inputs, answer_outputs, **private))
-    again = chatbot.retry(regenerate, [chatbot, busy], [chatbot, asked, busy, send, stop, status], queue=False,
-                          **private)
+    again = chatbot.retry(check_again, [chatbot, busy, date_from, date_to], check_outputs, queue=False,
+                          **private).then(_go, ready, None, queue=False, **private).success(
+        regenerate, chatbot, [chatbot, *start_outputs[1:]], queue=False, **private)
     answers.append(again.success(respond, answer_inputs, answer_outputs, **private))
     for answer in answers:
         answer.then(idle, None, idle_outputs, queue=False, **private).then(
             autosave, [chatbot, conversation_id, records], [conversation_id, saved], queue=False, **private)
     # cancel first, then mark: marking in the same event can be overwritten by the answer's last update
     stop.click(None, None, None, cancels=answers, queue=False, **private).then(
-        stopped, chatbot, chatbot, queue=False, **private).then(
+        stopped, [chatbot, writing], [chatbot, writing], queue=False, **private).then(
         idle, None, idle_outputs, queue=False, **private).then(
         autosave, [chatbot, conversation_id, records], [conversation_id, saved], queue=False, **private)
+    gr.on([date_from.change, date_to.change], lambda start, end: _date_note(check_chat_inputs("-", False, start, end)),
+          [date_from, date_to], date_note, queue=False, **private)
     chatbot.clear(lambda: ("", EMPTY_SOURCES, {}), None, [conversation_id, sources, records], queue=False, **private)
     chatbot.like(rate, [chatbot, records], [feedback_id, comment_row, status], queue=False, **private)
     gr.on([comment_send.click, comment.submit], save_comment, [feedback_id, comment], [comment_row, status],
@@ -363,6 +398,19 @@ def build_chat_tab(
     remove.click(delete_conversation, saved, switched, queue=False, js=CONFIRM_DELETE_JS, **private)
     export.click(export_conversation, [chatbot, conversation_id], exported, queue=False, **private)
     return ChatTab(outlet=outlet, articles=articles)
+
+
+def _go(ready: bool) -> None:
+    """Let a checked question go on to be answered, or end its event here: silently, as check() said why, and
+    with no outputs, so no component shows an error badge."""
+    if not ready:
+        raise gr.Error("not sent", visible=False, print_exception=False)
+
+
+def _date_note(checks: list[dict]) -> dict:
+    """The note under the date pickers: the first date problem, or nothing."""
+    problem = next((c["message"] for c in checks[2:] if not c["is_valid"]), "")
+    return gr.update(value=markdown_text(problem), visible=bool(problem))
 
 
 def _constant(value: str) -> Callable[[], str]:

@@ -41,6 +41,7 @@ del { text-decoration-color: #dc2626; }
 #conversation-list .wrap:has(> label) { max-height: 22rem; overflow-y: auto; }
 @media (max-width: 640px) { #conversation-list .wrap:has(> label) { max-height: 9rem; } }
 #chat-status { color: var(--body-text-color-subdued); font-size: .85rem; min-height: 1.2rem; }
+.nr-problem, .nr-problem p { color: #b91c1c; font-size: .85rem; }
 a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-align: super; }
 /* the library's columns have fixed widths (LIBRARY_COLUMN_WIDTHS), so on a phone the table scrolls sideways
    instead of squeezing dates and headers a few letters to a line */
