@@ -180,6 +180,10 @@ def test_copy_gives_the_text_as_read_with_the_sources_as_footnotes(page, app_url
     assert "\\" not in copied and "**" not in copied, copied
     assert "7,000" in copied and "[1]" in copied
     assert f"Sources:\n[1] {cited}" in copied and "2026-01-" in copied
+    page.locator('#chat button[aria-label="Copy conversation"]').click()
+    page.wait_for_timeout(500)
+    everything = page.evaluate("navigator.clipboard.readText()")
+    assert everything == f"Question: {QUESTION}\n\n{copied}"
 
 
 def test_export_is_named_after_the_conversation_and_reads_without_escapes(page):

@@ -16,7 +16,7 @@ from ui.answers import answer_record, feedback_fields, sources_panel
 from ui.cli import cli
 from ui.conversations import Conversations, conversation_markdown, title_from
 from ui.feedback import FeedbackLog
-from ui.render import plain_text, render_markdown_answer
+from ui.render import plain_text, reader_text, render_markdown_answer
 
 ARTICLE = """---
 title: "{title}"
@@ -80,7 +80,19 @@ def test_conversation_exports_as_markdown_with_its_sources():
     text = conversation_markdown("Detainees", CHAT)
     assert text.startswith("# Detainees\n")
     assert "## How many detainees could be moved to Iraq?" in text
-    assert "**Sources**" in text and "CENTCOM moves" in text
+    assert "Sources:\n[1] CENTCOM moves — Desert Wire" in text and "Up to 7,000 [1]." in text
+    assert "\\" not in text and "**" not in text  # no Markdown escapes or emphasis: it reads as the chat did
+
+
+def test_reader_text_is_the_message_as_read_with_its_sources_as_footnotes():
+    answer = Answer(question="q", answer="On 2026-01-21 up to 7,000 (not 5,000) [1]. The moon fell.",
+                    unsupported_sentences=["The moon fell."], citations=[Citation(
+                        n=1, passage_id="a::0", title="CENTCOM [update]", outlet="Harbor Wire", date="2026-01-22",
+                        url="https://news.example.org/a?b=1", text="t", quote="q")])
+    assert reader_text(render_markdown_answer(answer)) == (
+        "On 2026-01-21 up to 7,000 (not 5,000) [1]. ~~The moon fell.~~\n\n"
+        "Struck sentences: no retrieved article supports them.\n\n"
+        "Sources:\n[1] CENTCOM [update] <https://news.example.org/a?b=1> — Harbor Wire, 2026-01-22")
 
 
 def test_feedback_folds_comments_into_their_verdicts(tmp_path):

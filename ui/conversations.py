@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ui.render import reader_text
+
 TITLE_MAX_CHARS = 80
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -111,13 +113,10 @@ class Conversations:
 
 
 def conversation_markdown(title: str, messages: list[dict]) -> str:
-    """A conversation as a Markdown document: questions as headings, answers with their sources lists."""
+    """A conversation as a Markdown document that reads as the chat did: questions as headings, answers as their
+    reader sees them (ui.render.reader_text: no Markdown escapes, the sources as footnotes)."""
     lines = [f"# {title}", ""]
     for message in messages:
-        content = message_text(message)
-        if message.get("role") == "user":
-            question = _BACKSLASHED.sub(r"\1", content)
-            lines += [f"## {question}", ""]
-        else:
-            lines += [content, ""]
+        text = reader_text(message_text(message))
+        lines += [f"## {' '.join(text.split())}" if message.get("role") == "user" else text, ""]
     return "\n".join(lines).rstrip() + "\n"

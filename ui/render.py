@@ -28,6 +28,9 @@ _NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*|\n*\*\*Sources\*\
 _STRIKE = re.compile(r"~~")
 _TAG = re.compile(r"<[^>]*>")
 _BACKSLASHED = re.compile(r"\\(.)")
+_LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")  # [title](url): every literal bracket is escaped
+_SOURCES_LIST = re.compile(r"\*\*Sources\*\*\n((?:- .*(?:\n|$))+)")
+_EMPHASIS_NOTE = re.compile(r"^\*((?:Struck sentences|Stopped):[^*]*)\*$", re.M)
 
 
 def escape(text: object) -> str:
@@ -100,6 +103,16 @@ def plain_text(markup: str) -> str:
     Stripping tags is safe here because every `<` that came from text was escaped by markdown_text.
     """
     text = _STRIKE.sub("", _TAG.sub("", _NOTE.sub("", markup)))
+    return html.unescape(_BACKSLASHED.sub(r"\1", text)).strip()
+
+
+def reader_text(markup: str) -> str:
+    """A chat message built by this module as its reader sees it, as plain text: no Markdown escapes or emphasis,
+    the sources as footnotes ("Sources:" then "[n] Title <address> — Outlet, date"), struck sentences kept
+    between ~~ and the notes kept. What Export writes; CHAT_JS gives Copy the same from the rendered message."""
+    text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", markup)
+    text = _SOURCES_LIST.sub(lambda m: "Sources:\n" + re.sub(r"(?m)^- ", "", m.group(1)), text)
+    text = _EMPHASIS_NOTE.sub(r"\1", text).replace("**Error:**", "Error:")
     return html.unescape(_BACKSLASHED.sub(r"\1", text)).strip()
 
 

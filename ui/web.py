@@ -99,6 +99,36 @@ CHAT_JS = r"""
       preview();
     });
   };
+  // Copy gives the message as read (ui.render.reader_text says the same for Export): no Markdown escapes,
+  // links as "text <address>", struck text between ~~, the sources as footnotes
+  const readerText = (root) => {
+    const walk = (node) => {
+      if (node.nodeType === Node.TEXT_NODE) return node.nodeValue;
+      if (node.nodeType !== Node.ELEMENT_NODE || node.matches("button, svg")) return "";
+      const inner = [...node.childNodes].map(walk).join("");
+      const href = node.tagName === "A" && !node.classList.contains("nr-ref") ? node.getAttribute("href") || "" : "";
+      if (/^https?:/.test(href)) return `${inner} <${href}>`;
+      if (/^(DEL|S)$/.test(node.tagName)) return `~~${inner}~~`;
+      if (node.tagName === "BR") return "\n";
+      if (/^(LI|SUMMARY)$/.test(node.tagName)) return inner.trim() + "\n";
+      if (/^(P|UL|OL|DIV|DETAILS|H[1-6]|BLOCKQUOTE|PRE|TABLE|TR)$/.test(node.tagName)) return inner.trim() + "\n\n";
+      return inner;
+    };
+    return walk(root).replace(/^Sources\n+/m, "Sources:\n").replace(/\n{3,}/g, "\n\n").trim();
+  };
+  const COPY_BUTTONS = '#chat button[aria-label="Copy message"], #chat button[aria-label="Copy conversation"]';
+  const conversationText = () => [...document.querySelectorAll('#chat [data-testid="user"], #chat [data-testid="bot"]')]
+    .map((message) => (message.dataset.testid === "user" ? "Question: " : "") + readerText(message)).join("\n\n");
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.(COPY_BUTTONS);
+    if (!button) return;
+    event.stopPropagation();  // Gradio's own handler would copy the Markdown source
+    const message = answers().concat([...document.querySelectorAll('#chat [data-testid="user"]')])
+      .filter((m) => m.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING)
+      .sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1)).pop();
+    const text = button.getAttribute("aria-label") === "Copy conversation" ? conversationText() : readerText(message);
+    navigator.clipboard?.writeText(text);
+  }, true);
   // before the link's own jump to its card: the card's section is shown first, so the jump lands on it
   document.addEventListener("click", (event) => {
     const target = event.target.closest?.('#chat [data-testid="bot"], #chat a.nr-ref');
