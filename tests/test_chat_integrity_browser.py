@@ -36,7 +36,7 @@ from ui.render import render_markdown_answer
 from ui.services import Services
 
 from conftest import CHROMIUM, live_server
-from test_browser import restore_saved_conversation, save_screenshot
+from test_browser import ARTIFACTS, restore_saved_conversation, save_screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -196,7 +196,9 @@ def test_export_is_named_after_the_conversation_and_reads_without_escapes(page):
     page.get_by_role("button", name="Export as Markdown").click()
     link = page.locator("#exported-conversation a").first
     link.wait_for()
-    expect(page.locator("#exported-conversation")).to_contain_text("Detainees_the_figures.md")
+    expect(page.locator("#exported-conversation").get_by_role("cell", name="Detainees_the_figures.md")).to_be_visible()
+    page.locator("#exported-conversation").screenshot(path=str(ARTIFACTS / "exported-conversation.png"))
+    assert page.locator("#exported-conversation td.filename").bounding_box()["width"] > 120  # readable, not ".r"
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename == "Detainees_the_figures.md"

@@ -8,6 +8,7 @@ current conversation after each turn; thumbs up/down (with an optional comment) 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -27,7 +28,7 @@ from ui.answers import (
     records_before,
     sources_panel,
 )
-from ui.conversations import Conversations, conversation_markdown, message_text
+from ui.conversations import Conversations, conversation_markdown, message_text, title_from
 from ui.feedback import FeedbackLog
 from ui.render import (
     markdown_text,
@@ -36,7 +37,7 @@ from ui.render import (
     render_sources_html,
     render_stopped_answer,
 )
-from ui.services import Services
+from ui.services import Services, safe_filename
 
 EXAMPLES = (
     "When did US forces leave Ain al-Asad?",
@@ -284,13 +285,16 @@ def build_chat_tab(
         return [], "", conversation_choices(user, None), EMPTY_SOURCES, {}
 
     def export_conversation(chat: list[dict], conversation_id: str, request: gr.Request) -> str | None:
+        """The conversation as a Markdown file named after it (a safe file name), in a folder of its own per
+        conversation, so two exports of the same name never overwrite each other."""
         if not chat:
             gr.Warning("Nothing to export yet.")
             return None
         found = conversations.get(_user(request), conversation_id) if conversation_id else None
-        title = found.title if found else "Conversation"
-        path = services.settings.data_dir / "exports" / f"{conversation_id or 'conversation'}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        title = found.title if found else title_from(chat)
+        folder = services.settings.data_dir / "exports" / (conversation_id or uuid.uuid4().hex)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{safe_filename(title).removesuffix('.md')}.md"
         path.write_text(conversation_markdown(title, chat), encoding="utf-8")
         return str(path)
 

@@ -36,6 +36,9 @@ del { text-decoration-color: #dc2626; }
 .nr-summary tr.nr-failed td { color: #dc2626; }
 .nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
 .nr-link { margin-left: .4rem; }
+/* the exported file's name wraps instead of shrinking to its last letters in the narrow conversations column */
+#exported-conversation tr.file, #exported-conversation tr.file td { display: block; width: auto; text-align: left; }
+#exported-conversation td.filename .stem { white-space: normal; overflow-wrap: anywhere; }
 .nr-for { font-size: .8rem; color: var(--body-text-color-subdued); margin: 0 0 .3rem; }
 /* the saved conversations scroll in their own box, so a long list never pushes the chat down a phone's screen */
 #conversation-list .wrap:has(> label) { max-height: 22rem; overflow-y: auto; }
