@@ -225,6 +225,7 @@ def test_the_upload_summary_names_the_file_as_uploaded_and_fits_a_phone(browser,
         assert str(data_dir) not in page.locator("#ingest-summary").inner_text()
         assert cell.bounding_box()["x"] + cell.bounding_box()["width"] <= 400
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        save_screenshot(page, "upload-summary-400")
     finally:
         page.context.close()
 

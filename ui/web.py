@@ -33,6 +33,7 @@ CSS = """
 .nr-ref a { text-decoration: none; font-weight: 600; }
 del { text-decoration-color: #dc2626; }
 .nr-summary { font-size: .85rem; width: 100%; }
+.nr-summary td { overflow-wrap: anywhere; }  /* a long file name or reason wraps: nothing is cut off on a phone */
 .nr-summary tr.nr-failed td { color: #dc2626; }
 .nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
 .nr-link { margin-left: .4rem; }
@@ -208,7 +209,8 @@ def build_blocks(services: Services) -> gr.Blocks:
         counts["failed"] = counts.get("failed", 0) + len(refused)
         told = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing ingested"
         (gr.Warning if counts["failed"] else gr.Info)(f"Library updated: {told}.")
-        return (render_ingest_summary(results, counts), *_library(services, query), None)
+        shown = [{**r, "source": _shown_path(r["source"], services.uploads)} for r in results]  # no server paths
+        return (render_ingest_summary(shown, counts), *_library(services, query), None)
 
     def delete(source: str | None, query: str) -> tuple:
         if not source:  # none picked, or the confirmation was cancelled
