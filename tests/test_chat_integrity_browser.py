@@ -243,6 +243,7 @@ def test_active_filters_show_as_removable_chips_beside_the_question(page):
     expect(outlet_chip).to_be_visible()
     expect(date_chip).to_be_visible()
     assert abs(chips.bounding_box()["y"] - box(page).bounding_box()["y"]) < 200  # beside the question box
+    save_screenshot(page, "filter-chips", full_page=False)
     outlet_chip.click()
     expect(outlet_chip).to_be_hidden()
     expect(page.locator("#ask-within-outlet input")).to_have_value("All outlets")

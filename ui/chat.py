@@ -15,10 +15,8 @@ from typing import Any, get_args
 
 import gradio as gr
 
-from rag.chain import question_problem
 from rag.config import RetrievalMode
-from rag.errors import NewsragError, QuestionError
-from rag.filters import date_problem, range_problem
+from rag.errors import NewsragError
 from rag.types import Answer
 from ui.answers import (
     EMPTY_SOURCES,
@@ -27,6 +25,17 @@ from ui.answers import (
     feedback_fields,
     records_before,
     sources_panel,
+)
+from ui.chat_inputs import (
+    ALL_OUTLETS,
+    chat_filters,
+    check_chat_inputs,
+    date_note_of,
+    describe_backend,
+    filter_chips,
+    go_on,
+    history_of,
+    last_question,
 )
 from ui.conversations import Conversations, conversation_markdown, message_text, title_from
 from ui.feedback import FeedbackLog
@@ -53,61 +62,6 @@ CONFIRM_DELETE_JS = """
   return (id && name && confirm("Delete the conversation \u201c" + name + "\u201d? This cannot be undone.")) ? id : null;
 }
 """
-ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
-
-
-def describe_backend(settings) -> str:
-    """The answering model in words, for the read-only display in the settings."""
-    backend = settings.llm_backend
-    if backend == "local":
-        return "local: Qwen2.5-Coder-1.5B-Instruct (bundled, Q4_K_M, CPU)"
-    if backend == "fake":
-        return "fake: deterministic stand-in for tests (quotes the first passage)"
-    where = settings.llm_base_url or ("api.openai.com" if backend == "openai" else "local Ollama")
-    return f"{backend}: {settings.llm_model or '(no model set)'} at {where}"
-
-
-def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | None]:
-    """The date filters for the chain; a bad date or range is a NewsragError, never a silently ignored filter."""
-    problem = range_problem(date_from, date_to, ("Date from", "Date to"))
-    if problem:
-        raise QuestionError(problem)
-    return {"date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None}
-
-
-def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: str | None) -> list[dict]:
-    """What is wrong with each input of a question about to be sent (gr.validate each): the message, the busy flag,
-    the two dates (a start after its end is the end date's problem)."""
-    question = (message or "").strip()
-    problems = [
-        question_problem(question) if question else "Type a question first.", None,
-        date_problem(date_from, "Date from"),
-        date_problem(date_to, "Date to") or range_problem(date_from, date_to, ("Date from", "Date to")),
-    ]
-    return [gr.validate(problem is None, problem or "") for problem in problems]
-
-
-def article_choices(services: Services, chosen: list[str] | None) -> dict:
-    """The "ask within" article picker: every stored article by title, outlet and date; the chosen ones that are
-    still stored stay chosen (a deleted one would make the next question fail Gradio's choice check)."""
-    articles = services.store.articles()
-    stored = {a.id for a in articles}
-    choices = [(" · ".join(part for part in (a.title or "Untitled article", a.outlet, a.date) if part), a.id)
-               for a in articles]
-    return gr.update(choices=choices, value=[article_id for article_id in chosen or [] if article_id in stored])
-
-
-def history_of(chat: list[dict]) -> list[dict]:
-    """The conversation as plain {"role", "content"} turns for the chain (Gradio 6 content may be a list of blocks)."""
-    return [{"role": m.get("role", "user"), "content": plain_text(message_text(m))} for m in chat]
-
-
-def last_question(chat: list[dict] | None) -> tuple[int | None, str]:
-    """The last question of the chat (its message index and plain text), or (None, "")."""
-    index = max((i for i, m in enumerate(chat or []) if m.get("role") == "user"), default=None)
-    return index, plain_text(message_text((chat or [])[index])) if index is not None else ""
-
-
 def _user(request: gr.Request | None) -> str:
     return (getattr(request, "username", None) or "") if request else ""
 
@@ -145,7 +99,7 @@ def build_chat_tab(
         return True, "", gr.update(value="", visible=False), gr.skip()
 
     def start(message: str) -> tuple:
-        """Take the checked question for answering (after check() and _go()). Runs unqueued, so the busy flag is
+        """Take the checked question for answering (after check() and go_on()). Runs unqueued, so the busy flag is
         set before the answer starts: a question sent meanwhile is never lost, it stays in the box with a notice.
         Returns (box, asked, busy, send, stop, status).
         """
@@ -213,7 +167,7 @@ def build_chat_tab(
         return check(last_question(chat)[1], busy, date_from, date_to)
 
     def regenerate(chat: list[dict]) -> tuple:
-        """Ask the last question again (after check_again() and _go()): the chat goes back to before it, and the
+        """Ask the last question again (after check_again() and go_on()): the chat goes back to before it, and the
         answer streams anew."""
         index, question = last_question(chat)
         return (list(chat)[:index], question, True, gr.update(interactive=False, value="Answering…"),
@@ -323,6 +277,9 @@ def build_chat_tab(
                 )
                 send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
                 stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="stop")
+            with gr.Row(elem_id="filter-chips", equal_height=False):  # the filters in force; a click removes one
+                chips = [gr.Button("", size="sm", visible=False, elem_classes="nr-chip", min_width=0, scale=0,
+                                   elem_id=f"chip-{name}") for name in ("outlet", "from", "to", "articles")]
             status = gr.Markdown("", elem_id="chat-status")
             with gr.Row(visible=False) as comment_row:
                 comment = gr.Textbox(label="Comment on this answer (optional)", max_lines=3, scale=5,
@@ -366,16 +323,16 @@ def build_chat_tab(
     private: dict[str, Any] = {"api_visibility": "private"}
 
     checked = gr.on([message.submit, send.click], check, check_inputs, check_outputs, queue=False, **private)
-    sent = checked.then(_go, ready, None, queue=False, **private).success(
+    sent = checked.then(go_on, ready, None, queue=False, **private).success(
         start, message, start_outputs, queue=False, **private)
     answers = [sent.success(respond, answer_inputs, answer_outputs, api_name="chat")]
     for button, question in zip(examples, EXAMPLES):
         picked = button.click(_constant(question), None, message, queue=False, **private).then(
             check, check_inputs, check_outputs, queue=False, **private).then(
-            _go, ready, None, queue=False, **private).success(start, message, start_outputs, queue=False, **private)
+            go_on, ready, None, queue=False, **private).success(start, message, start_outputs, queue=False, **private)
         answers.append(picked.success(respond, answer_inputs, answer_outputs, **private))
     again = chatbot.retry(check_again, [chatbot, busy, date_from, date_to], check_outputs, queue=False,
-                          **private).then(_go, ready, None, queue=False, **private).success(
+                          **private).then(go_on, ready, None, queue=False, **private).success(
         regenerate, chatbot, [chatbot, *start_outputs[1:]], queue=False, **private)
     answers.append(again.success(respond, answer_inputs, answer_outputs, **private))
     for answer in answers:
@@ -386,7 +343,12 @@ def build_chat_tab(
         stopped, [chatbot, writing], [chatbot, writing], queue=False, **private).then(
         idle, None, idle_outputs, queue=False, **private).then(
         autosave, [chatbot, conversation_id, records], [conversation_id, saved], queue=False, **private)
-    gr.on([date_from.change, date_to.change], lambda start, end: _date_note(check_chat_inputs("-", False, start, end)),
+    filter_inputs = [outlet, date_from, date_to, articles]
+    gr.on([field.change for field in filter_inputs], lambda *values: filter_chips(services, *values), filter_inputs,
+          chips, queue=False, **private)
+    for chip, field, cleared in zip(chips, filter_inputs, ("", "", "", [])):
+        chip.click(_constant(cleared), None, field, queue=False, **private)
+    gr.on([date_from.change, date_to.change], lambda start, end: date_note_of(check_chat_inputs("-", False, start, end)),
           [date_from, date_to], date_note, queue=False, **private)
     chatbot.clear(lambda: ("", EMPTY_SOURCES, {}), None, [conversation_id, sources, records], queue=False, **private)
     chatbot.like(rate, [chatbot, records], [feedback_id, comment_row, status], queue=False, **private)
@@ -404,18 +366,5 @@ def build_chat_tab(
     return ChatTab(outlet=outlet, articles=articles)
 
 
-def _go(ready: bool) -> None:
-    """Let a checked question go on to be answered, or end its event here: silently, as check() said why, and
-    with no outputs, so no component shows an error badge."""
-    if not ready:
-        raise gr.Error("not sent", visible=False, print_exception=False)
-
-
-def _date_note(checks: list[dict]) -> dict:
-    """The note under the date pickers: the first date problem, or nothing."""
-    problem = next((c["message"] for c in checks[2:] if not c["is_valid"]), "")
-    return gr.update(value=markdown_text(problem), visible=bool(problem))
-
-
-def _constant(value: str) -> Callable[[], str]:
+def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value

@@ -8,7 +8,8 @@ import gradio as gr
 import pandas as pd
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
-from ui.chat import ALL_OUTLETS, article_choices, build_chat_tab
+from ui.chat import build_chat_tab
+from ui.chat_inputs import ALL_OUTLETS, article_choices
 from ui.conversations import Conversations
 from ui.feedback import FeedbackLog
 from ui.render import markdown_text, render_ingest_summary
@@ -40,6 +41,10 @@ del { text-decoration-color: #dc2626; }
 /* the exported file's name wraps instead of shrinking to its last letters in the narrow conversations column */
 #exported-conversation tr.file, #exported-conversation tr.file td { display: block; width: auto; text-align: left; }
 #exported-conversation td.filename .stem { white-space: normal; overflow-wrap: anywhere; }
+#filter-chips { gap: .4rem; flex-wrap: wrap; }
+#filter-chips:not(:has(.nr-chip:not(.hidden))) { display: none; }  /* no filter in force: no empty row */
+.nr-chip { border-radius: 999px !important; font-size: .8rem !important; padding: .15rem .7rem !important;
+           flex: 0 0 auto !important; width: auto !important; }
 .nr-for { font-size: .8rem; color: var(--body-text-color-subdued); margin: 0 0 .3rem; }
 /* the saved conversations scroll in their own box, so a long list never pushes the chat down a phone's screen */
 #conversation-list .wrap:has(> label) { max-height: 22rem; overflow-y: auto; }
