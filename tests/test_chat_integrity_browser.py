@@ -280,6 +280,7 @@ def test_a_declined_answer_explains_why_in_a_closed_disclosure(browser, app_url,
         text = why.inner_text()
         assert "outlet_mismatch" in text and "negation_flip" in text and "a negation was dropped" in text
         assert hostile in text and page.evaluate("typeof window.__pwned") == "undefined"
+        save_screenshot(page, "why-disclosure", full_page=False)
         start_new_conversation(page)
     finally:
         context.close()

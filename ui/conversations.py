@@ -114,9 +114,10 @@ class Conversations:
 
 def conversation_markdown(title: str, messages: list[dict]) -> str:
     """A conversation as a Markdown document that reads as the chat did: questions as headings, answers as their
-    reader sees them (ui.render.reader_text: no Markdown escapes, the sources as footnotes)."""
-    lines = [f"# {title}", ""]
+    reader sees them (ui.render.reader_text: no Markdown escapes, the sources as footnotes). Only "<" stays
+    escaped, so markup quoted from an article is shown, never run, by a viewer that renders HTML in Markdown."""
+    lines = [f"# {title.replace('<', '&lt;')}", ""]
     for message in messages:
-        text = reader_text(message_text(message))
+        text = reader_text(message_text(message)).replace("<", "&lt;")
         lines += [f"## {' '.join(text.split())}" if message.get("role") == "user" else text, ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -24,7 +24,9 @@ RESERVED_HOSTS = (".invalid", ".example", ".test", ".localhost")  # RFC 2606/676
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#+!|~$-])")
 _AUTOLINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*:/|www\.|[\w.+-]+@)")  # what GFM would turn into a link
-_NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*|\n*\*\*Sources\*\*\n[\s\S]*$")
+_NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*|\n*<details class=\"nr-why\">.*?</details>"
+                   r"|\n*\*\*Sources\*\*\n[\s\S]*$")
+_WHY = re.compile(r'<details class="nr-why"><summary>(.*?)</summary><ul>(.*?)</ul></details>')
 _STRIKE = re.compile(r"~~")
 _TAG = re.compile(r"<[^>]*>")
 _BACKSLASHED = re.compile(r"\\(.)")
@@ -66,7 +68,7 @@ def render_markdown_answer(answer: Answer) -> str:
     with the quote as a preview. Unsupported sentences are struck through and a note says why.
     """
     if answer.abstained:
-        return markdown_text(ABSTAIN_TEXT)
+        return markdown_text(ABSTAIN_TEXT) + _why(answer)
     text = markdown_text(answer.answer)
     flagged = False
     for sentence in answer.unsupported_sentences:
@@ -76,10 +78,25 @@ def render_markdown_answer(answer: Answer) -> str:
             flagged = True
     if flagged:
         text += f"\n\n{UNSUPPORTED_NOTE}"
+    text += _why(answer)
     if answer.citations:
         text += f"\n\n{SOURCES_HEADING}\n" + "\n".join(
             _source_line(c) for c in sorted(answer.citations, key=lambda c: c.n))
     return text
+
+
+def _why(answer: Answer) -> str:
+    """A closed "why" disclosure under a declined or rewritten answer: each check that acted and its reason.
+
+    HTML on one line, so Markdown leaves it as one block and reads nothing inside it; every name and reason is
+    escaped. Empty when no check declined, rewrote or dropped anything (a note alone needs no explanation).
+    """
+    if not answer.trace or not (answer.abstained or any(step.action != "annotate" for step in answer.trace)):
+        return ""
+    summary = "Why this answer was declined" if answer.abstained else "Why this answer was changed"
+    items = "".join(f"<li><code>{escape(step.check)}</code>: {escape(' '.join((step.reason or step.action).split()))}</li>"
+                    for step in answer.trace)
+    return f'\n\n<details class="nr-why"><summary>{summary}</summary><ul>{items}</ul></details>'
 
 
 def _source_line(citation: Citation) -> str:
@@ -108,10 +125,11 @@ def plain_text(markup: str) -> str:
 
 def reader_text(markup: str) -> str:
     """A chat message built by this module as its reader sees it, as plain text: no Markdown escapes or emphasis,
-    the sources as footnotes ("Sources:" then "[n] Title <address> — Outlet, date"), struck sentences kept
+    the sources as footnotes ("Sources:" then "[n] Title (address) — Outlet, date"), struck sentences kept
     between ~~ and the notes kept. What Export writes; CHAT_JS gives Copy the same from the rendered message."""
-    text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", markup)
-    text = _SOURCES_LIST.sub(lambda m: "Sources:\n" + re.sub(r"(?m)^- ", "", m.group(1)), text)
+    text = _WHY.sub(lambda m: m.group(1) + ":\n" + _TAG.sub("", m.group(2).replace("</li>", "\n")).strip(), markup)
+    text = _SOURCES_LIST.sub(lambda m: "Sources:\n" + _LINK.sub(lambda link: f"{link.group(1)} ({link.group(2)})",
+                                                                re.sub(r"(?m)^- ", "", m.group(1))), text)
     text = _EMPHASIS_NOTE.sub(r"\1", text).replace("**Error:**", "Error:")
     return html.unescape(_BACKSLASHED.sub(r"\1", text)).strip()
 

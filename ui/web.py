@@ -109,14 +109,14 @@ CHAT_JS = r"""
     });
   };
   // Copy gives the message as read (ui.render.reader_text says the same for Export): no Markdown escapes,
-  // links as "text <address>", struck text between ~~, the sources as footnotes
+  // links as "text (address)", struck text between ~~, the sources as footnotes
   const readerText = (root) => {
     const walk = (node) => {
       if (node.nodeType === Node.TEXT_NODE) return node.nodeValue;
       if (node.nodeType !== Node.ELEMENT_NODE || node.matches("button, svg")) return "";
       const inner = [...node.childNodes].map(walk).join("");
       const href = node.tagName === "A" && !node.classList.contains("nr-ref") ? node.getAttribute("href") || "" : "";
-      if (/^https?:/.test(href)) return `${inner} <${href}>`;
+      if (/^https?:/.test(href)) return `${inner} (${href})`;
       if (/^(DEL|S)$/.test(node.tagName)) return `~~${inner}~~`;
       if (node.tagName === "BR") return "\n";
       if (/^(LI|SUMMARY)$/.test(node.tagName)) return inner.trim() + "\n";
