@@ -62,6 +62,8 @@ CONFIRM_DELETE_JS = """
   return (id && name && confirm("Delete the conversation \u201c" + name + "\u201d? This cannot be undone.")) ? id : null;
 }
 """
+
+
 def _user(request: gr.Request | None) -> str:
     return (getattr(request, "username", None) or "") if request else ""
 
