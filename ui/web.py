@@ -34,7 +34,16 @@ CSS = """
 .nr-ref a { text-decoration: none; font-weight: 600; }
 del { text-decoration-color: #dc2626; }
 .nr-summary { font-size: .85rem; width: 100%; }
-.nr-summary td { overflow-wrap: anywhere; }  /* a long file name or reason wraps: nothing is cut off on a phone */
+.nr-summary td { overflow-wrap: break-word; }
+/* on a phone each ingested source is a card of labelled lines, not a table cut off at the screen's edge */
+@media (max-width: 640px) {
+  .nr-summary thead { display: none; }
+  .nr-summary, .nr-summary tbody, .nr-summary tr, .nr-summary td { display: block; width: auto; }
+  .nr-summary tr { border: 1px solid var(--border-color-primary); border-radius: 6px; margin-bottom: .4rem; }
+  .nr-summary td { border: none; padding: .1rem .5rem; }
+  .nr-summary td::before { content: attr(data-label) ": "; font-weight: 600; }
+  .nr-summary td:empty { display: none; }
+}
 .nr-summary tr.nr-failed td { color: #dc2626; }
 .nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
 .nr-link { margin-left: .4rem; }
