@@ -220,14 +220,13 @@ def render_answer_html(answer: Answer, min_relevance: float = 0.0, number: int =
 
 
 def render_ingest_summary(results: Sequence[dict], counts: dict[str, int]) -> str:
-    """Per-source ingest outcome as a table, with each failure's reason (each cell labelled, so a phone shows a
-    row as a card of "Label: value" lines: ui.web's CSS)."""
+    """Per-source ingest outcome as a table, with each failure's reason (a phone shows each row as a card of
+    labelled lines: ui.web's CSS)."""
     total = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing ingested"
     rows = "".join(
-        f'<tr class="nr-{escape(r["status"])}"><td data-label="Source">{escape(r["source"])}</td>'
-        f'<td data-label="Status">{escape(r["status"])}</td><td data-label="Title">{escape(r.get("title", ""))}</td>'
-        f'<td data-label="Chunks">{escape(r.get("chunks", 0))}</td>'
-        f'<td data-label="Reason">{escape(r.get("reason", ""))}</td></tr>'
+        f'<tr class="nr-{escape(r["status"])}"><td>{escape(r["source"])}</td><td>{escape(r["status"])}</td>'
+        f'<td>{escape(r.get("title", ""))}</td><td>{escape(r.get("chunks", 0))}</td>'
+        f'<td>{escape(r.get("reason", ""))}</td></tr>'
         for r in results
     )
     table = (

@@ -41,7 +41,12 @@ del { text-decoration-color: #dc2626; }
   .nr-summary, .nr-summary tbody, .nr-summary tr, .nr-summary td { display: block; width: auto; }
   .nr-summary tr { border: 1px solid var(--border-color-primary); border-radius: 6px; margin-bottom: .4rem; }
   .nr-summary td { border: none; padding: .1rem .5rem; }
-  .nr-summary td::before { content: attr(data-label) ": "; font-weight: 600; }
+  .nr-summary td::before { font-weight: 600; }
+  .nr-summary td:nth-child(1)::before { content: "Source: "; }
+  .nr-summary td:nth-child(2)::before { content: "Status: "; }
+  .nr-summary td:nth-child(3)::before { content: "Title: "; }
+  .nr-summary td:nth-child(4)::before { content: "Chunks: "; }
+  .nr-summary td:nth-child(5)::before { content: "Reason: "; }
   .nr-summary td:empty { display: none; }
 }
 .nr-summary tr.nr-failed td { color: #dc2626; }
