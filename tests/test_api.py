@@ -244,7 +244,7 @@ def test_rendered_html_escapes_everything():
         assert "javascript:" not in markup
     sources = render_answer_html(answer)
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in sources
-    assert 'id="src-1"' in sources and "<mark>Twelve thousand.</mark>" in sources
+    assert 'id="src-0-1"' in sources and "<mark>Twelve thousand.</mark>" in sources
     assert "](http" not in render_markdown_answer(answer)  # a Markdown link in model output stays text
 
 

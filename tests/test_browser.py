@@ -82,8 +82,8 @@ def test_answer_with_marker_and_source_card(page, app_url):
     marker.wait_for()
     n = marker.inner_text().strip("[]")
     assert n.isdigit()
-    assert marker.get_attribute("href") == f"#src-{n}"
-    card = page.locator(f"#sources #src-{n}")
+    assert marker.get_attribute("href") == f"#src-0-{n}"  # the first answer's card
+    card = page.locator(f"#sources #src-0-{n}")
     assert card.is_visible()
     title = card.locator(".nr-title").inner_text()
     assert title in dates

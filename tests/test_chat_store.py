@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
 
 from rag.config import Settings
 from rag.store import Store
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, TraceStep
+from ui.answers import answer_record, feedback_fields, sources_panel
 from ui.cli import cli
 from ui.conversations import Conversations, conversation_markdown, title_from
 from ui.feedback import FeedbackLog
-from ui.render import plain_text, render_markdown_answer
+from ui.render import plain_text, reader_text, render_markdown_answer
 
 ARTICLE = """---
 title: "{title}"
@@ -46,6 +48,44 @@ def test_conversations_are_kept_per_user_and_survive_a_new_connection(tmp_path):
     assert reopened.delete("ann", first) and reopened.list("ann") == []
 
 
+def test_each_answers_sources_are_saved_with_it_and_older_files_still_open(tmp_path):
+    path = tmp_path / "conversations.sqlite"
+    old = sqlite3.connect(path)  # a file from before answers were kept
+    old.executescript("CREATE TABLE conversations (id TEXT PRIMARY KEY, user TEXT NOT NULL, title TEXT NOT NULL, "
+                      "messages TEXT NOT NULL, updated REAL NOT NULL);"
+                      "INSERT INTO conversations VALUES ('old', '', 'Old', '[]', 1);")
+    old.close()
+    store = Conversations(path)
+    assert store.get("", "old").answers == {}
+    answer = Answer(question="q", answer="Up to 7,000 [1].", citations=[
+        Citation(n=1, passage_id="a::0", title="CENTCOM moves", text="Up to 7,000 could be moved.", quote="7,000")])
+    records = {"1": answer_record(answer, [], {"k": 4})}
+    saved = store.save("", None, CHAT, records)
+    shown = Conversations(path).get("", saved).answers["1"]["shown"]
+    assert Answer.model_validate(shown).citations[0].text == "Up to 7,000 could be moved."
+    panel = sources_panel(CHAT, records, 0.3)
+    assert 'id="src-0-1"' in panel and "CENTCOM moves" in panel
+    assert "shown" not in feedback_fields(records["1"]) and feedback_fields(records["1"])["citations"]
+
+
+def test_a_declined_or_rewritten_answer_says_why_escaped_and_the_history_leaves_it_out():
+    hostile = '<img src=x onerror="alert(1)"> [link](javascript:alert(1))'
+    trace = [TraceStep(check="outlet_gate", stage="gate", action="decline", reason=f"no report\n\nsays so {hostile}")]
+    declined = render_markdown_answer(Answer(question="q", answer="", abstained=True, trace=trace))
+    assert '<details class="nr-why"><summary>Why this answer was declined</summary>' in declined
+    assert "<code>outlet_gate</code>" in declined and "&lt;img src=x" in declined and "<img" not in declined
+    assert "\n\n" not in declined.split("<details", 1)[1]  # one HTML block: Markdown reads nothing inside it
+    assert "outlet_gate" not in plain_text(declined)  # not part of the conversation the model sees
+    assert reader_text(declined).endswith(f"Why this answer was declined:\noutlet_gate: no report says so {hostile}")
+    rewritten = Answer(question="q", answer="Up to 7,000 [1].", citations=[Citation(
+        n=1, passage_id="a::0", title="CENTCOM moves", text="t")], trace=[
+        TraceStep(check="negation", stage="rewrite", action="rewrite", reason="a dropped negation")])
+    assert "Why this answer was changed" in render_markdown_answer(rewritten)
+    noted = rewritten.model_copy(update={"trace": [TraceStep(check="note", stage="annotate", action="annotate")]})
+    assert "<details" not in render_markdown_answer(noted) and "<details" not in render_markdown_answer(
+        rewritten.model_copy(update={"trace": []}))
+
+
 def test_titles_are_the_first_question_cut_at_a_word():
     blocks = [{"role": "user", "content": [{"type": "text", "text": "Who commands CENTCOM?"}]}]  # as Gradio 6 sends it
     assert title_from(blocks) == "Who commands CENTCOM?"
@@ -58,7 +98,21 @@ def test_conversation_exports_as_markdown_with_its_sources():
     text = conversation_markdown("Detainees", CHAT)
     assert text.startswith("# Detainees\n")
     assert "## How many detainees could be moved to Iraq?" in text
-    assert "**Sources**" in text and "CENTCOM moves" in text
+    assert "Sources:\n[1] CENTCOM moves — Desert Wire" in text and "Up to 7,000 [1]." in text
+    assert "\\" not in text and "**" not in text  # no Markdown escapes or emphasis: it reads as the chat did
+    hostile = conversation_markdown("<b>", [{"role": "assistant", "content": "&lt;img src=x onerror=alert(1)&gt;"}])
+    assert "<" not in hostile and "&lt;img src=x onerror=alert(1)>" in hostile
+
+
+def test_reader_text_is_the_message_as_read_with_its_sources_as_footnotes():
+    answer = Answer(question="q", answer="On 2026-01-21 up to 7,000 (not 5,000) [1]. The moon fell.",
+                    unsupported_sentences=["The moon fell."], citations=[Citation(
+                        n=1, passage_id="a::0", title="CENTCOM [update]", outlet="Harbor Wire", date="2026-01-22",
+                        url="https://news.example.org/a?b=1", text="t", quote="q")])
+    assert reader_text(render_markdown_answer(answer)) == (
+        "On 2026-01-21 up to 7,000 (not 5,000) [1]. ~~The moon fell.~~\n\n"
+        "Struck sentences: no retrieved article supports them.\n\n"
+        "Sources:\n[1] CENTCOM [update] (https://news.example.org/a?b=1) — Harbor Wire, 2026-01-22")
 
 
 def test_feedback_folds_comments_into_their_verdicts(tmp_path):

@@ -110,7 +110,7 @@ def test_many_users_at_once_with_an_ingest_meanwhile(tmp_path):
             answer = chat_text(history[-1])
             cited = r"\[1\]" in answer and "**Sources**" in answer  # Markdown markers, linked by the page's script
             assert not answer.startswith("**Error:**") and cited, (i, question, answer, sources)
-            assert keyword in sources and 'id="src-1"' in sources, (question, sources[:300])
+            assert keyword in sources and 'id="src-0-1"' in sources, (question, sources[:300])
 
         # every API call answered; the same question always got the same answer (nothing crossed between requests)
         answers = defaultdict(set)

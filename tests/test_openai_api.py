@@ -68,6 +68,25 @@ def test_a_streamed_completion_sends_tokens_then_sources_and_citations(client):
     assert len({c.id for c in chunks}) == 1
 
 
+def test_a_stream_carries_only_the_checked_answer_unless_the_draft_is_asked_for(services):
+    """The model's reply misplaces a marker and adds a claim no article makes: checking changes it, and a streamed
+    reply must read exactly as the finished one, never the draft and then its correction."""
+    raw = "CENTCOM is led by Admiral Brad Cooper [1]. The detainees were flown to the moon on a rocket [1]."
+    chain = AnswerChain(services.settings, services.chain.retriever, FakeListChatModel(responses=[raw]))
+    with live_server(Services(services.settings, chain=chain)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=f"{USER}:{PASSWORD}", max_retries=0)
+        messages = [{"role": "user", "content": QUESTION}]
+        whole = client.chat.completions.create(model="newsrag", messages=messages).choices[0].message.content
+        chunks = list(client.chat.completions.create(model="newsrag", stream=True, messages=messages))
+        pieces = [c.choices[0].delta.content or "" for c in chunks]
+        assert "".join(pieces) == whole and sum(1 for piece in pieces if piece) > 3  # in chunks, as it will stand
+        assert "Checked against" not in whole and "Cooper [1]." not in whole  # the draft never shows
+        assert chunks[-1].model_extra["citations"] and chunks[-1].choices[0].finish_reason == "stop"
+        drafted = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+            model="newsrag", stream=True, messages=messages, extra_body={"draft": True}))
+        assert drafted.startswith(raw) and "Checked against the articles:" in drafted
+
+
 def test_a_completion_without_stream_carries_the_same_answer(client):
     completion = client.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": QUESTION}])
     message = completion.choices[0].message
@@ -140,12 +159,13 @@ def test_a_model_failing_mid_answer_ends_both_streams_with_an_error(services):
                                             error_on_chunk_number=3))
     with live_server(Services(services.settings, chain=failing)) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key=f"{USER}:{PASSWORD}", max_retries=0)
-        received = []
-        with pytest.raises(openai.APIError, match="FakeListChatModelError"):
-            for chunk in client.chat.completions.create(model="newsrag", stream=True,
-                                                        messages=[{"role": "user", "content": QUESTION}]):
-                received.append(chunk.choices[0].delta.content)
-        assert "".join(filter(None, received)) == "CEN"
+        for draft, sent in ((False, ""), (True, "CEN")):  # unchecked tokens go out only to who asked for them
+            received = []
+            with pytest.raises(openai.APIError, match="FakeListChatModelError"):
+                for chunk in client.chat.completions.create(model="newsrag", stream=True, extra_body={"draft": draft},
+                                                            messages=[{"role": "user", "content": QUESTION}]):
+                    received.append(chunk.choices[0].delta.content)
+            assert "".join(filter(None, received)) == sent
         with httpx.stream("POST", f"{url}/api/ask?stream=true", json={"question": QUESTION}, auth=(USER, PASSWORD),
                           timeout=60) as response:
             events = sse(response)

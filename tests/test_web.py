@@ -54,7 +54,7 @@ def test_gradio_client_streams_a_cited_answer(app_url):
     answer = plain_text(message_text(chat[-1]))  # Markdown: markers arrive escaped, as "\\[1\\]"
     assert MARKER.search(answer), answer
     n = MARKER.search(answer).group(1)
-    assert f'id="src-{n}"' in sources and "Sources" in sources
+    assert f'id="src-0-{n}"' in sources and "Sources" in sources
     # the passages reach the sources panel before the answer does
     panels = [out[1] for out in job.outputs() if isinstance(out[1], str)]
     assert any("Retrieved passages" in panel for panel in panels[:-1]), panels

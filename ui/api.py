@@ -7,23 +7,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from typing import Annotated, Any, Literal
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from rag.chain import question_problem
 from rag.config import RetrievalMode
 from rag.errors import NewsragError
-from rag.filters import range_problem
 from rag.types import Answer
+from ui.api_common import FiltersIn, error_route
+from ui.openai_api import build_openai_router
 from ui.security import basic_auth, same_site_only
 from ui.services import Services, http_urls
 
@@ -31,33 +31,6 @@ from ui.services import Services, http_urls
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str
-
-
-class FiltersIn(BaseModel):
-    """The filters of a request, checked as the CLI and the chat check theirs (rag.filters)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    date_from: str | None = Field(None, description="Inclusive, YYYY-MM-DD.", json_schema_extra={"format": "date"})
-    date_to: str | None = Field(None, description="Inclusive, YYYY-MM-DD.", json_schema_extra={"format": "date"})
-    outlet: str | None = None
-    article_ids: list[str] = Field(default_factory=list, max_length=500,
-                                   description="Search only these articles (ids from /api/sources); empty: all.")
-
-    @model_validator(mode="after")
-    def _dates(self) -> FiltersIn:
-        problem = range_problem(self.date_from, self.date_to, ("date_from", "date_to"))
-        if problem:
-            raise ValueError(problem)
-        return self
-
-    def as_dict(self) -> dict[str, str | list[str] | None]:
-        return {
-            "date_from": (self.date_from or "").strip() or None,
-            "date_to": (self.date_to or "").strip() or None,
-            "outlet": self.outlet or None,
-            "article_ids": self.article_ids,
-        }
 
 
 class AskRequest(BaseModel):
@@ -114,29 +87,6 @@ def build_docs_router(users: Sequence[tuple[str, str]]) -> APIRouter:
         return get_redoc_html(openapi_url="openapi.json", title="newsrag API")
 
     return router
-
-
-def error_route(respond: Callable[[NewsragError], Response]) -> type[APIRoute]:
-    """A route class that answers any NewsragError its route raises with the error's own HTTP status.
-
-    The one place the API maps errors to responses (each error class knows its status: rag.errors); `respond`
-    shapes the body, newsrag's {"detail"} here and OpenAI's {"error"} on /v1. A streamed answer has sent its
-    status already, so its errors are its last event instead.
-    """
-
-    class ErrorMappingRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
-
-            async def mapped(request: Request) -> Response:
-                try:
-                    return await handler(request)
-                except NewsragError as exc:
-                    return respond(exc)
-
-            return mapped
-
-    return ErrorMappingRoute
 
 
 def error_detail(exc: NewsragError) -> Response:
@@ -208,8 +158,6 @@ def build_router(services: Services, users: Sequence[tuple[str, str]] = ()) -> A
         return {"removed": removed}
 
     router.include_router(api)
-    from ui.openai_api import build_openai_router  # it builds on this module's auth and models
-
     router.include_router(build_openai_router(services, users))
     return router
 

@@ -7,28 +7,46 @@ current conversation after each turn; thumbs up/down (with an optional comment) 
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, get_args
 
 import gradio as gr
 
-from rag.chain import question_problem
 from rag.config import RetrievalMode
 from rag.errors import NewsragError
-from rag.filters import date_problem
 from rag.types import Answer
-from ui.conversations import Conversations, conversation_markdown, message_text
+from ui.answers import (
+    EMPTY_SOURCES,
+    answer_number,
+    answer_record,
+    feedback_fields,
+    records_before,
+    sources_panel,
+)
+from ui.chat_inputs import (
+    ALL_OUTLETS,
+    chat_filters,
+    check_chat_inputs,
+    date_note_of,
+    describe_backend,
+    filter_chips,
+    go_on,
+    history_of,
+    last_question,
+)
+from ui.conversations import Conversations, conversation_markdown, message_text, title_from
 from ui.feedback import FeedbackLog
 from ui.render import (
     markdown_text,
     plain_text,
-    render_answer_html,
     render_markdown_answer,
     render_sources_html,
     render_stopped_answer,
 )
-from ui.services import Services
+from ui.services import Services, safe_filename
 
 EXAMPLES = (
     "When did US forces leave Ain al-Asad?",
@@ -37,55 +55,13 @@ EXAMPLES = (
 )
 BUSY_NOTICE = ("An answer is still being written: your question stays in the box. Send it when this one ends, "
                "or press Stop.")
-ALL_OUTLETS = ("All outlets", "")  # the outlet filter's (label, value) for "no filter"
-EMPTY_SOURCES = '<p class="nr-muted">Sources for the answer appear here.</p>'
-
-
-def describe_backend(settings) -> str:
-    """The answering model in words, for the read-only display in the settings."""
-    backend = settings.llm_backend
-    if backend == "local":
-        return "local: Qwen2.5-Coder-1.5B-Instruct (bundled, Q4_K_M, CPU)"
-    if backend == "fake":
-        return "fake: deterministic stand-in for tests (quotes the first passage)"
-    where = settings.llm_base_url or ("api.openai.com" if backend == "openai" else "local Ollama")
-    return f"{backend}: {settings.llm_model or '(no model set)'} at {where}"
-
-
-def chat_filters(date_from: str | None, date_to: str | None) -> dict[str, str | None]:
-    """The date filters for the chain; a bad date is a visible error, never a silently ignored filter."""
-    problem = date_problem(date_from, "Date from") or date_problem(date_to, "Date to")
-    if problem:
-        raise gr.Error(problem)
-    filters = {"date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None}
-    if filters["date_from"] and filters["date_to"] and filters["date_from"] > filters["date_to"]:
-        raise gr.Error("Date from is after Date to.")
-    return filters
-
-
-def check_chat_inputs(message: str, busy: bool, date_from: str | None, date_to: str | None) -> list[dict]:
-    """Gradio's validator for sending a question: messages beside the offending inputs, the typed text kept."""
-    question = (message or "").strip()
-    problems = [
-        question_problem(question) if question else "Type a question first.", None,
-        date_problem(date_from, "Date from"), date_problem(date_to, "Date to"),
-    ]
-    return [gr.validate(problem is None, problem or "") for problem in problems]
-
-
-def article_choices(services: Services, chosen: list[str] | None) -> dict:
-    """The "ask within" article picker: every stored article by title, outlet and date; the chosen ones that are
-    still stored stay chosen (a deleted one would make the next question fail Gradio's choice check)."""
-    articles = services.store.articles()
-    stored = {a.id for a in articles}
-    choices = [(" · ".join(part for part in (a.title or "Untitled article", a.outlet, a.date) if part), a.id)
-               for a in articles]
-    return gr.update(choices=choices, value=[article_id for article_id in chosen or [] if article_id in stored])
-
-
-def history_of(chat: list[dict]) -> list[dict]:
-    """The conversation as plain {"role", "content"} turns for the chain (Gradio 6 content may be a list of blocks)."""
-    return [{"role": m.get("role", "user"), "content": plain_text(message_text(m))} for m in chat]
+# The picked conversation's id is the list's value (the page never sees gr.State), its name the picked label's text.
+CONFIRM_DELETE_JS = """
+(id) => {
+  const name = document.querySelector("#conversation-list label.selected")?.textContent.trim();
+  return (id && name && confirm("Delete the conversation \u201c" + name + "\u201d? This cannot be undone.")) ? id : null;
+}
+"""
 
 
 def _user(request: gr.Request | None) -> str:
@@ -106,76 +82,97 @@ def build_chat_tab(
     """Lay out the Chat tab inside the current gr.Blocks (demo) and wire its events."""
     settings = services.settings
 
-    def start(message: str, busy: bool, date_from: str | None, date_to: str | None) -> tuple:
-        """Take the typed question for answering, or keep it in the box while another answer is written.
+    def check(message: str, busy: bool, date_from: str | None, date_to: str | None) -> tuple:
+        """Look at the question and the settings before anything leaves the box: a problem is said beside its
+        field (the question's under the box, a date's under the dates, whose settings open) and nothing is sent.
 
-        Runs unqueued, so the busy flag is set before the answer starts: a question sent meanwhile is never
-        lost, it stays in the box with a notice. Returns (box, asked, busy, send, stop, status).
+        Returns (ready, status, date note, settings accordion).
         """
         if busy:
-            return (*(gr.skip(),) * 5, BUSY_NOTICE)
+            return False, BUSY_NOTICE, gr.skip(), gr.skip()
+        question, _, start_date, end_date = [None if c["is_valid"] else c["message"]
+                                              for c in check_chat_inputs(message, busy, date_from, date_to)]
+        date = start_date or end_date
+        if date:
+            return (False, f"Not sent: {markdown_text(date)} (Answer settings, below).",
+                    gr.update(value=markdown_text(date), visible=True), gr.update(open=True))
+        if question:
+            return False, f"Not sent: {markdown_text(question)}", gr.update(value="", visible=False), gr.skip()
+        return True, "", gr.update(value="", visible=False), gr.skip()
+
+    def start(message: str) -> tuple:
+        """Take the checked question for answering (after check() and go_on()). Runs unqueued, so the busy flag is
+        set before the answer starts: a question sent meanwhile is never lost, it stays in the box with a notice.
+        Returns (box, asked, busy, send, stop, status).
+        """
         return ("", (message or "").strip(), True, gr.update(interactive=False, value="Answering…"),
                 gr.update(visible=True), "Answering… (press Stop to cut it short)")
 
     async def respond(
         question: str, chat: list[dict], k: float, mode: str, focus: float, outlet: str | None,
         date_from: str | None, date_to: str | None, articles: list[str] | None = None, records: dict | None = None,
-    ) -> AsyncIterator[tuple[list[dict], str, dict]]:
+    ) -> AsyncIterator[tuple[list[dict], str, dict, str]]:
         """Stream one answer: passages first, then tokens, then the verified answer replaces the raw text.
 
-        Never writes to the question box, so what the user types meanwhile stays there. `records` (this
-        tab's verified answers by message index, for rating them) gains the new answer.
+        Never writes to the question box, so what the user types meanwhile stays there. `records` (what each
+        answer showed, by message index: ui.answers) gains the new answer; `writing` is the index of the message
+        being written until it is done, so Stop marks that one and no other. Every failure ends as a message in
+        the chat, never as a raised error, so the events after it (idle, autosave) always run.
         """
         chat = list(chat or [])
         records = dict(records or {})
-        filters = {**chat_filters(date_from, date_to), "outlet": outlet or None, "article_ids": list(articles or [])}
         history = history_of(chat)
-        inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "focus": int(focus),
-                  "filters": filters}
         chat += [{"role": "user", "content": markdown_text(question)}, {"role": "assistant", "content": "…"}]
-        yield chat, '<p class="nr-muted">Searching the articles…</p>', gr.skip()
+        records = records_before(records, len(chat) - 1)
+        number, writing = answer_number(chat, len(chat) - 1), str(len(chat) - 1)
+        searching = '<p class="nr-muted">Searching the articles…</p>'
+        yield chat, sources_panel(chat, records, settings.min_relevance, searching), records, writing
         streamed = ""
         try:
+            filters = {**chat_filters(date_from, date_to), "outlet": outlet or None,
+                       "article_ids": list(articles or [])}
+            inputs = {"question": question, "chat_history": history, "k": int(k), "mode": mode, "focus": int(focus),
+                      "filters": filters}
             async for event in services.chain.astream(inputs):  # native async: the event loop is never blocked
                 if isinstance(event, list):
-                    yield chat, render_sources_html(event, "Retrieved passages"), gr.skip()
+                    found = render_sources_html(event, "Retrieved passages", number)
+                    yield chat, sources_panel(chat, records, settings.min_relevance, found), gr.skip(), writing
                 elif isinstance(event, str):
                     streamed += event
                     chat[-1] = {"role": "assistant", "content": markdown_text(streamed)}
-                    yield chat, gr.skip(), gr.skip()
+                    yield chat, gr.skip(), gr.skip(), writing
                 elif isinstance(event, Answer):
                     chat[-1] = {"role": "assistant", "content": render_markdown_answer(event)}
-                    records[str(len(chat) - 1)] = {
-                        "question": question, "history": history, "answer": event.answer,
-                        "abstained": event.abstained,
-                        "citations": [c.model_dump(exclude={"text"}) for c in event.citations],
-                        "settings": {"k": int(k), "mode": mode, "focus": int(focus), "filters": filters,
-                                     "llm_backend": settings.llm_backend, "llm_model": settings.llm_model},
-                    }
-                    yield chat, render_answer_html(event, settings.min_relevance), records
-        except NewsragError as exc:
-            chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc))}"}
-            yield chat, gr.skip(), gr.skip()
+                    records[writing] = answer_record(event, history, {
+                        "k": int(k), "mode": mode, "focus": int(focus), "filters": filters,
+                        "llm_backend": settings.llm_backend, "llm_model": settings.llm_model})
+                    yield chat, sources_panel(chat, records, settings.min_relevance), records, ""
+        except Exception as exc:  # noqa: BLE001 - shown in the chat; the log has the traceback of a surprise
+            if not isinstance(exc, NewsragError):
+                logging.getLogger("newsrag").exception("a chat answer failed")
+            chat[-1] = {"role": "assistant", "content": f"**Error:** {markdown_text(str(exc) or type(exc).__name__)}"}
+            yield chat, sources_panel(chat, records, settings.min_relevance), records, ""
 
-    def stopped(chat: list[dict]) -> list[dict]:
-        """Mark the answer that Stop cut off as partial and unverified."""
+    def stopped(chat: list[dict], writing: str) -> tuple[list[dict], str]:
+        """Mark the answer that Stop cut off as partial and unverified: only the one being written, if any."""
         chat = list(chat or [])
-        if chat and chat[-1].get("role") == "assistant":
+        if writing.isdigit() and int(writing) == len(chat) - 1 and chat[-1].get("role") == "assistant":
             partial = plain_text(message_text(chat[-1])).removesuffix("…")
             chat[-1] = {"role": "assistant", "content": render_stopped_answer(partial)}
-        return chat
+        return chat, ""
 
     def idle() -> tuple:
         return False, gr.update(interactive=True, value="Send"), gr.update(visible=False), ""
 
-    def regenerate(chat: list[dict], busy: bool) -> tuple:
-        """Ask the last question again: the chat goes back to before it, and the answer streams anew."""
-        chat = list(chat or [])
-        last_user = max((i for i, m in enumerate(chat) if m.get("role") == "user"), default=None)
-        if busy or last_user is None:
-            return (gr.skip(),) * 6
-        question = plain_text(message_text(chat[last_user]))
-        return (chat[:last_user], question, True, gr.update(interactive=False, value="Answering…"),
+    def check_again(chat: list[dict], busy: bool, date_from: str | None, date_to: str | None) -> tuple:
+        """check() for Retry: the last question and today's settings."""
+        return check(last_question(chat)[1], busy, date_from, date_to)
+
+    def regenerate(chat: list[dict]) -> tuple:
+        """Ask the last question again (after check_again() and go_on()): the chat goes back to before it, and the
+        answer streams anew."""
+        index, question = last_question(chat)
+        return (list(chat)[:index], question, True, gr.update(interactive=False, value="Answering…"),
                 gr.update(visible=True), "Answering again…")
 
     def rate(chat: list[dict], records: dict, data: gr.LikeData, request: gr.Request) -> tuple:
@@ -187,7 +184,7 @@ def build_chat_tab(
             record = {"question": turns[index - 1]["content"] if index else "", "answer": turns[index]["content"],
                       "citations": [], "settings": {}}
         verdict = "up" if data.liked is True else "down"
-        feedback_id = feedback.verdict(record, verdict, _user(request))
+        feedback_id = feedback.verdict(feedback_fields(record), verdict, _user(request))
         return feedback_id, gr.update(visible=True, value=""), f"Thanks: feedback saved ({'👍' if verdict == 'up' else '👎'})."
 
     def save_comment(feedback_id: str, text: str, request: gr.Request) -> tuple:
@@ -207,20 +204,22 @@ def build_chat_tab(
         latest = conversations.latest(user)
         if latest is None:
             return [], "", conversation_choices(user, None), EMPTY_SOURCES, {}
-        return latest.messages, latest.id, conversation_choices(user, latest.id), EMPTY_SOURCES, {}
+        return (latest.messages, latest.id, conversation_choices(user, latest.id),
+                sources_panel(latest.messages, latest.answers, settings.min_relevance), latest.answers)
 
-    def autosave(chat: list[dict], conversation_id: str, request: gr.Request) -> tuple:
+    def autosave(chat: list[dict], conversation_id: str, records: dict, request: gr.Request) -> tuple:
         if not chat:
             return gr.skip(), gr.skip()
         user = _user(request)
-        saved = conversations.save(user, conversation_id or None, chat)
+        saved = conversations.save(user, conversation_id or None, chat, records_before(records, len(chat)))
         return saved, conversation_choices(user, saved)
 
     def open_conversation(conversation_id: str | None, busy: bool, request: gr.Request) -> tuple:
         found = conversations.get(_user(request), conversation_id) if conversation_id and not busy else None
         if found is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return found.messages, found.id, EMPTY_SOURCES, {}
+        return found.messages, found.id, sources_panel(found.messages, found.answers, settings.min_relevance), \
+            found.answers
 
     def new_conversation(busy: bool, request: gr.Request) -> tuple:
         if busy:
@@ -234,20 +233,24 @@ def build_chat_tab(
             return gr.skip(), gr.skip()
         return conversation_choices(user, conversation_id), ""
 
-    def delete_conversation(conversation_id: str, request: gr.Request) -> tuple:
+    def delete_conversation(conversation_id: str | None, request: gr.Request) -> tuple:
+        """Delete the conversation picked in the list, once CONFIRM_DELETE_JS has asked; cancelled, nothing changes."""
         user = _user(request)
-        if conversation_id:
-            conversations.delete(user, conversation_id)
+        if not conversation_id or not conversations.delete(user, conversation_id):
+            return (gr.skip(),) * 5
         return [], "", conversation_choices(user, None), EMPTY_SOURCES, {}
 
     def export_conversation(chat: list[dict], conversation_id: str, request: gr.Request) -> str | None:
+        """The conversation as a Markdown file named after it (a safe file name), in a folder of its own per
+        conversation, so two exports of the same name never overwrite each other."""
         if not chat:
             gr.Warning("Nothing to export yet.")
             return None
         found = conversations.get(_user(request), conversation_id) if conversation_id else None
-        title = found.title if found else "Conversation"
-        path = services.settings.data_dir / "exports" / f"{conversation_id or 'conversation'}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        title = found.title if found else title_from(chat)
+        folder = services.settings.data_dir / "exports" / (conversation_id or uuid.uuid4().hex)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{safe_filename(title).removesuffix('.md')}.md"
         path.write_text(conversation_markdown(title, chat), encoding="utf-8")
         return str(path)
 
@@ -276,6 +279,9 @@ def build_chat_tab(
                 )
                 send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
                 stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="stop")
+            with gr.Row(elem_id="filter-chips", equal_height=False):  # the filters in force; a click removes one
+                chips = [gr.Button("", size="sm", visible=False, elem_classes="nr-chip", min_width=0, scale=0,
+                                   elem_id=f"chip-{name}") for name in ("outlet", "from", "to", "articles")]
             status = gr.Markdown("", elem_id="chat-status")
             with gr.Row(visible=False) as comment_row:
                 comment = gr.Textbox(label="Comment on this answer (optional)", max_lines=3, scale=5,
@@ -283,7 +289,7 @@ def build_chat_tab(
                 comment_send = gr.Button("Save comment", size="sm", scale=1)
             with gr.Row():
                 examples = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
-            with gr.Accordion("Answer settings", open=False):
+            with gr.Accordion("Answer settings", open=False) as answer_settings:
                 k = gr.Slider(1, max(12, settings.top_k), value=settings.top_k, step=1,
                               label="Passages to retrieve (k)")
                 mode = gr.Radio(list(get_args(RetrievalMode)), value=settings.retrieval, label="Retrieval mode")
@@ -296,6 +302,7 @@ def build_chat_tab(
                 with gr.Row():
                     date_from = gr.DateTime(label="Date from", include_time=False, type="string", value="")
                     date_to = gr.DateTime(label="Date to", include_time=False, type="string", value="")
+                date_note = gr.Markdown("", visible=False, elem_id="date-note", elem_classes="nr-problem")
                 gr.Textbox(describe_backend(settings), label="Answering model", interactive=False,
                            elem_id="answering-model")
         with gr.Column(scale=2):
@@ -307,32 +314,44 @@ def build_chat_tab(
     conversation_id = gr.State("")
     feedback_id = gr.State("")
     asked = gr.Textbox(visible=False)  # the question being answered; a component so /chat takes it as input
-    start_inputs = [message, busy, date_from, date_to]
+    ready = gr.State(False)  # check()'s verdict on the question about to be sent
+    writing = gr.State("")  # the index of the answer being written, "" when none is: all Stop may mark
+    check_inputs, check_outputs = [message, busy, date_from, date_to], [ready, status, date_note, answer_settings]
     start_outputs = [message, asked, busy, send, stop, status]
-    records = gr.State({})  # this tab's verified answers by message index, for thumbs up/down
+    records = gr.State({})  # what each answer showed, by message index (ui.answers): panel, feedback, saving
     answer_inputs = [asked, chatbot, k, mode, focus, outlet, date_from, date_to, articles, records]
-    answer_outputs = [chatbot, sources, records]
+    answer_outputs = [chatbot, sources, records, writing]
     idle_outputs = [busy, send, stop, status]
     private: dict[str, Any] = {"api_visibility": "private"}
 
-    sent = gr.on([message.submit, send.click], start, start_inputs, start_outputs, queue=False,
-                 validator=check_chat_inputs, **private)
+    checked = gr.on([message.submit, send.click], check, check_inputs, check_outputs, queue=False, **private)
+    sent = checked.then(go_on, ready, None, queue=False, **private).success(
+        start, message, start_outputs, queue=False, **private)
     answers = [sent.success(respond, answer_inputs, answer_outputs, api_name="chat")]
     for button, question in zip(examples, EXAMPLES):
         picked = button.click(_constant(question), None, message, queue=False, **private).then(
-            start, start_inputs, start_outputs, queue=False, validator=check_chat_inputs, **private)
+            check, check_inputs, check_outputs, queue=False, **private).then(
+            go_on, ready, None, queue=False, **private).success(start, message, start_outputs, queue=False, **private)
         answers.append(picked.success(respond, answer_inputs, answer_outputs, **private))
-    again = chatbot.retry(regenerate, [chatbot, busy], [chatbot, asked, busy, send, stop, status], queue=False,
-                          **private)
+    again = chatbot.retry(check_again, [chatbot, busy, date_from, date_to], check_outputs, queue=False,
+                          **private).then(go_on, ready, None, queue=False, **private).success(
+        regenerate, chatbot, [chatbot, *start_outputs[1:]], queue=False, **private)
     answers.append(again.success(respond, answer_inputs, answer_outputs, **private))
     for answer in answers:
         answer.then(idle, None, idle_outputs, queue=False, **private).then(
-            autosave, [chatbot, conversation_id], [conversation_id, saved], queue=False, **private)
+            autosave, [chatbot, conversation_id, records], [conversation_id, saved], queue=False, **private)
     # cancel first, then mark: marking in the same event can be overwritten by the answer's last update
     stop.click(None, None, None, cancels=answers, queue=False, **private).then(
-        stopped, chatbot, chatbot, queue=False, **private).then(
+        stopped, [chatbot, writing], [chatbot, writing], queue=False, **private).then(
         idle, None, idle_outputs, queue=False, **private).then(
-        autosave, [chatbot, conversation_id], [conversation_id, saved], queue=False, **private)
+        autosave, [chatbot, conversation_id, records], [conversation_id, saved], queue=False, **private)
+    filter_inputs = [outlet, date_from, date_to, articles]
+    gr.on([field.change for field in filter_inputs], lambda *values: filter_chips(services, *values), filter_inputs,
+          chips, queue=False, **private)
+    for chip, field, cleared in zip(chips, filter_inputs, ("", "", "", [])):
+        chip.click(_constant(cleared), None, field, queue=False, **private)
+    gr.on([date_from.change, date_to.change], lambda start, end: date_note_of(check_chat_inputs("-", False, start, end)),
+          [date_from, date_to], date_note, queue=False, **private)
     chatbot.clear(lambda: ("", EMPTY_SOURCES, {}), None, [conversation_id, sources, records], queue=False, **private)
     chatbot.like(rate, [chatbot, records], [feedback_id, comment_row, status], queue=False, **private)
     gr.on([comment_send.click, comment.submit], save_comment, [feedback_id, comment], [comment_row, status],
@@ -344,11 +363,10 @@ def build_chat_tab(
                 **private)
     new.click(new_conversation, busy, switched, queue=False, **private)
     rename.click(rename_conversation, [conversation_id, new_title], [saved, new_title], queue=False, **private)
-    remove.click(delete_conversation, conversation_id, switched, queue=False,
-                 js="(id) => (id && confirm('Delete this conversation?')) ? id : ''", **private)
+    remove.click(delete_conversation, saved, switched, queue=False, js=CONFIRM_DELETE_JS, **private)
     export.click(export_conversation, [chatbot, conversation_id], exported, queue=False, **private)
     return ChatTab(outlet=outlet, articles=articles)
 
 
-def _constant(value: str) -> Callable[[], str]:
+def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value

@@ -1,6 +1,7 @@
 """Saved conversations: one SQLite file under the data dir, rows per user, so a reload brings the chat back.
 
-A conversation is its title and its chat messages as the chat shows them ({"role", "content"} in Markdown).
+A conversation is its title, its chat messages as the chat shows them ({"role", "content"} in Markdown) and what
+each answer showed (its citations and passages, by message index: ui.answers), so its sources come back too.
 Users are the names of the UI's login; without a login everyone is "" and shares one list.
 """
 
@@ -12,8 +13,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ui.render import reader_text
 
 TITLE_MAX_CHARS = 80
 _SCHEMA = """
@@ -21,6 +24,7 @@ CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY, user TEXT NOT NULL, title TEXT NOT NULL, messages TEXT NOT NULL, updated REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS conversations_by_user ON conversations(user, updated);
 """
+_ANSWERS_COLUMN = "ALTER TABLE conversations ADD COLUMN answers TEXT NOT NULL DEFAULT '{}'"  # files saved before it
 _BACKSLASHED = re.compile(r"\\(.)")
 
 
@@ -30,6 +34,7 @@ class Conversation:
     title: str
     messages: list[dict]
     updated: float
+    answers: dict[str, dict] = field(default_factory=dict)
 
 
 def message_text(message: dict) -> str:
@@ -56,6 +61,8 @@ class Conversations:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
+        if "answers" not in {row[1] for row in self._db.execute("PRAGMA table_info(conversations)")}:
+            self._db.execute(_ANSWERS_COLUMN)
         self._lock = threading.Lock()
 
     def list(self, user: str) -> list[tuple[str, str]]:
@@ -67,23 +74,27 @@ class Conversations:
 
     def get(self, user: str, conversation_id: str) -> Conversation | None:
         with self._lock:
-            row = self._db.execute("SELECT id, title, messages, updated FROM conversations WHERE user=? AND id=?",
-                                   (user, conversation_id)).fetchone()
-        return Conversation(row[0], row[1], json.loads(row[2]), row[3]) if row else None
+            row = self._db.execute(
+                "SELECT id, title, messages, updated, answers FROM conversations WHERE user=? AND id=?",
+                (user, conversation_id)).fetchone()
+        return Conversation(row[0], row[1], json.loads(row[2]), row[3], json.loads(row[4])) if row else None
 
     def latest(self, user: str) -> Conversation | None:
         found = self.list(user)
         return self.get(user, found[0][1]) if found else None
 
-    def save(self, user: str, conversation_id: str | None, messages: list[dict]) -> str:
-        """Create or update a conversation with these messages; keeps a renamed title; returns its id."""
+    def save(self, user: str, conversation_id: str | None, messages: list[dict],
+             answers: dict[str, dict] | None = None) -> str:
+        """Create or update a conversation with these messages and answer records; keeps a renamed title;
+        returns its id."""
         conversation_id = conversation_id or uuid.uuid4().hex
         with self._lock:
             self._db.execute(
-                "INSERT INTO conversations(id, user, title, messages, updated) VALUES(?, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET messages=excluded.messages, updated=excluded.updated "
-                "WHERE conversations.user=excluded.user",
-                (conversation_id, user, title_from(messages), json.dumps(messages, ensure_ascii=False), time.time()),
+                "INSERT INTO conversations(id, user, title, messages, updated, answers) VALUES(?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET messages=excluded.messages, updated=excluded.updated, "
+                "answers=excluded.answers WHERE conversations.user=excluded.user",
+                (conversation_id, user, title_from(messages), json.dumps(messages, ensure_ascii=False), time.time(),
+                 json.dumps(answers or {}, ensure_ascii=False)),
             )
         return conversation_id
 
@@ -102,13 +113,11 @@ class Conversations:
 
 
 def conversation_markdown(title: str, messages: list[dict]) -> str:
-    """A conversation as a Markdown document: questions as headings, answers with their sources lists."""
-    lines = [f"# {title}", ""]
+    """A conversation as a Markdown document that reads as the chat did: questions as headings, answers as their
+    reader sees them (ui.render.reader_text: no Markdown escapes, the sources as footnotes). Only "<" stays
+    escaped, so markup quoted from an article is shown, never run, by a viewer that renders HTML in Markdown."""
+    lines = [f"# {title.replace('<', '&lt;')}", ""]
     for message in messages:
-        content = message_text(message)
-        if message.get("role") == "user":
-            question = _BACKSLASHED.sub(r"\1", content)
-            lines += [f"## {question}", ""]
-        else:
-            lines += [content, ""]
+        text = reader_text(message_text(message)).replace("<", "&lt;")
+        lines += [f"## {' '.join(text.split())}" if message.get("role") == "user" else text, ""]
     return "\n".join(lines).rstrip() + "\n"

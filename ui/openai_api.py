@@ -2,15 +2,20 @@
 
 GET /v1/models lists one model, "newsrag". POST /v1/chat/completions answers the last user message with the
 earlier user and assistant turns as history; "stream": true sends OpenAI's chunks as server-sent events ending
-with `data: [DONE]`. The text keeps its [n] markers and ends with a Sources list, so any front end shows the
-citations; the citations themselves (n, title, outlet, date, url, quote) travel in the extra "citations" field
-of the response or of the last chunk. newsrag's own options (k, mode, filters) may be sent as extra fields.
+with `data: [DONE]`. A stream carries only what will stand: the checked answer, sent in chunks of a few words once
+citation checking is done, so a front end never shows a draft that checking then moves, strikes or turns into
+an abstention (the extra field "draft": true streams the model's own tokens as they come instead, then the
+checked answer after them when checking changed it). The text keeps its [n] markers and ends with a Sources
+list, so any front end shows the citations; the citations themselves (n, title, outlet, date, url, quote)
+travel in the extra "citations" field of the response or of the last chunk. newsrag's own options (k, mode,
+filters, draft) may be sent as extra fields.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -25,12 +30,13 @@ from rag.chain import question_problem
 from rag.config import RetrievalMode
 from rag.errors import NewsragError
 from rag.types import Answer
-from ui.api import FiltersIn, error_route
+from ui.api_common import FiltersIn, error_route
 from ui.security import basic_auth, same_site_only
 from ui.services import Services
 
 MODEL = "newsrag"
 SOURCES_HEADING = "Sources:"
+WORDS_PER_CHUNK = 4  # the checked answer streams a few words at a time, as a model's tokens would
 
 
 class ChatMessage(BaseModel):
@@ -58,6 +64,8 @@ class ChatCompletionRequest(BaseModel):
     k: int | None = Field(None, ge=1, le=50, description="newsrag: passages to retrieve.")
     mode: RetrievalMode | None = Field(None, description="newsrag: dense, bm25, hybrid or mmr.")
     filters: FiltersIn | None = Field(None, description="newsrag: date_from, date_to, outlet.")
+    draft: bool = Field(False, description="newsrag: stream the model's unchecked tokens as they come, then the "
+                                           "checked answer after them when checking changed it.")
 
 
 def openai_error(status: int, message: str, code: str) -> JSONResponse:
@@ -102,7 +110,7 @@ def citations_field(answer: Answer) -> list[dict[str, Any]]:
 
 
 def checked_text(streamed: str, answer: Answer) -> str:
-    """What to add after the streamed tokens: the verified answer when checking changed it, then the Sources.
+    """What a draft stream adds after the tokens: the verified answer when checking changed it, then the Sources.
 
     The tokens are the model's own words; verification may move a marker, drop an unsupported sentence or
     turn the reply into an abstention, and a stream cannot take back what it sent.
@@ -133,7 +141,7 @@ def build_openai_router(services: Services, users: Sequence[tuple[str, str]] = (
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if request.stream:
-            return EventSourceResponse(_chunks(services, inputs, completion_id, created))
+            return EventSourceResponse(_chunks(services, inputs, completion_id, created, request.draft))
         answer = await services.chain.ainvoke(inputs)
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL,
@@ -145,8 +153,16 @@ def build_openai_router(services: Services, users: Sequence[tuple[str, str]] = (
     return router
 
 
-async def _chunks(services: Services, inputs: dict[str, Any], completion_id: str, created: int) -> AsyncIterator[str]:
-    """OpenAI's chat.completion.chunk events: the role, the tokens, then the check and Sources with citations."""
+def word_chunks(text: str, size: int = WORDS_PER_CHUNK) -> list[str]:
+    """The text in pieces of `size` words, each with the spacing after it, that join back to the text exactly."""
+    pieces = re.findall(r"\S+\s*|\s+", text)
+    return ["".join(pieces[i:i + size]) for i in range(0, len(pieces), size)]
+
+
+async def _chunks(services: Services, inputs: dict[str, Any], completion_id: str, created: int,
+                  draft: bool = False) -> AsyncIterator[str]:
+    """OpenAI's chat.completion.chunk events: the role, then the checked answer and its Sources in chunks, the
+    last with the citations (with `draft`: the model's tokens as they come, then the check and the Sources)."""
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
         return json.dumps({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL,
@@ -157,7 +173,7 @@ async def _chunks(services: Services, inputs: dict[str, Any], completion_id: str
     answer = None
     try:
         async for event in services.chain.astream(inputs):
-            if isinstance(event, str):
+            if isinstance(event, str) and draft:
                 streamed.append(event)
                 yield chunk({"content": event})
             elif isinstance(event, Answer):
@@ -170,6 +186,9 @@ async def _chunks(services: Services, inputs: dict[str, Any], completion_id: str
         yield "[DONE]"
         return
     assert answer is not None
-    tail = checked_text("".join(streamed), answer)
-    yield chunk({"content": tail} if tail else {}, "stop", citations=citations_field(answer))
+    pieces = [checked_text("".join(streamed), answer)] if draft else word_chunks(answer.answer + sources_text(answer))
+    *before, last = [piece for piece in pieces if piece] or [""]
+    for piece in before:
+        yield chunk({"content": piece})
+    yield chunk({"content": last} if last else {}, "stop", citations=citations_field(answer))
     yield "[DONE]"

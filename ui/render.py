@@ -24,10 +24,15 @@ RESERVED_HOSTS = (".invalid", ".example", ".test", ".localhost")  # RFC 2606/676
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()#+!|~$-])")
 _AUTOLINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*:/|www\.|[\w.+-]+@)")  # what GFM would turn into a link
-_NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*|\n*\*\*Sources\*\*\n[\s\S]*$")
+_NOTE = re.compile(r"\n*\*(?:Struck sentences|Stopped):[^*]*\*|\n*<details class=\"nr-why\">.*?</details>"
+                   r"|\n*\*\*Sources\*\*\n[\s\S]*$")
+_WHY = re.compile(r'<details class="nr-why"><summary>(.*?)</summary><ul>(.*?)</ul></details>')
 _STRIKE = re.compile(r"~~")
 _TAG = re.compile(r"<[^>]*>")
 _BACKSLASHED = re.compile(r"\\(.)")
+_LINK = re.compile(r"(?<!\\)\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")  # [title](url): every literal bracket is escaped
+_SOURCES_LIST = re.compile(r"\*\*Sources\*\*\n((?:- .*(?:\n|$))+)")
+_EMPHASIS_NOTE = re.compile(r"^\*((?:Struck sentences|Stopped):[^*]*)\*$", re.M)
 
 
 def escape(text: object) -> str:
@@ -63,7 +68,7 @@ def render_markdown_answer(answer: Answer) -> str:
     with the quote as a preview. Unsupported sentences are struck through and a note says why.
     """
     if answer.abstained:
-        return markdown_text(ABSTAIN_TEXT)
+        return markdown_text(ABSTAIN_TEXT) + _why(answer)
     text = markdown_text(answer.answer)
     flagged = False
     for sentence in answer.unsupported_sentences:
@@ -73,10 +78,25 @@ def render_markdown_answer(answer: Answer) -> str:
             flagged = True
     if flagged:
         text += f"\n\n{UNSUPPORTED_NOTE}"
+    text += _why(answer)
     if answer.citations:
         text += f"\n\n{SOURCES_HEADING}\n" + "\n".join(
             _source_line(c) for c in sorted(answer.citations, key=lambda c: c.n))
     return text
+
+
+def _why(answer: Answer) -> str:
+    """A closed "why" disclosure under a declined or rewritten answer: each check that acted and its reason.
+
+    HTML on one line, so Markdown leaves it as one block and reads nothing inside it; every name and reason is
+    escaped. Empty when no check declined, rewrote or dropped anything (a note alone needs no explanation).
+    """
+    if not answer.trace or not (answer.abstained or any(step.action != "annotate" for step in answer.trace)):
+        return ""
+    summary = "Why this answer was declined" if answer.abstained else "Why this answer was changed"
+    items = "".join(f"<li><code>{escape(step.check)}</code>: {escape(' '.join((step.reason or step.action).split()))}</li>"
+                    for step in answer.trace)
+    return f'\n\n<details class="nr-why"><summary>{summary}</summary><ul>{items}</ul></details>'
 
 
 def _source_line(citation: Citation) -> str:
@@ -100,6 +120,17 @@ def plain_text(markup: str) -> str:
     Stripping tags is safe here because every `<` that came from text was escaped by markdown_text.
     """
     text = _STRIKE.sub("", _TAG.sub("", _NOTE.sub("", markup)))
+    return html.unescape(_BACKSLASHED.sub(r"\1", text)).strip()
+
+
+def reader_text(markup: str) -> str:
+    """A chat message built by this module as its reader sees it, as plain text: no Markdown escapes or emphasis,
+    the sources as footnotes ("Sources:" then "[n] Title (address) — Outlet, date"), struck sentences kept
+    between ~~ and the notes kept. What Export writes; CHAT_JS gives Copy the same from the rendered message."""
+    text = _WHY.sub(lambda m: m.group(1) + ":\n" + _TAG.sub("", m.group(2).replace("</li>", "\n")).strip(), markup)
+    text = _SOURCES_LIST.sub(lambda m: "Sources:\n" + _LINK.sub(lambda link: f"{link.group(1)} ({link.group(2)})",
+                                                                re.sub(r"(?m)^- ", "", m.group(1))), text)
+    text = _EMPHASIS_NOTE.sub(r"\1", text).replace("**Error:**", "Error:")
     return html.unescape(_BACKSLASHED.sub(r"\1", text)).strip()
 
 
@@ -148,21 +179,24 @@ def _card(label: str, anchor: str, item: Citation | Passage, relevance: float | 
     )
 
 
-def render_sources_html(items: Sequence[Citation] | Sequence[Passage], heading: str = "Retrieved passages") -> str:
-    """Source cards under a heading: citations keep their [n] and anchor #src-n; passages are listed in rank order."""
+def render_sources_html(items: Sequence[Citation] | Sequence[Passage], heading: str = "Retrieved passages",
+                        number: int = 0) -> str:
+    """Source cards under a heading: citations keep their [n] and anchor #src-A-n (A: `number`, the answer's place in
+    the conversation, so each answer's markers open its own cards); passages are listed in rank order."""
     if not items:
         return f'<div class="nr-sources"><h3>{escape(heading)}</h3><p class="nr-muted">No passages matched.</p></div>'
     cards = []
     for rank, item in enumerate(items, start=1):
         if isinstance(item, Citation):
-            cards.append(_card(f"[{item.n}]", f"src-{item.n}", item))
+            cards.append(_card(f"[{item.n}]", f"src-{number}-{item.n}", item))
         else:
-            cards.append(_card(f"#{rank}", f"passage-{rank}", item, item.similarity))
+            cards.append(_card(f"#{rank}", f"passage-{number}-{rank}", item, item.similarity))
     return f'<div class="nr-sources"><h3>{escape(heading)}</h3>{"".join(cards)}</div>'
 
 
-def render_answer_html(answer: Answer, min_relevance: float = 0.0) -> str:
-    """The sources panel for a finished answer: every retrieved passage stays in view.
+def render_answer_html(answer: Answer, min_relevance: float = 0.0, number: int = 0) -> str:
+    """The sources of a finished answer (`number`: its place among the conversation's answers, from 0): every
+    retrieved passage stays in view.
 
     Cited cards first, then the other retrieved passages folded under "Also retrieved" with their relevance.
     An abstention lists only passages at least min_relevance close to the question: a decline on an
@@ -173,19 +207,21 @@ def render_answer_html(answer: Answer, min_relevance: float = 0.0) -> str:
         related = [p for p in answer.passages if (p.similarity or 0.0) >= min_relevance]
         if not related:
             return note + '<div class="nr-sources"><p class="nr-muted">No stored passage is about this question.</p></div>'
-        return note + render_sources_html(related, "Related passages")
+        return note + render_sources_html(related, "Related passages", number)
     cited_ids = {c.passage_id for c in answer.citations}
-    html_out = render_sources_html(sorted(answer.citations, key=lambda c: c.n), "Sources")
+    html_out = render_sources_html(sorted(answer.citations, key=lambda c: c.n), "Sources", number)
     others = [p for p in answer.passages if p.id not in cited_ids]
     if others:
-        cards = "".join(_card(f"#{rank}", f"passage-{rank}", p, p.similarity) for rank, p in enumerate(others, start=1))
+        cards = "".join(_card(f"#{rank}", f"passage-{number}-{rank}", p, p.similarity)
+                        for rank, p in enumerate(others, start=1))
         html_out += (f'<details class="nr-also"><summary>Also retrieved ({len(others)})</summary>'
                      f'<div class="nr-sources">{cards}</div></details>')
     return html_out
 
 
 def render_ingest_summary(results: Sequence[dict], counts: dict[str, int]) -> str:
-    """Per-source ingest outcome as a table, with each failure's reason."""
+    """Per-source ingest outcome as a table, with each failure's reason (a phone shows each row as a card of
+    labelled lines: ui.web's CSS)."""
     total = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing ingested"
     rows = "".join(
         f'<tr class="nr-{escape(r["status"])}"><td>{escape(r["source"])}</td><td>{escape(r["status"])}</td>'

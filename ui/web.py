@@ -8,7 +8,8 @@ import gradio as gr
 import pandas as pd
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
-from ui.chat import ALL_OUTLETS, article_choices, build_chat_tab
+from ui.chat import build_chat_tab
+from ui.chat_inputs import ALL_OUTLETS, article_choices
 from ui.conversations import Conversations
 from ui.feedback import FeedbackLog
 from ui.render import markdown_text, render_ingest_summary
@@ -33,13 +34,37 @@ CSS = """
 .nr-ref a { text-decoration: none; font-weight: 600; }
 del { text-decoration-color: #dc2626; }
 .nr-summary { font-size: .85rem; width: 100%; }
+.nr-summary td { overflow-wrap: break-word; }
+/* on a phone each ingested source is a card of labelled lines, not a table cut off at the screen's edge */
+@media (max-width: 640px) {
+  .nr-summary thead { display: none; }
+  .nr-summary, .nr-summary tbody, .nr-summary tr, .nr-summary td { display: block; width: auto; }
+  .nr-summary tr { border: 1px solid var(--border-color-primary); border-radius: 6px; margin-bottom: .4rem; }
+  .nr-summary td { border: none; padding: .1rem .5rem; }
+  .nr-summary td::before { font-weight: 600; }
+  .nr-summary td:nth-child(1)::before { content: "Source: "; }
+  .nr-summary td:nth-child(2)::before { content: "Status: "; }
+  .nr-summary td:nth-child(3)::before { content: "Title: "; }
+  .nr-summary td:nth-child(4)::before { content: "Chunks: "; }
+  .nr-summary td:nth-child(5)::before { content: "Reason: "; }
+  .nr-summary td:empty { display: none; }
+}
 .nr-summary tr.nr-failed td { color: #dc2626; }
 .nr-also summary { cursor: pointer; color: var(--body-text-color-subdued); margin: .4rem 0; }
 .nr-link { margin-left: .4rem; }
+/* the exported file's name wraps instead of shrinking to its last letters in the narrow conversations column */
+#exported-conversation tr.file, #exported-conversation tr.file td { display: block; width: auto; text-align: left; }
+#exported-conversation td.filename .stem { white-space: normal; overflow-wrap: anywhere; }
+#filter-chips { gap: .4rem; flex-wrap: wrap; }
+#filter-chips:not(:has(.nr-chip:not(.hidden))) { display: none; }  /* no filter in force: no empty row */
+.nr-chip { border-radius: 999px !important; font-size: .8rem !important; padding: .15rem .7rem !important;
+           flex: 0 0 auto !important; width: auto !important; }
+.nr-for { font-size: .8rem; color: var(--body-text-color-subdued); margin: 0 0 .3rem; }
 /* the saved conversations scroll in their own box, so a long list never pushes the chat down a phone's screen */
 #conversation-list .wrap:has(> label) { max-height: 22rem; overflow-y: auto; }
 @media (max-width: 640px) { #conversation-list .wrap:has(> label) { max-height: 9rem; } }
 #chat-status { color: var(--body-text-color-subdued); font-size: .85rem; min-height: 1.2rem; }
+.nr-problem, .nr-problem p { color: #b91c1c; font-size: .85rem; }
 a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-align: super; }
 /* the library's columns have fixed widths (LIBRARY_COLUMN_WIDTHS), so on a phone the table scrolls sideways
    instead of squeezing dates and headers a few letters to a line */
@@ -47,7 +72,9 @@ a.nr-ref { text-decoration: none; font-weight: 600; font-size: .8em; vertical-al
   white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
 """
 # The chat message is Markdown (it is also the message's accessible label), so "[n]" arrives as text: this
-# turns each into a link to its source card, previewing the supporting quote on hover, focus or tap.
+# turns each into a link to its source card, previewing the supporting quote on hover, focus or tap. Answer A's
+# marker [n] opens card #src-A-n: the sources panel holds a section per answer (ui.answers) and shows the one
+# whose message or marker was clicked last.
 CHAT_JS = r"""
 () => {
   const MARKER = /\[(\d+)\]/;
@@ -64,28 +91,72 @@ CHAT_JS = r"""
         const m = /^\[(\d+)\]$/.exec(part);
         if (!m) { frag.append(part); continue; }
         const a = document.createElement("a");
-        a.className = "nr-ref"; a.href = "#src-" + m[1]; a.textContent = part; a.dataset.n = m[1];
+        a.className = "nr-ref"; a.textContent = part; a.dataset.n = m[1];
         a.setAttribute("aria-label", "source " + m[1]);
         frag.append(a);
       }
       node.replaceWith(frag);
     }
   };
-  const preview = () => document.querySelectorAll("#chat a.nr-ref").forEach((a) => {
-    const card = document.querySelector("#sources #src-" + a.dataset.n);
+  const answers = () => [...document.querySelectorAll('#chat [data-testid="bot"]')];
+  const number = (a) => answers().findIndex((message) => message.contains(a));
+  const show = (n) => {
+    const sections = [...document.querySelectorAll("#sources .nr-answer-sources")];
+    if (sections.some((section) => section.dataset.answer === String(n)))  // an answer without sources: left as is
+      sections.forEach((section) => { section.hidden = section.dataset.answer !== String(n); });
+  };
+  const preview = () => answers().forEach((message, i) => message.querySelectorAll("a.nr-ref").forEach((a) => {
+    const href = `#src-${i}-${a.dataset.n}`;
+    if (a.getAttribute("href") !== href) a.setAttribute("href", href);
+    const card = document.querySelector("#sources " + href);
     const text = card ? (card.dataset.quote || card.querySelector(".nr-title")?.textContent || "") : "";
     if (a.title !== text) a.title = text;
-  });
+  }));
   let pending = false;
   const run = () => {
     if (pending) return;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
-      document.querySelectorAll('#chat [data-testid="bot"]').forEach(linkify);
+      answers().forEach(linkify);
       preview();
     });
   };
+  // Copy gives the message as read (ui.render.reader_text says the same for Export): no Markdown escapes,
+  // links as "text (address)", struck text between ~~, the sources as footnotes
+  const readerText = (root) => {
+    const walk = (node) => {
+      if (node.nodeType === Node.TEXT_NODE) return node.nodeValue;
+      if (node.nodeType !== Node.ELEMENT_NODE || node.matches("button, svg")) return "";
+      const inner = [...node.childNodes].map(walk).join("");
+      const href = node.tagName === "A" && !node.classList.contains("nr-ref") ? node.getAttribute("href") || "" : "";
+      if (/^https?:/.test(href)) return `${inner} (${href})`;
+      if (/^(DEL|S)$/.test(node.tagName)) return `~~${inner}~~`;
+      if (node.tagName === "BR") return "\n";
+      if (/^(LI|SUMMARY)$/.test(node.tagName)) return inner.trim() + "\n";
+      if (/^(P|UL|OL|DIV|DETAILS|H[1-6]|BLOCKQUOTE|PRE|TABLE|TR)$/.test(node.tagName)) return inner.trim() + "\n\n";
+      return inner;
+    };
+    return walk(root).replace(/^Sources\n+/m, "Sources:\n").replace(/\n{3,}/g, "\n\n").trim();
+  };
+  const COPY_BUTTONS = '#chat button[aria-label="Copy message"], #chat button[aria-label="Copy conversation"]';
+  const conversationText = () => [...document.querySelectorAll('#chat [data-testid="user"], #chat [data-testid="bot"]')]
+    .map((message) => (message.dataset.testid === "user" ? "Question: " : "") + readerText(message)).join("\n\n");
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.(COPY_BUTTONS);
+    if (!button) return;
+    event.stopPropagation();  // Gradio's own handler would copy the Markdown source
+    const message = answers().concat([...document.querySelectorAll('#chat [data-testid="user"]')])
+      .filter((m) => m.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING)
+      .sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1)).pop();
+    const text = button.getAttribute("aria-label") === "Copy conversation" ? conversationText() : readerText(message);
+    navigator.clipboard?.writeText(text);
+  }, true);
+  // before the link's own jump to its card: the card's section is shown first, so the jump lands on it
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest?.('#chat [data-testid="bot"], #chat a.nr-ref');
+    if (target) show(number(target));
+  }, true);
   new MutationObserver(run).observe(document.body, {childList: true, subtree: true, characterData: true});
   run();
 }
@@ -157,7 +228,8 @@ def build_blocks(services: Services) -> gr.Blocks:
         counts["failed"] = counts.get("failed", 0) + len(refused)
         told = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing ingested"
         (gr.Warning if counts["failed"] else gr.Info)(f"Library updated: {told}.")
-        return (render_ingest_summary(results, counts), *_library(services, query), None)
+        shown = [{**r, "source": _shown_path(r["source"], services.uploads)} for r in results]  # no server paths
+        return (render_ingest_summary(shown, counts), *_library(services, query), None)
 
     def delete(source: str | None, query: str) -> tuple:
         if not source:  # none picked, or the confirmation was cancelled
