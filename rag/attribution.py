@@ -11,17 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer.lexicon import NOT_NAME_WORDS
+
 _NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
 # "Arab News has reported", "CNN reported on January 19", "as reported by Shafaq News". Not "according to" and
 # not "citing": those credit officials and ministries as often as outlets.
 _CREDITS = re.compile(rf"(?P<before>{_NAME})\s+(?:has\s+|had\s+)?(?:reported|reports)\b"
                       rf"|\breported\s+by\s+(?:the\s+)?(?P<after>{_NAME})")
 # capitalised words that open a sentence or a date, not a name: "In January CNN reported" credits CNN
-_NOT_NAME_WORDS = frozenset(
-    "the a an in on at by as and but yet then also later earlier meanwhile last this that monday tuesday wednesday "
-    "thursday friday saturday sunday january february march april may june july august september october "
-    "november december".split()
-)
 _ASKS_REPORTER = re.compile(
     r"\b(?:which|what)\s+(?:news\s+)?(?:outlets?|newspapers?|papers?|agenc(?:y|ies)|networks?|channels?|"
     r"publications?|media|organi[sz]ations?|sites?|websites?)\s+(?:first\s+|originally\s+)?"
@@ -43,7 +40,7 @@ def credited_source(sentence: str) -> str:
     for match in _CREDITS.finditer(sentence):
         group = "before" if match.group("before") else "after"
         words = match.group(group).split()
-        lead = next((i for i, word in enumerate(words) if word.lower() not in _NOT_NAME_WORDS), len(words))
+        lead = next((i for i, word in enumerate(words) if word.lower() not in NOT_NAME_WORDS), len(words))
         words = words[lead:]
         if not words:
             continue
