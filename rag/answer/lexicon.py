@@ -75,5 +75,12 @@ CAPITALS: dict[str, str] = {
     "riyadh": "saudi arabia", "cairo": "egypt", "seoul": "korea", "canberra": "australia", "erbil": "kurdistan",
     "beirut": "lebanon", "amman": "jordan", "brasilia": "brazil",
 }
+# words that make what follows a bound the answer's value is compared with, not the value asked ("signed before
+# October?", "more than 100 people?"): a bound need not be named by the passages, nor equal the answer's value
+BOUND_WORDS = (r"(?:before|after|since|until|till|by|prior to|earlier than|later than|more than|fewer than|less than|"
+               r"over|under|above|below|at least|at most|upwards of)")
+# who speaks for a body without naming it: "Health officials said" is the health ministry speaking
+SPEAKER_ROLES = frozenset("official officials authorities authority spokesman spokeswoman spokesperson spokespeople "
+                          "representative representatives sources source experts staff".split())
 # the national abbreviations a count of a people is given in ("about 100 US personnel" counts Americans)
 NATIONAL_ABBREVIATIONS: dict[str, tuple[str, ...]] = {"ameri": ("us",), "briti": ("uk",)}
