@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.lexicon import NOT_NAME_WORDS
+from rag.answer.lexicon import NOT_NAME_WORDS, SPEAKER_ROLES
 
 _NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
 # "Arab News has reported", "CNN reported on January 19", "as reported by Shafaq News". Not "according to" and
@@ -66,7 +66,9 @@ def unnamed_speaker(sentence: str, texts: Sequence[str]) -> str:
     parliament said …", "regional" in "The Kurdistan regional government said …"), or "".
 
     A small model asked "What did X say about Y?" puts a passage's fact in X's mouth; the fact is supported, the
-    attribution is not. A plural or singular form counts ("officials" for "official"); an acronym is not checked.
+    attribution is not. A plural or singular form counts ("officials" for "official"); an acronym is not checked,
+    nor a role any body speaks through ("officials", "a spokesperson"): of "Health officials said" over "the health
+    ministry said" only "health" must be held.
     """
     match = _SPEAKER.match(sentence)
     if not match:
@@ -76,7 +78,7 @@ def unnamed_speaker(sentence: str, texts: Sequence[str]) -> str:
         if word.isupper():
             continue  # an acronym may stand for words the passage spells out ("CENTCOM", "US Central Command")
         word = word.lower()
-        if len(word) < 3 or word in _NOT_SPEAKER_WORDS:
+        if len(word) < 3 or word in _NOT_SPEAKER_WORDS or word in SPEAKER_ROLES:
             continue
         if not {word, word + "s", word.removesuffix("s")} & held:
             return word

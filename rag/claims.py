@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import Stemmer
 
-from rag.answer.lexicon import FUNCTION_WORDS
+from rag.answer.lexicon import BOUND_WORDS, FUNCTION_WORDS
 from rag.dates import MONTH_NAME
 from rag.qualifiers import match_qualifiers
 from rag.text import split_sentences
@@ -218,11 +218,20 @@ def _stays_where_source_takes_away(claim: str, source: str) -> bool:
     if _negated_scopes(claim) or _CONTINUING.search(source):
         return False
     stays = _negated_scopes(claim, _CONTINUING)
-    taken = [*_negated_scopes(source, _TAKEN_FROM), *_negated_scopes(source, _REPLACED),
+    taken_from = [] if _moved_within(source) else _negated_scopes(source, _TAKEN_FROM)
+    taken = [*taken_from, *_negated_scopes(source, _REPLACED),
              *(_terms(m.group("holder")) for m in _TAKEN_FROM_HOLDER.finditer(source))]
     names = _terms(" ".join(_NAME_WORD.findall(source)))
     return any(len((_terms(claim) & _terms(source)) - (stay & away)) >= MIN_SHARED_TERMS
                for stay in stays for away in taken if stay & away & names)
+
+
+def _moved_within(source: str) -> bool:
+    """Every move the source tells goes somewhere it names no place for: "moved from its old room in the Louvre in
+    Paris to a new gallery" stays in Paris, where "taken from a prison in Hasakah to Iraq" leaves Hasakah."""
+    moves = list(_TAKEN_FROM.finditer(source))
+    ends = [re.search(r"\bto\s+(?P<end>[^,.;]+)", source[m.end():]) for m in moves]
+    return bool(moves) and all(end and not _NAME_WORD.search(" " + end.group("end")) for end in ends)
 
 
 def denies_the_asked(question: str, claim: str, source: str) -> bool:
@@ -317,6 +326,7 @@ def corrected_by_source(claim: str, source: str, question: str = "") -> str:
 # --- a yes that names another value than the one asked ----------------------------------------------------------
 
 _FIGURE = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+_BOUND = re.compile(rf"\b{BOUND_WORDS}\s+(?:the\s+)?(?:end of\s+|early\s+|late\s+)?[\w,.]+", re.IGNORECASE)
 
 
 def no_for_another_value(question: str, answer: str) -> str:
@@ -324,13 +334,15 @@ def no_for_another_value(question: str, answer: str) -> str:
 
     The small model starts a yes/no answer with "Yes" and then states the article's value; when the question asks
     about a month or figure that the answer never names and the answer names another of the same kind, the
-    article's value is the answer and the "Yes" is wrong.
+    article's value is the answer and the "Yes" is wrong. A bound is not an asked value: "Was it signed before
+    October?" "Yes, in August" and "Did more than 100 people die?" "Yes, about 150" stay Yes.
     """
     yes = _YES_NO_ANSWER.match(answer)
     if not yes or yes.group("word").lower() != "yes" or not _YES_NO_QUESTION.match(question):
         return answer
+    values = _BOUND.sub(" ", question)
     for pattern in (MONTH_NAME, _FIGURE):
-        asked = {m.group().replace(",", "") for m in pattern.finditer(question)}
+        asked = {m.group().replace(",", "") for m in pattern.finditer(values)}
         stated = {m.group().replace(",", "") for m in pattern.finditer(re.sub(r"\[\d+\]", "", answer))}
         if asked and stated and not asked & stated:
             return f"No, {answer[yes.end():]}"

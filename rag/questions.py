@@ -108,6 +108,7 @@ _ROLE = re.compile(
 )
 _COMMON_WORD = re.compile(r"\b[a-z][a-z-]{2,}\b")
 _SENTENCE_START_WORD = re.compile(rf"(?:^|{ROUGH_SENTENCE_BREAK})([A-Z][a-z-]{{2,}})\b")
+_NAME_HEAD = re.compile(r"\b[A-Z][\w-]*\s+([A-Z][a-z-]{2,})\b(?!\s+[A-Z])")  # "Ramstein Air Base": a base
 _stemmer = Stemmer.Stemmer("english")
 # Other names news uses for the same thing; the asked word is covered when the text uses one of them
 _LONG_FORM = {short.lower(): long.lower() for short, long in ALIASES.items()}  # a question's "Fed", "Daesh"
@@ -322,8 +323,8 @@ def _near_word_in(word: str, text: str, embeddings: NewsEmbeddings, near: float 
     """The text's common words hold the word's stem or a near word (MiniLM cosine ≥ near)."""
     # common nouns only: "United" (States) is not a unit; a capital that only starts a sentence is kept. Function
     # words are no near words, though MiniLM puts "people" 0.48 from "the" and "killed" 0.46 from "with"
-    words = sorted((set(_COMMON_WORD.findall(text)) | {w.lower() for w in _SENTENCE_START_WORD.findall(text)})
-                   - FUNCTION_WORDS)
+    capitals = [*_SENTENCE_START_WORD.findall(text), *_NAME_HEAD.findall(text)]
+    words = sorted((set(_COMMON_WORD.findall(text)) | {w.lower() for w in capitals}) - FUNCTION_WORDS)
     if _stemmer.stemWord(word) in set(_stemmer.stemWords(words)):
         return True
     if not words:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+
+import Stemmer
 
 from rag.answer.checks.base import BaseCheck, SingleQuestionGate
 from rag.answer.checks.names import cited_passages
@@ -28,18 +31,35 @@ class AskedThing(SingleQuestionGate):
         return covers_asked_thing(ctx.standalone, [c.text for c in draft.citations], ctx.embeddings)
 
 
+# "Who led the scoring?", "Who heads the Premier League table?": leading a ranking (its head a common noun), not
+# a body ("Who heads the Security Media Cell?")
+_LEADS_RANKING = re.compile(r"^\W*(?:[Aa]nd\s+)?[Ww]ho\s+(?:leads|led|heads|headed|tops|topped)\s+(?:the\s+)?"
+                            r"(?:[A-Z][\w'-]*\s+)*(?!(?:the|its|their|an?)\b)(?P<head>[a-z][\w-]*)\b")
+_stemmer = Stemmer.Stemmer("english")
+
+
 class AskedAction(SingleQuestionGate):
     """An answer to "who did X" from sentences that never speak of doing X.
 
     "Who designed the new bridge?" answered with the name of the engineer who inspected it: the supporting
-    sentences never speak of designing.
+    sentences never speak of designing. Who leads a ranking ("Who led the scoring?", "Who heads the league
+    table?") is answered by a sentence about that ranking ("LeBron James scored 38 points").
     """
 
     name = "asked_action"
     reason = "the supporting sentences never speak of the asked act"
 
     def holds(self, draft: Draft, ctx: CheckContext) -> bool:
-        return covers_asked_action(ctx.standalone, [c.quote for c in draft.citations], ctx.embeddings)
+        quotes = [c.quote for c in draft.citations]
+        return covers_asked_action(ctx.standalone, quotes, ctx.embeddings) or _about_ranking(ctx.standalone, quotes)
+
+
+def _about_ranking(question: str, quotes: list[str]) -> bool:
+    ranking = _LEADS_RANKING.match(question)
+    if not ranking:
+        return False
+    words = _stemmer.stemWords(re.findall(r"[a-z]+", " ".join(quotes).lower()))
+    return _stemmer.stemWord(ranking.group("head").lower()) in words
 
 
 class SaidTopic(SingleQuestionGate):
