@@ -2,21 +2,31 @@
 built as the run built it, so the passages the run retrieved are found again by their ids.
 
 Shared by the answer-check ablation (evals.recheck) and the answer cache's seeding (evals.answer_cache), which
-both replay a results.json; neither imports the other or the eval runner.
+both replay a results.json; neither imports the other or the eval runner. Run as a module it writes each row's
+answer text and abstained flag as the current checks make them from the stored raw answers, so a refactor of the
+checks after the model can be proved behaviour-preserving (byte-identical outputs) and a behavioural change
+counted, without one model call:
+
+    python -m evals.replay evals/results/dev-2026-12-04k/results.json > /tmp/dev-before.json
+    python -m evals.replay --compare /tmp/dev-before.json /tmp/dev-after.json --results RESULTS.json
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from evals.dataset import DEFAULT_CORPUS, by_corpus, corpus_dir
+from evals.dataset import DEFAULT_CORPUS, by_corpus, corpus_dir, item_corpus
 from ingest.pipeline import ingest
 from rag.chain import AnswerChain, build_chain
-from rag.config import Settings
+from rag.config import Settings, get_settings
 from rag.llm import FakeNewsModel
+from rag.prompts import ABSTAIN_TEXT
 from rag.store import Store
 from rag.types import Passage
 
@@ -61,3 +71,55 @@ def stored_passages(chain: AnswerChain, row: Mapping) -> list[Passage]:
     stored = chain.retriever.store.passages([p["id"] for p in retrieved])
     return [stored[p["id"]].model_copy(update={"similarity": p["similarity"], "score": p["score"]})
             for p in retrieved if p["id"] in stored]
+
+
+def replay(results: Mapping, chains: Mapping[str, AnswerChain]) -> dict[str, dict]:
+    """Per row id: the answer the current checks make of the row's raw answer, whether it abstained, its trace."""
+    out = {}
+    for row in results["rows"]:
+        chain = chains[item_corpus(row)]
+        passages = stored_passages(chain, row)
+        if not row["raw_answer"]:  # declined before the model was asked: the checks never ran
+            out[row["id"]] = {"answer": ABSTAIN_TEXT, "abstained": True, "trace": []}
+            continue
+        answer = chain.check(row["question"], row["standalone_question"], row["raw_answer"], passages)
+        out[row["id"]] = {"answer": answer.answer, "abstained": answer.abstained,
+                          "trace": [step.check for step in answer.trace]}
+    return out
+
+
+def compare(before: Mapping[str, Mapping], after: Mapping[str, Mapping], results: Mapping | None) -> str:
+    """How many answers changed and, where the run's scores are given, which way by the stored answer_correct
+    (for dev rows only: a sealed test row is counted, never shown)."""
+    changed = [i for i in before if (before[i]["answer"], before[i]["abstained"])
+               != (after[i]["answer"], after[i]["abstained"])]
+    lines = [f"{len(before) - len(changed)} of {len(before)} byte-identical, {len(changed)} changed"]
+    scores = {row["id"]: row for row in results["rows"]} if results else {}
+    for i in changed:
+        row = scores.get(i, {})
+        if row.get("split") == "test":
+            continue
+        lines.append(f"- {i} [{row.get('category', '?')}] was correct={row.get('scores', {}).get('answer_correct')}"
+                     f" expected={row.get('expected', '')!r}\n    before: {before[i]['answer']!r}\n"
+                     f"    after:  {after[i]['answer']!r}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("paths", nargs="+")
+    parser.add_argument("--compare", action="store_true")
+    parser.add_argument("--results")
+    args = parser.parse_args(argv)
+    if args.compare:
+        before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in args.paths)
+        results = json.loads(Path(args.results).read_text(encoding="utf-8")) if args.results else None
+        print(compare(before, after, results))
+        return
+    results = json.loads(Path(args.paths[0]).read_text(encoding="utf-8"))
+    with replayed_chains(results, get_settings()) as chains:
+        json.dump(replay(results, chains), sys.stdout, indent=1, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,17 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer.lexicon import NOT_NAME_WORDS, SPEAKER_ROLES
+
 _NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
 # "Arab News has reported", "CNN reported on January 19", "as reported by Shafaq News". Not "according to" and
 # not "citing": those credit officials and ministries as often as outlets.
 _CREDITS = re.compile(rf"(?P<before>{_NAME})\s+(?:has\s+|had\s+)?(?:reported|reports)\b"
                       rf"|\breported\s+by\s+(?:the\s+)?(?P<after>{_NAME})")
 # capitalised words that open a sentence or a date, not a name: "In January CNN reported" credits CNN
-_NOT_NAME_WORDS = frozenset(
-    "the a an in on at by as and but yet then also later earlier meanwhile last this that monday tuesday wednesday "
-    "thursday friday saturday sunday january february march april may june july august september october "
-    "november december".split()
-)
 _ASKS_REPORTER = re.compile(
     r"\b(?:which|what)\s+(?:news\s+)?(?:outlets?|newspapers?|papers?|agenc(?:y|ies)|networks?|channels?|"
     r"publications?|media|organi[sz]ations?|sites?|websites?)\s+(?:first\s+|originally\s+)?"
@@ -43,7 +40,7 @@ def credited_source(sentence: str) -> str:
     for match in _CREDITS.finditer(sentence):
         group = "before" if match.group("before") else "after"
         words = match.group(group).split()
-        lead = next((i for i, word in enumerate(words) if word.lower() not in _NOT_NAME_WORDS), len(words))
+        lead = next((i for i, word in enumerate(words) if word.lower() not in NOT_NAME_WORDS), len(words))
         words = words[lead:]
         if not words:
             continue
@@ -69,7 +66,9 @@ def unnamed_speaker(sentence: str, texts: Sequence[str]) -> str:
     parliament said …", "regional" in "The Kurdistan regional government said …"), or "".
 
     A small model asked "What did X say about Y?" puts a passage's fact in X's mouth; the fact is supported, the
-    attribution is not. A plural or singular form counts ("officials" for "official"); an acronym is not checked.
+    attribution is not. A plural or singular form counts ("officials" for "official"); an acronym is not checked,
+    nor a role any body speaks through ("officials", "a spokesperson"): of "Health officials said" over "the health
+    ministry said" only "health" must be held.
     """
     match = _SPEAKER.match(sentence)
     if not match:
@@ -79,7 +78,7 @@ def unnamed_speaker(sentence: str, texts: Sequence[str]) -> str:
         if word.isupper():
             continue  # an acronym may stand for words the passage spells out ("CENTCOM", "US Central Command")
         word = word.lower()
-        if len(word) < 3 or word in _NOT_SPEAKER_WORDS:
+        if len(word) < 3 or word in _NOT_SPEAKER_WORDS or word in SPEAKER_ROLES:
             continue
         if not {word, word + "s", word.removesuffix("s")} & held:
             return word

@@ -12,72 +12,15 @@ from collections.abc import Sequence
 
 import Stemmer
 
+from rag.answer.lexicon import BOUND_WORDS, FUNCTION_WORDS
 from rag.dates import MONTH_NAME
+from rag.qualifiers import match_qualifiers
 from rag.text import split_sentences
+
+__all__ = ["match_qualifiers"]  # its old home: imported from here too
 
 _stemmer = Stemmer.Stemmer("english")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+|\d[\d,.]*")
-FUNCTION_WORDS = frozenset(
-    "a an the and or but of to in on at by for from with as is are was were be been being it its this that these "
-    "those there their they them he she his her we our you your i do does did has have had will would can could "
-    "should may might also than then so such which who whom whose what when where why how into over about said "
-    "says say yes still any anymore longer".split()
-)
-
-# --- qualifiers of numbers --------------------------------------------------------------------------------------
-
-_QUALIFIER_KINDS = {
-    "approximately": ("about", "around", "roughly", "approximately", "some", "an estimated", "estimated"),
-    "at most": ("up to", "as many as", "as much as", "at most", "no more than"),
-    "just below": ("nearly", "almost", "close to", "just under", "fewer than", "less than"),
-    "at least": ("at least", "more than", "over", "upwards of", "in excess of"),
-}
-_KIND_OF = {q: kind for kind, words in _QUALIFIER_KINDS.items() for q in words}
-_QUALIFIED_NUMBER = re.compile(
-    r"(?:\b(?P<qualifier>" + "|".join(sorted(map(re.escape, _KIND_OF), key=len, reverse=True)) + r")\s+)?"
-    r"(?P<number>\$?\d[\d,]*(?:\.\d+)?)(?![\d,]*\d)",
-    re.IGNORECASE,
-)
-_YEAR = re.compile(r"(?:1[89]|20)\d\d")
-
-
-def _qualified_numbers(text: str) -> list[tuple[str | None, str, re.Match]]:
-    """(qualifier kind or None, number without commas or $, match) for each number that is not a year."""
-    out = []
-    for match in _QUALIFIED_NUMBER.finditer(text):
-        number = match.group("number").lstrip("$").replace(",", "").rstrip(".")
-        if _YEAR.fullmatch(number):
-            continue
-        qualifier = match.group("qualifier")
-        out.append((_KIND_OF[qualifier.lower()] if qualifier else None, number, match))
-    return out
-
-
-def match_qualifiers(claim: str, source: str) -> str | None:
-    """The claim with the qualifiers it dropped restored from the source ("62,000" → "about 62,000"), or None
-    if it gives a number another kind of qualifier than every place the source states it ("more than" for
-    "up to"). Restoring, rather than rejecting, keeps a right figure and shows it the way the article hedges it.
-    """
-    stated: dict[str, list[tuple[str | None, str]]] = {}
-    for kind, number, match in _qualified_numbers(source):
-        stated.setdefault(number, []).append((kind, match.group("qualifier") or ""))
-    out, offset = claim, 0
-    for kind, number, match in _qualified_numbers(claim):
-        kinds = {k for k, _ in stated.get(number, [])}
-        if not kinds:
-            continue  # a number the source lacks is the lexical check's business
-        if kind is not None:
-            if None not in kinds and kind not in kinds:
-                return None
-            continue
-        if None in kinds or len(kinds) != 1 or claim[match.end("number") :].startswith("-"):
-            continue  # "the 250-mile estimate" takes no "about" in front of its compound
-        qualifier = next(words for _, words in stated[number]).lower()
-        at = match.start("number") + offset
-        out = f"{out[:at]}{qualifier} {out[at:]}"
-        offset += len(qualifier) + 1
-    return out[:1].upper() + out[1:] if out != claim else claim
-
 
 # --- polarity ---------------------------------------------------------------------------------------------------
 
@@ -98,10 +41,10 @@ _PRIVATIVE = re.compile(
 _LEAVING_NOUNS = ("withdrawal", "departure")
 _LEAVING = re.compile(rf"(?<!not )(?<!never )(?<!n't ){_PRIVATIVE.pattern}", re.IGNORECASE)  # "did not leave": stayed
 # On the claim's side only, what was taken is no longer its holder's: "took eastern Syria from the SDF" does not
-# conflict with "the SDF no longer controls eastern Syria" (test q26, 2026-12-03)
+# conflict with "the SDF no longer controls eastern Syria"
 _TAKING = re.compile(r"\b(?:took|taken|seized|captured)\b", re.IGNORECASE)
 # The opposite of leaving a place: going to it or staying in it. "pulled out of the Kurdistan Region" conflicts
-# with "are relocating to facilities in the Kurdistan Region" (dev w013).
+# with "are relocating to facilities in the Kurdistan Region".
 _ARRIVING = re.compile(
     r"\b(?:(?:moved|moving|moves|relocat(?:ed|ing|es?)|redeployed|redeploying|went|going|sent|arrived|arriving)"
     r"\s+(?:to|into|in)|(?:remain(?:ed|s|ing)?|stay(?:ed|s|ing)?|based)\s+(?:in|at|inside))\b",
@@ -218,7 +161,7 @@ def polarity_conflict(claim: str, source: str, question: str = "") -> bool:
     for scope in _negated_scopes(source, unknowns=False):
         if scope not in plain_negations:
             # a negated leaving says who stayed: a claim that has them go there agrees with it, one that has them
-            # leave it denies it (test q37)
+            # leave it denies it
             if _affirms(claim_terms, scope, plain_negations) and _touches(claim_leavings, scope):
                 return True
         elif _affirms(claim_terms, scope, plain_negations) and not _touches(claim_scopes, scope):
@@ -248,7 +191,7 @@ def _takes_back(claim: str, source: str) -> bool:
 
 def _still_holds_what_source_hands_over(claim: str, source: str) -> bool:
     """The claim has someone still hold or run what the source has them hand over ("the coalition is still in
-    charge of Ain al-Assad" vs "the US-led coalition had recently handed Ain al Assad over", dev y022): "still"
+    charge of Ain al-Assad" vs "the US-led coalition had recently handed Ain al Assad over"): "still"
     governs a holding, the words before it share one with who handed it over (not who reported it), and a name
     the holding governs is in what was handed."""
     if _negated_scopes(claim) or _CONTINUING.search(source):
@@ -268,18 +211,27 @@ def _still_holds_what_source_hands_over(claim: str, source: str) -> bool:
 
 def _stays_where_source_takes_away(claim: str, source: str) -> bool:
     """The claim has someone still in a named place the source has them taken from ("are still being held in
-    Hasakah" vs "were taken from a detention facility in Hasakah, Syria, to … Iraq", dev y008), or something still
+    Hasakah" vs "were taken from a detention facility in Hasakah, Syria, to … Iraq"), or something still
     held by whom the source has it taken from or held by another instead of ("is still held by the SDF" vs "now
-    controlled … by government forces rather than by the SDF", dev y018): a name the claim's staying governs is in
+    controlled … by government forces rather than by the SDF"): a name the claim's staying governs is in
     the source's taking-away, and the two share MIN_SHARED_TERMS more words (who or what it is)."""
     if _negated_scopes(claim) or _CONTINUING.search(source):
         return False
     stays = _negated_scopes(claim, _CONTINUING)
-    taken = [*_negated_scopes(source, _TAKEN_FROM), *_negated_scopes(source, _REPLACED),
+    taken_from = [] if _moved_within(source) else _negated_scopes(source, _TAKEN_FROM)
+    taken = [*taken_from, *_negated_scopes(source, _REPLACED),
              *(_terms(m.group("holder")) for m in _TAKEN_FROM_HOLDER.finditer(source))]
     names = _terms(" ".join(_NAME_WORD.findall(source)))
     return any(len((_terms(claim) & _terms(source)) - (stay & away)) >= MIN_SHARED_TERMS
                for stay in stays for away in taken if stay & away & names)
+
+
+def _moved_within(source: str) -> bool:
+    """Every move the source tells goes somewhere it names no place for: "moved from its old room in the Louvre in
+    Paris to a new gallery" stays in Paris, where "taken from a prison in Hasakah to Iraq" leaves Hasakah."""
+    moves = list(_TAKEN_FROM.finditer(source))
+    ends = [re.search(r"\bto\s+(?P<end>[^,.;]+)", source[m.end():]) for m in moves]
+    return bool(moves) and all(end and not _NAME_WORD.search(" " + end.group("end")) for end in ends)
 
 
 def denies_the_asked(question: str, claim: str, source: str) -> bool:
@@ -294,8 +246,8 @@ def denies_the_asked(question: str, claim: str, source: str) -> bool:
     scopes = _negated_scopes(source, unknowns=_asks_about_telling(question))
     if _asks_leaving(question):
         # "Have American troops pulled out of Iraq altogether?" is denied by a negated leaving ("have not left Iraq
-        # altogether", dev y007); "Has the coalition finished clearing out of its bases?" is affirmed, not denied,
-        # by a negated presence ("no longer has troops at any base", dev y009)
+        # altogether"); "Has the coalition finished clearing out of its bases?" is affirmed, not denied,
+        # by a negated presence ("no longer has troops at any base")
         unmoved = _negated_scopes(source, affirming=False, unknowns=_asks_about_telling(question))
         scopes = [scope for scope in scopes if scope not in unmoved]
     shared = any(_affirms(asked, scope, plain_negations) for scope in scopes)
@@ -346,14 +298,14 @@ def _says_back(question: str, statement: str) -> bool:
 
 def _yes_in_other_words(question: str, claim: str) -> bool:
     """The claim answers a yes/no question "Yes" without the word: it says the question back as a statement, with
-    the same polarity ("Are the camps still run by the SDF?" "The camps are still run by the SDF.", test d012)."""
+    the same polarity ("Are the camps still run by the SDF?" "The camps are still run by the SDF.")."""
     return (bool(_YES_NO_QUESTION.match(question)) and not _YES_NO_ANSWER.match(claim)
             and polarity_cues(claim) == polarity_cues(question) and _says_back(question, claim))
 
 
 def _asks_about_telling(question: str) -> bool:
     """ "CENTCOM did not say where in Iraq …" denies "Did CENTCOM say where …?", not "Did all outlets report the
-    same size for the first group of detainees moved to Iraq?" (dev d023): only a question with a wh-word asks
+    same size for the first group of detainees moved to Iraq?": only a question with a wh-word asks
     about a telling."""
     return bool(_ASKED_WH.search(question))
 
@@ -374,6 +326,7 @@ def corrected_by_source(claim: str, source: str, question: str = "") -> str:
 # --- a yes that names another value than the one asked ----------------------------------------------------------
 
 _FIGURE = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+_BOUND = re.compile(rf"\b{BOUND_WORDS}\s+(?:the\s+)?(?:end of\s+|early\s+|late\s+)?[\w,.]+", re.IGNORECASE)
 
 
 def no_for_another_value(question: str, answer: str) -> str:
@@ -381,13 +334,15 @@ def no_for_another_value(question: str, answer: str) -> str:
 
     The small model starts a yes/no answer with "Yes" and then states the article's value; when the question asks
     about a month or figure that the answer never names and the answer names another of the same kind, the
-    article's value is the answer and the "Yes" is wrong.
+    article's value is the answer and the "Yes" is wrong. A bound is not an asked value: "Was it signed before
+    October?" "Yes, in August" and "Did more than 100 people die?" "Yes, about 150" stay Yes.
     """
     yes = _YES_NO_ANSWER.match(answer)
     if not yes or yes.group("word").lower() != "yes" or not _YES_NO_QUESTION.match(question):
         return answer
+    values = _BOUND.sub(" ", question)
     for pattern in (MONTH_NAME, _FIGURE):
-        asked = {m.group().replace(",", "") for m in pattern.finditer(question)}
+        asked = {m.group().replace(",", "") for m in pattern.finditer(values)}
         stated = {m.group().replace(",", "") for m in pattern.finditer(re.sub(r"\[\d+\]", "", answer))}
         if asked and stated and not asked & stated:
             return f"No, {answer[yes.end():]}"

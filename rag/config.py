@@ -86,6 +86,9 @@ class Settings(BaseSettings):
         True, description="When the model declines over passages above min_relevance, ask it once more without the "
         "rule that lets it decline; the answer checks then decide (evals/README.md has what it moved).",
     )
+    answer_checks: dict[str, bool] = Field(
+        default_factory=dict, description="Answer checks switched on (true) or off (false) by name, as docs/checks.md "
+        'lists them, e.g. NEWSRAG_ANSWER_CHECKS=\'{"conflict_note": false}\'; a name not in the pipeline is an error.')
     llm_backend: LLMBackend = Field(
         "local", description="local (bundled model), openai (any compatible server), ollama."
     )

@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.dates import FUTURE_WORDS, MONTHS, STATED_DATE, find_relative_dates
+from rag.answer.lexicon import MONTHS, NATIONAL_ABBREVIATIONS, REPORT_FUNCTION_WORDS
+from rag.dates import FUTURE_WORDS, STATED_DATE, find_relative_dates
 from rag.embeddings import NewsEmbeddings
 from rag.multipart import question_parts
 from rag.questions import asks_duration, covers_asked_action
@@ -52,8 +53,6 @@ _QUANTITY = re.compile(
 )
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
 _PARTITIVE = re.compile(r",\s+(?:most|many|all|some|nearly all|almost all) of them\b|,\s+mostly\b", re.IGNORECASE)
-# "the number of Americans" is counted by "about 100 US personnel": a people's name, and its country's abbreviation
-_NATIONALS = {"ameri": ("us",), "briti": ("uk",)}
 _ORDINAL_BEFORE = re.compile(r"\b(first|second|third|last|initial|final)\s+$", re.IGNORECASE)
 # "in August and September 2025" began in August 2025: the year the second month is given in
 _MONTH_BEFORE_DATED_MONTH = re.compile(
@@ -64,12 +63,6 @@ _RETRACTED = re.compile(r"\b(?:earlier version|was wrong|were wrong|incorrectly|
 # "began leaving in August" answers when it started, not "when did they leave": both speak of a start or neither
 _START = re.compile(r"\b(?:beg[ia]n\w*|start\w*|first)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")  # "al-Asad" is one word, not two shared ones
-_FUNCTION_WORDS = frozenset((
-    "the", "and", "did", "does", "was", "were", "are", "has", "have", "had", "when", "what", "which", "year", "date",
-    "day", "month", "from", "with", "for", "into", "that", "this", "all", "same", "give", "reports", "report",
-    "reported", "outlets", "figures", "articles", "stories", "agree", "differ", "could", "would", "can", "will",
-    "did", "were", "was",
-))
 
 
 @dataclass(frozen=True)
@@ -92,7 +85,7 @@ _REPORTS = re.compile(r"\b(?:reports?|reported|outlets?|sources?|accounts?|figur
 # gives one of the figures came 0.43 close to the whole question, 0.49 to what follows the frame)
 _COMPARISON_FRAME = re.compile(r"^\W*what (?:figures|numbers|estimates|dates) (?:were|was|have been|are) "
                                r"(?:reported|given|published) (?:for|on|about) ", re.IGNORECASE)
-# "According to the border officer, …", "In what year, according to the Anbar Monitor's reports, …" (test w004):
+# "According to the border officer, …", "In what year, according to the Anbar Monitor's reports, …":
 # one source, unless it is the reports at large ("according to early reports", "according to both")
 _ACCORDING = re.compile(
     r"(?:^|[,;(])\W*according to\s+"
@@ -196,7 +189,7 @@ def _reports(part: str, shown: Sequence[Passage], embeddings: NewsEmbeddings) ->
         if n not in best or score > best[n][0]:
             best[n] = (float(score), Report(n, shown[n - 1], sentence, value, key))
     top = max(score for score, _ in best.values())
-    # "How many SDF fighters were killed?" is not answered by counts of fighters moved (dev y014)
+    # "How many SDF fighters were killed?" is not answered by counts of fighters moved
     return [report for score, report in best.values() if score >= max(RELEVANCE, top - MARGIN)
             and (not counts or covers_asked_action(part, [report.sentence], embeddings))]
 
@@ -222,7 +215,7 @@ def _same_event(question: str, sentence: str) -> bool:
 
 def _stems(text: str) -> set[str]:
     """Content stems; two-letter words ("do", "on", "to") are function words, and would outweigh the event's."""
-    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
+    return {w[:5] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in REPORT_FUNCTION_WORDS}
 
 
 def _disagreeing(reports: list[Report]) -> list[list[Report]]:
@@ -295,8 +288,8 @@ def _counted_nouns(part: str) -> set[str]:
     else:
         number_of = _NUMBER_OF.search(part)
         counted = re.split(r"\s+of\s+", number_of.group(1), maxsplit=1)[0] if number_of else ""
-    stems = {w[:5] for w in _WORD.findall(counted.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
-    return stems | {short for stem in stems for short in _NATIONALS.get(stem, ())}
+    stems = {w[:5] for w in _WORD.findall(counted.lower()) if len(w) > 2 and w not in REPORT_FUNCTION_WORDS}
+    return stems | {short for stem in stems for short in NATIONAL_ABBREVIATIONS.get(stem, ())}
 
 
 def _is_calendar(sentence: str, match: re.Match) -> bool:

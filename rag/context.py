@@ -102,7 +102,7 @@ def with_antecedents(sentences: Sequence[str], chosen: Iterable[int]) -> list[in
 
     Without them "precisely to avoid one" reaches the model with no "breakout" for "one" to stand for, an
     explainer's "What is the main worry?" (the sentence most like the user's question) without its answer, and
-    a correction's "That figure was wrong." without the figure that replaced it (dev y021).
+    a correction's "That figure was wrong." without the figure that replaced it.
     """
     kept = {int(i) for i in chosen}
     for i in sorted(kept):

@@ -18,11 +18,9 @@ import functools
 import re
 from dataclasses import dataclass
 
+from rag.answer.lexicon import MONTHS, WEEKDAYS
 from rag.text import rough_sentence_start
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTH = "|".join(MONTHS)
 MONTH_NAME = re.compile(rf"\b(?:{_MONTH})\b")
 _WEEKDAY = "|".join(WEEKDAYS)

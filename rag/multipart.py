@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import Stemmer
 
+from rag.answer.lexicon import PART_FUNCTION_WORDS
 from rag.dates import anchor_dates
 from rag.questions import answers_the_question
 from rag.text import MARKER_PATTERN, split_sentences, strip_markers
@@ -28,11 +29,6 @@ _ASKS = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}|{_
 _WH_ANYWHERE = re.compile(rf",\s*{_WH}", re.IGNORECASE)  # "According to the officer, how much …"
 _LEADING_WH = re.compile(rf"^\W*(?:(?:from|in|at|on|to|by|for|with|since)\s+)?{_WH}"
                          r"(?:\s+(?:many|much|long|far|old))?\s*", re.IGNORECASE)
-_FUNCTION_WORDS = frozenset((
-    "the", "and", "which", "what", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "did",
-    "does", "was", "were", "are", "has", "have", "had", "not", "say", "said", "passage", "passages", "article",
-    "articles", "mention", "information", "they", "them", "their", "this", "that", "these", "those", "will",
-    "would", "can", "could", "from", "with", "for", "into", "its", "been", "there"))
 _ENUMERATION = re.compile(r"^\s*(?:\(?\d\)|\d\.|[-•*])\s+")  # "(1) 150 fighters": the "1" is no fact to check
 _ECHOED_PART = re.compile(rf"\?\s*(?:{MARKER_PATTERN}\s*)*$")
 _TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER_PATTERN})+\s*$")
@@ -185,4 +181,4 @@ def missing_note(parts: Sequence[str]) -> str:
 
 def content_words(text: str) -> set[str]:
     """Stemmed: "backs" is "backed", "moved" is "moving"."""
-    return set(_stemmer.stemWords([w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in _FUNCTION_WORDS]))
+    return set(_stemmer.stemWords([w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in PART_FUNCTION_WORDS]))

@@ -25,6 +25,11 @@ _PICKS = re.compile(r"\b(?P<word>before|after|earlier|later|prior)\b", re.IGNORE
 _SAYS_BEFORE = frozenset({"before", "earlier", "prior"})
 
 
+def asks_order(question: str) -> bool:
+    """ "Did X happen before or after Y?": the answer is the order of two events."""
+    return bool(_BEFORE_OR_AFTER.match(question))
+
+
 def worked_out_order(question: str, answer: str) -> str:
     """ "By the dates given, before: August 2025 is earlier than November 2025." for a before-or-after question
     whose answer dates each event once, in clauses telling them apart by the question's words, and does not

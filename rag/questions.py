@@ -14,17 +14,20 @@ from difflib import SequenceMatcher
 import numpy as np
 import Stemmer
 
-from rag.claims import FUNCTION_WORDS
-from rag.dates import FUTURE_WORDS, MENTIONED_DATE, MONTH_NAME
+from rag.answer.lexicon import ALIASES, FUNCTION_WORDS, NUMBER_WORDS, QUESTION_WORDS
+from rag.dates import FUTURE_WORDS, MENTIONED_DATE
 from rag.embeddings import NewsEmbeddings
+from rag.followups import rewrite_keeps_names, widened_to_year
+from rag.outlets import asked_outlets, named_outlets, names, outlet_name
 from rag.text import ROUGH_SENTENCE_BREAK, strip_markers
+
+__all__ = ["asked_outlets", "named_outlets", "names", "outlet_name", "rewrite_keeps_names", "widened_to_year"]
 
 _ASKS_NUMBER = re.compile(r"^\W*(?:and\s+)?how (?:many|much)\b", re.IGNORECASE)
 _ASKS_TIME = re.compile(
     r"^\W*(?:and\s+)?(?:when|what (?:year|date|day|month)|in (?:what|which) (?:year|month))\b", re.IGNORECASE
 )
-_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)"
-_NUMBER = re.compile(rf"\d|\b{_NUMBER_WORDS}\b", re.IGNORECASE)
+_NUMBER = re.compile(rf"\d|\b{NUMBER_WORDS}\b", re.IGNORECASE)
 # capitalised month and day names only: "Markets", "decision" and "may be" are not dates
 _DATE = re.compile(
     r"\b(?:1[89]|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|"
@@ -105,9 +108,10 @@ _ROLE = re.compile(
 )
 _COMMON_WORD = re.compile(r"\b[a-z][a-z-]{2,}\b")
 _SENTENCE_START_WORD = re.compile(rf"(?:^|{ROUGH_SENTENCE_BREAK})([A-Z][a-z-]{{2,}})\b")
+_NAME_HEAD = re.compile(r"\b[A-Z][\w-]*\s+([A-Z][a-z-]{2,})\b(?!\s+[A-Z])")  # "Ramstein Air Base": a base
 _stemmer = Stemmer.Stemmer("english")
 # Other names news uses for the same thing; the asked word is covered when the text uses one of them
-ALIASES = {"daesh": ("islamic state",), "isis": ("islamic state",), "isil": ("islamic state",)}
+_LONG_FORM = {short.lower(): long.lower() for short, long in ALIASES.items()}  # a question's "Fed", "Daesh"
 ASKS_DURATION = re.compile(r"\bhow (?:many|much) (?:years|months|weeks|days|hours|time)\b|\bhow long\b", re.IGNORECASE)
 # "3 days", "about 16 months", "six-year": a span the answer worked out from two dates, which no passage states
 DURATION_PHRASE = re.compile(
@@ -123,10 +127,8 @@ _QUESTION_NAME = re.compile(r"(?<=\s)[A-Z][a-z][\w-]*|\b(?:1[89]|20)\d\d\b")
 _ORDINAL = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b", re.IGNORECASE)
 _TEXT_WORD = re.compile(r"[a-z0-9]+")
 SAME_NAME = 0.85  # spelling variants: Asad/Assad 0.89, Hasaka/Hasakah 0.92; Iraq/Iran 0.75
-_NOT_NAMES = frozenset("The A An In On At Of For From To By With And Or But Is Are Was Were Did Does Do Has Have Had "
-                       "What When Where Which Who Whom Whose Why How I".split())
 NEAR_WORD = 0.45  # MiniLM cosine of two single words: facility~prison 0.51, unit~battalion 0.49, unit~forces 0.29
-# acts sit closer to the words around them: killed~fighting 0.49, wounded~military 0.48 (dev y013, y014) against
+# acts sit closer to the words around them: killed~fighting 0.49, wounded~military 0.48 against
 # moved~transferred 0.60, captured~seized 0.51, attacked~hit 0.51
 NEAR_ACTION = 0.50
 
@@ -182,14 +184,14 @@ def _same_name(name: str, word: str) -> bool:
 
 def names_asked_place(question: str, answer: str) -> bool:
     """A "which prison/base/camp" question is answered with a place's name the question does not hold: "in an
-    Iraqi prison" only says the question back to "In which Iraqi prison are the 150 fighters … being held?" (test
-    d049), and "from a detention facility in Hasakah, Syria, to a secure location in Iraq" names no prison in
-    Hasakah (dev y023). The name stands by a place word: "the Harbour Street jail", "a new prison at Norrby"."""
+    Iraqi prison" only says the question back to "In which Iraqi prison are the 150 fighters … being held?", and
+    "from a detention facility in Hasakah, Syria, to a secure location in Iraq" names no prison in Hasakah. The
+    name stands by a place word: "the Harbour Street jail", "a new prison at Norrby"."""
     if asked_thing(question) not in PLACE_THINGS:
         return True
     named = [word for match in _NAMED_PLACE.finditer(strip_markers(answer))
              for word in re.findall(r"[A-Z][\w'-]*", match.group("before") or match.group("after") or "")
-             if word not in _NOT_NAMES]
+             if word not in QUESTION_WORDS]
     return _any_unasked(question, named)
 
 
@@ -231,7 +233,7 @@ def offers_what_is_asked(question: str, text: str) -> bool:
 
 # a count and the noun it counts, a few words on: "85 prisoners", "150 Islamic State fighters", "three large camps"
 _COUNT = re.compile(
-    rf"(?:\b\d[\d,.]*|\b{_NUMBER_WORDS})(?=\s+(?P<after>(?:[\w-]+\s+){{0,2}}[\w-]+))",
+    rf"(?:\b\d[\d,.]*|\b{NUMBER_WORDS})(?=\s+(?P<after>(?:[\w-]+\s+){{0,2}}[\w-]+))",
     re.IGNORECASE,
 )
 
@@ -252,7 +254,7 @@ def covers_asked_thing(question: str, cited_texts: Sequence[str], embeddings: Ne
     "facility"). A category answered by a name ("which outlet") needs no such word."""
     text = " ".join(cited_texts)
     thing = asked_thing(question)
-    if thing in ALIASES and any(alias in text.lower() for alias in ALIASES[thing]):
+    if thing in _LONG_FORM and _LONG_FORM[thing] in text.lower():
         return True
     if _ASKS_MONEY.search(question) or thing in MONEY_THINGS:
         return bool(_MONEY.search(text))
@@ -307,7 +309,7 @@ TOPIC_COVERED = 0.5  # share of the topic's content words the supporting sentenc
 def covers_said_topic(question: str, quotes: Sequence[str]) -> bool:
     """For "what did X say about T", the sentences the answer rests on speak of T: at least TOPIC_COVERED of
     its content words, by stem. Whatever else X said is a nearby fact ("the Security Media Cell said Iraq's forces
-    can keep the country safe" for what it said about the withdrawal's cost, dev y015)."""
+    can keep the country safe" for what it said about the withdrawal's cost)."""
     said = _SAID_ABOUT.search(question)
     if not said:
         return True
@@ -321,8 +323,8 @@ def _near_word_in(word: str, text: str, embeddings: NewsEmbeddings, near: float 
     """The text's common words hold the word's stem or a near word (MiniLM cosine ≥ near)."""
     # common nouns only: "United" (States) is not a unit; a capital that only starts a sentence is kept. Function
     # words are no near words, though MiniLM puts "people" 0.48 from "the" and "killed" 0.46 from "with"
-    words = sorted((set(_COMMON_WORD.findall(text)) | {w.lower() for w in _SENTENCE_START_WORD.findall(text)})
-                   - FUNCTION_WORDS)
+    capitals = [*_SENTENCE_START_WORD.findall(text), *_NAME_HEAD.findall(text)]
+    words = sorted((set(_COMMON_WORD.findall(text)) | {w.lower() for w in capitals}) - FUNCTION_WORDS)
     if _stemmer.stemWord(word) in set(_stemmer.stemWords(words)):
         return True
     if not words:
@@ -341,19 +343,31 @@ def asks_duration(question: str) -> bool:
     return bool(ASKS_DURATION.search(question))
 
 
+def asks_count(question: str) -> bool:
+    return bool(_ASKS_NUMBER.match(question))
+
+
+def asks_time(question: str) -> bool:
+    return bool(_ASKS_TIME.match(question))
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question uses: capitalised words past its first, years, ordinals past "first"."""
+    return [name for name in dict.fromkeys([*_QUESTION_NAME.findall(question), *_ORDINAL.findall(question)])
+            if name not in QUESTION_WORDS]
+
+
 def unmentioned_names(question: str, texts: Sequence[str]) -> list[str]:
     """The question's names (capitalised words past its first, years, ordinals past "first") that none of the
     texts mentions.
 
     "Who won the 2023 Tour de France?" over articles that never name France or 2023 is off the articles'
     topic however close its passages score; a spelling variant (Assad for Asad) counts as a mention, and so does
-    another name for the same thing either way round (ISIS for the Islamic State: test d012).
+    another name for the same thing either way round (ISIS for the Islamic State, the Fed for the Federal Reserve).
     """
-    words = _with_long_forms(set(_TEXT_WORD.findall(" ".join(texts).lower())))
+    words = _with_long_forms(" ".join(texts))
     missing = []
-    for name in dict.fromkeys([*_QUESTION_NAME.findall(question), *_ORDINAL.findall(question)]):
-        if name in _NOT_NAMES:
-            continue
+    for name in question_names(question):
         key = name.split("'")[0].lower()  # "Iran's" → "iran"
         parts = [part for part in re.split(r"-", key) if part]
         if all(_mentioned(part, words) for part in parts):
@@ -362,13 +376,15 @@ def unmentioned_names(question: str, texts: Sequence[str]) -> list[str]:
     return missing
 
 
-def _with_long_forms(words: set[str]) -> set[str]:
-    """The words and those of each short name's long form: a text that says ISIS mentions the Islamic State."""
-    return words | {word for short in words & ALIASES.keys() for alias in ALIASES[short] for word in alias.split()}
+def _with_long_forms(text: str) -> set[str]:
+    """The text's words and those of each short name's long form: a text that says ISIS mentions the Islamic
+    State, one that says "the Fed" the Federal Reserve (an acronym counts only in capitals: "who" is not WHO)."""
+    long_forms = [long for short, long in ALIASES.items() if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", text)]
+    return set(_TEXT_WORD.findall(text.lower())) | {word for long in long_forms for word in long.lower().split()}
 
 
 def _mentioned(word: str, words: set[str]) -> bool:
-    if word in words or any(alias.split()[0] in words for alias in ALIASES.get(word, ())):
+    if word in words or (word in _LONG_FORM and _LONG_FORM[word].split()[0] in words):
         return True
     if len(word) < 4:
         return False
@@ -376,64 +392,3 @@ def _mentioned(word: str, words: set[str]) -> bool:
         return True  # "Iraqi" for Iraq, "Iranian" for Iran
     return len(word) >= 5 and any(
         abs(len(w) - len(word)) <= 2 and SequenceMatcher(None, word, w).ratio() >= SAME_NAME for w in words)
-
-
-_OUTLET_NOTE = re.compile(r"\s*\([^)]*\)\s*$|^the\s+", re.IGNORECASE)  # "Levant Ledger (sample)", "The Times"
-
-
-# a name the user typed: a capitalised word after the first, or an acronym anywhere ("What happened to the SDF?")
-_TITLES = frozenset("Mr Mrs Ms Dr Gen Lt Col Capt Sen Rep St Prof".split())  # "Mr. Sudani" is "al-Sudani"
-_TYPED_NAME = re.compile(r"(?<=\s)[A-Z][\w'-]*|\b[A-Z]{2,}\b")
-
-
-def rewrite_keeps_names(question: str, rewrite: str) -> bool:
-    """The follow-up's rewrite still names everything the follow-up names. "What happened to the SDF?" after a turn
-    about the government forces that pushed the SDF back was rewritten as a question about those forces: a
-    question that names its subject needs no other."""
-    return all(names(rewrite, name) for name in _TYPED_NAME.findall(question) if name not in _NOT_NAMES | _TITLES)
-
-
-_THAT_YEAR = re.compile(r"\b(?:that|the same) year\b", re.IGNORECASE)
-_MONTH_OF_YEAR = re.compile(rf"{MONTH_NAME.pattern}\s+(?:\d{{1,2}},?\s+)?(?=(?:19|20)\d\d\b)")
-
-
-def widened_to_year(follow_up: str, rewrite: str) -> str:
-    """The rewrite with no month before a year when the follow-up asks about "that year" and names no month:
-    "at the end of that year" after a turn about November 2025 is not "at the end of November 2025" (dev y020,
-    test x020)."""
-    if not _THAT_YEAR.search(follow_up) or MONTH_NAME.search(follow_up):
-        return rewrite
-    return _MONTH_OF_YEAR.sub("", rewrite)
-
-
-_SETTING_ASIDE = r"\b(?:besides|other than|apart from|except(?: for)?|unlike|not|beyond)\s+(?:the\s+)?"
-
-
-def names(text: str, name: str) -> bool:
-    """The text names it, in any case ("Arab News" in "… arab news reported …")."""
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
-
-
-def outlet_name(outlet: str) -> str:
-    """The name an outlet goes by in text: "Levant Ledger (sample)" → "Levant Ledger", "The Times" → "Times"."""
-    return _OUTLET_NOTE.sub("", outlet.strip()).strip()
-
-
-def asked_outlets(question: str, outlets: Sequence[str]) -> list[str]:
-    """The outlets named whose reporting the question asks about: not one it sets aside ("which outlets besides
-    the Levant Ledger reported it?")."""
-    return [o for o in named_outlets(question, outlets)
-            if not re.search(rf"{_SETTING_ASIDE}{re.escape(outlet_name(o))}", question, re.IGNORECASE)]
-
-
-def named_outlets(question: str, outlets: Sequence[str]) -> list[str]:
-    """The stored outlets the question names ("what did the levant ledger say"), as stored; a name in
-    parentheses after an outlet and a leading "The" are not needed to name it. A one-word name must be written
-    as stored: "times" in "how many times" does not name The Times."""
-    named = []
-    for outlet in outlets:
-        name = outlet_name(outlet)
-        flags = re.IGNORECASE if " " in name else 0
-        if len(name) > 2 and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question, flags):
-            named.append(outlet)
-    return named

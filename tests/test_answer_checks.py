@@ -5,7 +5,6 @@ Real MiniLM embeddings throughout; the chain tests use scripted model replies on
 
 import pytest
 
-from evals.recheck import switched_off
 from rag.citations import _restates
 from rag.claims import (
     corrected_by_source,
@@ -490,8 +489,10 @@ def test_a_future_question_answered_with_a_past_day_is_declined(sample_store):  
     reply = "The US troops will leave the Kurdistan Region on January 19, 2026 [1]."
     answer = scripted(settings, store, reply).invoke({"question": question})
     assert answer.abstained and answer.answer == ABSTAIN_TEXT
-    with switched_off("future question, past date"):  # what declines it is this check, not another
-        assert not scripted(settings, store, reply).invoke({"question": question}).abstained
+    assert [(s.check, s.action) for s in answer.trace][-2:] == [("future_time", "drop_citations"),
+                                                                ("unbacked", "decline")]
+    off = settings.model_copy(update={"answer_checks": {"future_time": False}})  # this check declines it, no other
+    assert not scripted(off, store, reply).invoke({"question": question}).abstained
 
 
 @pytest.mark.parametrize("dates, published, past", [

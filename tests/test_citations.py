@@ -4,11 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.citations import (
-    lexical_support,
-    strip_narration,
-    well_formed,
-)
+from rag.citations import lexical_support
+from rag.narration import strip_narration, well_formed
 from rag.text import split_sentences
 from rag.types import Passage
 

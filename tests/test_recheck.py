@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from evals.dataset import DEFAULT_DATASET, load_dataset
-from evals.recheck import CHECKS, recheck, render_answer_check_ablation, switched_off
+from evals.recheck import recheck, render_answer_check_ablation, switched_off
+from rag.answer.pipeline import CHECK_NAMES
 from rag.chain import build_chain
 from rag.llm import FakeNewsModel
 
@@ -25,31 +26,31 @@ def test_each_check_switched_off_shows_what_it_moved(sample_store):  # noqa: F81
     settings, store = sample_store
     chain = build_chain(settings, store=store, llm=FakeNewsModel())
     results = _run_with(chain, "x007", TOUR)
-    with switched_off(None):
-        on = recheck(results, settings, chain, GOLD)["overall"]
-    with switched_off("names the passages never mention"):
-        off = recheck(results, settings, chain, GOLD)["overall"]
+    on = recheck(results, {"iraq": switched_off(chain, None)}, GOLD)["overall"]
+    names_off = switched_off(switched_off(chain, "unmentioned_names"), "cited_names")  # both read unmentioned names
+    off = recheck(results, {"iraq": names_off}, GOLD)["overall"]
     assert on["abstention_accuracy"] == 1.0, "the off-topic answer is declined with every check on"
     assert off["abstention_accuracy"] == 0.0, "without the name check the sports passage's answer gets through"
     table = render_answer_check_ablation({"all checks on": {"overall": on},
-                                          "names the passages never mention": {"overall": off}})
-    assert "| without names the passages never mention | – | 0.000 (-1.000) |" in table
+                                          "unmentioned_names": {"overall": off}})
+    assert "| without unmentioned_names | – | 0.000 (-1.000) |" in table
+    assert recheck(results, {"iraq": switched_off(chain, "unmentioned_names")}, GOLD)["overall"] == on, \
+        "the gate on the cited passages' names still declines it"
 
 
-def test_every_check_can_be_switched_off_and_back_on():
-    import rag.chain
-
-    before = rag.chain.unmentioned_names
-    for name in CHECKS:
-        with switched_off(name):
-            pass
-    assert rag.chain.unmentioned_names is before
+def test_a_row_switches_one_check_off_through_the_settings_and_leaves_the_chain_as_it_was(sample_store):  # noqa: F811
+    settings, store = sample_store
+    chain = build_chain(settings, store=store, llm=FakeNewsModel())
+    for name in CHECK_NAMES:
+        off = switched_off(chain, name)
+        assert off.settings.answer_checks == {name: False} and not off.switches[name]
+    assert chain.settings.answer_checks == {} and switched_off(chain, None) is chain
 
 
 def test_a_replay_reads_the_passages_the_model_read_not_the_reports_below_k_its_note_cited(sample_store):  # noqa: F811
     """An answer lists, after the k retrieved passages, the reports below k its note cites: replayed as retrieved
     they would reach the model's context and hide what the search below k does (dev d021)."""
-    from evals.recheck import stored_passages
+    from evals.replay import stored_passages
 
     settings, store = sample_store
     chain = build_chain(settings, store=store, llm=FakeNewsModel())

@@ -162,3 +162,12 @@ def test_a_chain_input_object_and_message_history_are_accepted(chain):
     answer = chain.invoke(ChainInput(question="And who is the commander of US Central Command?", chat_history=history, k=2))
     assert len(answer.passages) == 2 and answer.standalone_question
 
+
+
+def test_the_verify_run_s_output_carries_the_trace_of_every_check_that_acted(chain):
+    tracer = RootRuns()
+    answer = chain.invoke({"question": "Who won the 2023 Tour de France?"}, {"callbacks": [tracer]})
+    [root] = tracer.roots
+    verify = next(r for r in root.child_runs if r.name == "verify")
+    assert answer.abstained and answer.trace and answer.trace[-1].action == "decline"
+    assert verify.outputs["output"].trace == answer.trace
