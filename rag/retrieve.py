@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.config import RetrievalMode, Settings
 from rag.dedupe import collapse_near_copies
 from rag.filters import Filters
-from rag.store import Store
 from rag.types import Passage
+
+if TYPE_CHECKING:  # the store hands itself to Retriever (Store.as_retriever): no import back at run time
+    from rag.store import Store
 
 Reranker = Callable[[str, list[Passage]], list[Passage]]
 """Reorders candidates (e.g. a cross-encoder the user has); receives more candidates than k."""
