@@ -58,7 +58,7 @@ def test_the_api_answer_carries_the_trace_of_the_check_that_declined_it(services
 
 
 def test_ask_json_prints_the_trace(services, monkeypatch):
-    from ui.cli import answer_json
+    from ui.commands.ask import answer_json
 
     answer = services.chain.invoke({"question": OFF_TOPIC})
     assert answer_json(answer)["trace"] == [s.model_dump() for s in answer.trace] and answer.trace
