@@ -233,10 +233,14 @@ class AnswerChain(Runnable[ChainInput | dict, Answer]):
             # "what did the Levant Ledger say …": that outlet's closest passage, however the others rank
             only_outlet = dataclasses.replace(request.filters or Filters(), outlet=outlet)
             swapped_in.append((yield _Retrieve(standalone, request.k, request.mode, only_outlet)))
+        # a two-part question resembles no single passage, while each part may have one that answers it: the floor
+        # reads the best match of the whole question and of each part's own search ("Which team won, and who
+        # scored the winner?" is further from every report than either half is from its own)
+        closest = max((p.similarity or 0.0 for found in (passages, *swapped_in) for p in found), default=0.0)
         if swapped_in:
             passages = merge_for_parts(passages, swapped_in, request.k or self.settings.top_k)
         relevant = passages
-        if max((p.similarity or 0.0 for p in passages), default=0.0) < self.settings.min_relevance:
+        if closest < self.settings.min_relevance:
             # below the floor only what the question names is about it: a stored outlet's own reports ("What did
             # the Northern Gazette's correction change?" is no closer than 0.17 to any passage)
             named = yield _Compute(self._outlets_named, (standalone,))
