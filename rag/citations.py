@@ -30,6 +30,7 @@ from rag.dates import date_labels
 from rag.embeddings import NewsEmbeddings
 from rag.narration import strip_narration
 from rag.questions import DURATION_PHRASE, asks_duration, named_outlets, names, outlet_name
+from rag.quotes import quote_holding, without_worked_out_spans
 from rag.text import markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
@@ -129,8 +130,13 @@ class CitationVerifier:
         claims = [strip_markers(s) for s in sentences]
         # a span the model worked out ("3 days after …") is in no passage: the rest of the sentence must hold
         checked_claims = [DURATION_PHRASE.sub("", c) for c in claims] if asks_duration(question) else claims
+        # … and so does a span that lies between two dates its passages state ("11 months" from August to July)
+        checked_claims = [without_worked_out_spans(c, [(support_text(p), p.date) for p in
+                                                       ([passages[n - 1] for n in markers_of(s)] or passages)])
+                          for c, s in zip(checked_claims, sentences)]
         support, similarities, passage_sentences = self.support_matrix(checked_claims, passages)
         checked: list[CheckedSentence] = []
+        facts_quotes: dict[tuple[int, int], str] = {}  # (sentence, passage number): the sentence that holds it
         outlets = sorted({p.outlet for passage in passages for p in (passage, *passage.also_reported_by)} - {""})
         named_by = [support_text(p) for p in passages] + outlets  # who the passages can be quoting
         for i, claim in enumerate(claims):
@@ -153,7 +159,16 @@ class CitationVerifier:
             sources = [_same_statements(passage_sentences[n - 1], similarities[n - 1][i]) for n in holding]
             sources = [[*same, *(s for s in passage_sentences[n - 1] if s not in same and
                                  denies_the_asked(question, claim, s))] for n, same in zip(holding, sources)]
-            checked.append(_as_its_sources_say(claim, holding, sources, passages, question))
+            result = _as_its_sources_say(claim, holding, sources, passages, question)
+            if not result.quote:
+                # the quote shown is a sentence stating every name, number and date the claim does, or none holds
+                held = {n: quote_holding(checked_claims[i], [passage_sentences[n - 1][k] for k in
+                                                              np.argsort(-similarities[n - 1][i])],
+                                         passages[n - 1].date, named) for n in result.cited}
+                kept = tuple(n for n in result.cited if held[n] is not None)
+                result = dataclasses.replace(result, cited=kept, supported=result.supported and bool(kept))
+                facts_quotes.update({(i, n): held[n] or "" for n in kept})
+            checked.append(result)
 
         shown = [_attach(s.text, s.cited) for s in checked]
         if checked[0].cited and not checked[0].quote and echoes_question(question, claims[0]):
@@ -176,7 +191,8 @@ class CitationVerifier:
             passage = passages[n - 1]
             claim_rows = [i for i, s in enumerate(checked) if n in s.cited]
             row = max(claim_rows, key=lambda i: support[i, n - 1])
-            quote = checked[row].quote or passage_sentences[n - 1][int(similarities[n - 1][row].argmax())]
+            closest = passage_sentences[n - 1][int(similarities[n - 1][row].argmax())]
+            quote = checked[row].quote or facts_quotes.get((row, n)) or closest
             citations.append(Citation(
                 n=n, passage_id=passage.id, title=passage.title, outlet=passage.outlet, date=passage.date,
                 url=passage.url, text=passage.text, quote=quote,

@@ -274,3 +274,31 @@ def span_between(dates: list[tuple[int, ...]]) -> str | None:
 def _in_words(n: int) -> str:
     """Up to twelve in words, as news writes them ("six years"); larger in digits ("16 months")."""
     return next((word for word, value in _COUNT.items() if value == n), str(n)) if n <= 12 else str(n)
+
+
+_ABBREVIATED = {month[:3]: n for n, month in enumerate(MONTHS, 1)} | {"Sept": 9}
+_ANY_MONTH = rf"(?:{_MONTH}|(?:{'|'.join(_ABBREVIATED)})\.?)"
+# "January 18", "Jan. 18, 2026", "18 January": a day as news writes it, often without the year its dateline gives
+_DAY_OF_MONTH = re.compile(rf"\b(?P<month>{_ANY_MONTH})\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
+                           rf"|\b(?P<day_first>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month_after>{_ANY_MONTH})")
+
+
+def dates_in(text: str, published: str | None) -> list[tuple[int, ...]]:
+    """Every date a text states or implies, as `stated_dates` reads them: written out ("January 2026"), a day
+    whose year is the dateline's ("Jan. 18" in a 2026 article), and resolved relative phrases ("last August").
+    What lets an answer's "January 18, 2026" be compared, as a date, with the words of the sentence it cites."""
+    found = stated_dates(text) + stated_dates(" ".join(date_labels(text, published)))
+    base = published_date(published)
+    for match in _DAY_OF_MONTH.finditer(text):
+        name = (match.group("month") or match.group("month_after")).rstrip(".")
+        month = MONTHS.index(name) + 1 if name in MONTHS else _ABBREVIATED[name]
+        day = int(match.group("day") or match.group("day_first"))
+        year = re.match(r",?\s+((?:19|20)\d\d)\b", text[match.end():])
+        if year or base:
+            found.append((int(year.group(1)) if year else base.year, month, day))  # type: ignore[union-attr]
+    return found
+
+
+def holds_date(date: tuple[int, ...], dates: list[tuple[int, ...]]) -> bool:
+    """One of the dates is this one, at its precision or finer ("January 18, 2026" holds "January 2026")."""
+    return any(len(other) >= len(date) and other[: len(date)] == date for other in dates)

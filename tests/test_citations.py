@@ -169,8 +169,11 @@ def test_a_span_worked_out_from_two_dates_is_not_a_number_the_passage_lacks(veri
     claim = "CENTCOM announced the transfer 3 days after the Security Media Cell said the coalition had left [1]."
     _, citations, _ = verifier.verify(claim, dated, question)
     assert [c.n for c in citations] == [1]
-    _, citations, _ = verifier.verify(claim, dated, "What did CENTCOM announce?")  # no span asked: 3 is checked
-    assert citations == []
+    # no span asked: the span is still the one between the two dates the passage states, and is kept
+    _, citations, _ = verifier.verify(claim, dated, "What did CENTCOM announce?")
+    assert [c.n for c in citations] == [1]
+    _, citations, unsupported = verifier.verify(claim.replace("3 days", "5 days"), dated, "What did CENTCOM announce?")
+    assert citations == [] and unsupported  # a span the dates do not give is a number the passage lacks
 
 
 ADVISERS = [
