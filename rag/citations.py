@@ -30,7 +30,7 @@ from rag.dates import date_labels
 from rag.embeddings import NewsEmbeddings
 from rag.narration import strip_narration
 from rag.questions import DURATION_PHRASE, asks_duration, named_outlets, names, outlet_name
-from rag.quotes import quote_holding, without_worked_out_spans
+from rag.quotes import quote_across, quote_holding, without_worked_out_spans
 from rag.text import markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
@@ -162,9 +162,11 @@ class CitationVerifier:
             result = _as_its_sources_say(claim, holding, sources, passages, question)
             if not result.quote:
                 # the quote shown is a sentence stating every name, number and date the claim does, or none holds
-                held = {n: quote_holding(checked_claims[i], [passage_sentences[n - 1][k] for k in
-                                                              np.argsort(-similarities[n - 1][i])],
-                                         passages[n - 1].date, named) for n in result.cited}
+                held = {n: quote_holding(checked_claims[i], passage_sentences[n - 1],
+                                         [int(k) for k in np.argsort(-similarities[n - 1][i])], passages[n - 1].date,
+                                         named, passages[n - 1].title)
+                        or quote_across(checked_claims[i], passage_sentences[n - 1], passages[n - 1].date, _terms,
+                                        named, passages[n - 1].title) for n in result.cited}
                 kept = tuple(n for n in result.cited if held[n] is not None)
                 result = dataclasses.replace(result, cited=kept, supported=result.supported and bool(kept))
                 facts_quotes.update({(i, n): held[n] or "" for n in kept})

@@ -10,7 +10,7 @@ reader sees must hold the claim; when no sentence of the passage does, the citat
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.answer.lexicon import MONTHS, WEEKDAYS
 from rag.dates import MENTIONED_DATE, dates_in, distinct_dates, holds_date, published_date, span_between
@@ -44,8 +44,7 @@ def holds_claim(claim: str, sentence: str, published: str | None, outlets: Seque
     18, 2026" is "Jan. 18" under a 2026 dateline, or the dateline itself), numbers other than dates' digits as
     written, names as `unmentioned_names` matches them. Outlets the claim names as its source are left out: who
     published the passage is checked by the verifier against the passage's outlet."""
-    for outlet in outlets:
-        claim = claim.replace(outlet, " ").replace(outlet_name(outlet), " ")
+    claim = _without_outlets(claim, outlets)
     stated = without_credits(sentence)
     base = published_date(published)
     dateline = [(base.year, base.month, base.day)] if base else []
@@ -58,10 +57,53 @@ def holds_claim(claim: str, sentence: str, published: str | None, outlets: Seque
     return not missing
 
 
-def quote_holding(claim: str, sentences: Sequence[str], published: str | None,
-                  outlets: Sequence[str] = ()) -> str | None:
-    """The first of the sentences (given closest first) that holds the claim; None when none does."""
-    return next((s for s in sentences if holds_claim(claim, s, published, outlets)), None)
+def quote_holding(claim: str, sentences: Sequence[str], closest: Sequence[int], published: str | None,
+                  outlets: Sequence[str] = (), title: str = "") -> str | None:
+    """The sentence (of the passage's, in its order) that holds the claim, the closest first (`closest` ranks
+    them), or the headline the prompt shows above them ("… numbered 150, not about 100"); failing that, two
+    adjacent sentences together ("… about 100 fighters. The correct figure is 150."), ranked by the closer of the
+    two; None when nothing that short does."""
+    singles = [sentences[k] for k in closest] + ([title] if title else [])
+    one = next((s for s in singles if holds_claim(claim, s, published, outlets)), None)
+    if one is not None:
+        return one
+    pairs = [(start, start + 1) for k in closest for start in (k - 1, k) if 0 <= start < len(sentences) - 1]
+    return next((joined for a, b in pairs
+                 if holds_claim(claim, joined := f"{sentences[a]} {sentences[b]}", published, outlets)), None)
+
+
+def quote_across(claim: str, sentences: Sequence[str], published: str | None, terms: Callable[[str], set[str]],
+                 outlets: Sequence[str] = (), title: str = "") -> str | None:
+    """What holds a claim that joins facts from sentences apart ("the joint statement in November 2025 followed
+    the withdrawal in August 2025"): every name stated somewhere in the passage, each date and number in a
+    sentence that shares a content word (`terms`) with the claim, those sentences joined; None otherwise. A date
+    the passage states of something else ("On Sunday, the Security Media Cell said …" for "US forces left on
+    January 18") does not hold, nor does anything only a photo credit states."""
+    claim = _without_outlets(claim, outlets)
+    stated = [without_credits(s) for s in [*sentences, title] if s]
+    if [n for n in unmentioned_names(claim, stated) if n not in _NOT_NAMES and not n.isdigit()]:
+        return None
+    about = terms(_NUMBER.sub(" ", MENTIONED_DATE.sub(" ", claim)))
+    shared = [s for s in stated if terms(_NUMBER.sub(" ", MENTIONED_DATE.sub(" ", s))) & about]
+    base = published_date(published)
+    used = []
+    for date in dates_in(claim, published):
+        holding = next((s for s in shared if holds_date(date, dates_in(s, published))), None)
+        if holding is None and not (base and holds_date(date, [(base.year, base.month, base.day)])):
+            return None
+        used += [holding] if holding else []
+    for number in _numbers(MENTIONED_DATE.sub(" ", claim)):
+        holding = next((s for s in shared if number in _numbers(s)), None)
+        if holding is None:
+            return None
+        used.append(holding)
+    return " … ".join(dict.fromkeys(used)) or (shared[0] if shared else None)
+
+
+def _without_outlets(claim: str, outlets: Sequence[str]) -> str:
+    for outlet in outlets:
+        claim = claim.replace(outlet, " ").replace(outlet_name(outlet), " ")
+    return claim
 
 
 def without_worked_out_spans(claim: str, texts: Sequence[tuple[str, str | None]]) -> str:

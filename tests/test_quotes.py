@@ -25,6 +25,7 @@ def test_a_photo_credit_states_nothing():
 
 # markets: the date is in the passage, but in a sentence about another deal
 TAKEOVER = _passage("Brightwater shareholders approved the takeover by Halden Foods in May. "
+                    "Analysts expect the combined company to cut costs. "
                     "The regulator cleared an unrelated port deal on June 3.", "2025-06-05")
 TAKEOVER_CLOSED = _passage("Halden Foods completed its takeover of Brightwater on Jun. 3, the company said. "
                            "Brightwater shares stopped trading.", "2025-06-05")
@@ -98,3 +99,30 @@ def test_only_spans_between_stated_dates_are_taken_out():
     assert "11 months" not in without_worked_out_spans("He was out for 11 months.", texts)
     assert "eleven months" not in without_worked_out_spans("He was out for eleven months.", texts)
     assert without_worked_out_spans("He was out for a few months.", texts) == "He was out for a few months."
+
+
+# courts: the two figures of a change stand in two adjacent sentences, and the answer that gives both holds
+FINE = _passage("A lower court first fined Corvell Mining $2 million over the spill. "
+                "On appeal the fine was raised to $5 million.", "2025-04-10")
+
+
+def test_two_adjacent_sentences_hold_what_they_state_together(verifier):
+    text, citations, unsupported = verifier.verify(
+        "The fine on Corvell Mining was raised from $2 million to $5 million on appeal [1].", [FINE],
+        "How did the appeal change the fine?")
+    assert not unsupported and "$2 million" in citations[0].quote and "$5 million" in citations[0].quote
+
+
+# science: one answer sentence joins two dates from sentences apart, each stated of what the answer says of it
+PROBE = _passage("The Lyra probe launched from Kourou on March 3, 2024. Engineers tested its cameras for weeks. "
+                 "Mission controllers said the probe had few problems. Lyra entered orbit around Mars on "
+                 "Nov. 18, the agency said.", "2024-11-20")
+
+
+def test_facts_from_sentences_apart_hold_when_each_is_stated_of_what_the_answer_says(verifier):
+    claim = "The Lyra probe launched on March 3, 2024 and entered orbit around Mars on November 18, 2024 [1]."
+    _, citations, unsupported = verifier.verify(claim, [PROBE], "When did Lyra reach Mars?")
+    assert not unsupported and "March 3, 2024" in citations[0].quote and "Nov. 18" in citations[0].quote
+    wrong = "The Lyra probe launched on March 3, 2024 and entered orbit around Mars on November 19, 2024 [1]."
+    _, citations, unsupported = verifier.verify(wrong, [PROBE], "When did Lyra reach Mars?")
+    assert citations == [] and unsupported
