@@ -14,6 +14,9 @@ class Citations(BaseCheck):
     "The Fed raised rates by half a point [2]" where [2] says a quarter point, or where [1] holds it: the marker
     moves to the passage that holds it, a reversed polarity or a lost qualifier ("about 150") is taken from the
     source, narration ("According to the passage …") is cut, and what nothing holds is listed as unsupported.
+    The quote shown is a sentence of the cited passage stating every name, number and date the sentence does
+    ("Jan. 18" in a 2026 report holds "January 18, 2026"; a photo credit holds nothing), and a span lying between
+    two dates the passages state ("11 months") is not a number they lack (rag.quotes).
     """
 
     name = "citations"
