@@ -162,14 +162,18 @@ class CitationVerifier:
             result = _as_its_sources_say(claim, holding, sources, passages, question)
             if not result.quote:
                 # the quote shown is a sentence stating every name, number and date the claim does, or none holds
-                held = {n: quote_holding(checked_claims[i], passage_sentences[n - 1],
-                                         [int(k) for k in np.argsort(-similarities[n - 1][i])], passages[n - 1].date,
-                                         named, passages[n - 1].title)
-                        or quote_across(checked_claims[i], passage_sentences[n - 1], passages[n - 1].date, _terms,
-                                        named, passages[n - 1].title) for n in result.cited}
-                kept = tuple(n for n in result.cited if held[n] is not None)
+                quotes = {n: _facts_quote(checked_claims[i], passages[n - 1], passage_sentences[n - 1],
+                                          similarities[n - 1][i], named) for n in result.cited}
+                kept = tuple(n for n in result.cited if quotes[n])
+                if result.cited and not kept:  # another passage that holds the sentence may state it all
+                    others = sorted((n for n in range(1, len(passages) + 1) if support[i, n - 1] >= self.threshold
+                                     and n not in result.cited and (not named or attributes(passages[n - 1], named))),
+                                    key=lambda n: -support[i, n - 1])
+                    quotes |= {n: _facts_quote(checked_claims[i], passages[n - 1], passage_sentences[n - 1],
+                                               similarities[n - 1][i], named) for n in others}
+                    kept = next(((n,) for n in others if quotes[n]), ())
                 result = dataclasses.replace(result, cited=kept, supported=result.supported and bool(kept))
-                facts_quotes.update({(i, n): held[n] or "" for n in kept})
+                facts_quotes.update({(i, n): quotes[n] or "" for n in kept})
             checked.append(result)
 
         shown = [_attach(s.text, s.cited) for s in checked]
@@ -221,6 +225,16 @@ def _credited_elsewhere(
     if not credited or names(claim, credited):
         return None
     return top + 1, sentence
+
+
+def _facts_quote(
+    claim: str, passage: Passage, sentences: Sequence[str], similarity: np.ndarray, outlets: Sequence[str]
+) -> str | None:
+    """The passage's sentence (or adjacent pair, or headline, or sentences apart) stating every name, number and
+    date of the claim; None when it does not (rag.quotes)."""
+    closest = [int(k) for k in np.argsort(-similarity)]
+    return (quote_holding(claim, sentences, closest, passage.date, outlets, passage.title)
+            or quote_across(claim, sentences, passage.date, _terms, outlets, passage.title))
 
 
 def attributes(passage: Passage, outlets: Sequence[str]) -> bool:
