@@ -30,7 +30,7 @@ from rag.dates import date_labels
 from rag.embeddings import NewsEmbeddings
 from rag.narration import strip_narration
 from rag.questions import DURATION_PHRASE, asks_duration, named_outlets, names, outlet_name
-from rag.quotes import quote_across, quote_holding, without_worked_out_spans
+from rag.quotes import quote_across, quote_holding, without_dates, without_worked_out_spans
 from rag.text import markers_of, normalize_markers, split_sentences, strip_markers
 from rag.types import Citation, Passage
 
@@ -172,6 +172,12 @@ class CitationVerifier:
                     quotes |= {n: _facts_quote(checked_claims[i], passages[n - 1], passage_sentences[n - 1],
                                                similarities[n - 1][i], named) for n in others}
                     kept = next(((n,) for n in others if quotes[n]), ())
+                undated = without_dates(checked_claims[i])
+                if result.cited and not kept and undated != checked_claims[i]:  # a date no passage gives is cut
+                    quotes = {n: _facts_quote(undated, passages[n - 1], passage_sentences[n - 1],
+                                              similarities[n - 1][i], named) for n in result.cited}
+                    kept = tuple(n for n in result.cited if quotes[n])
+                    result = dataclasses.replace(result, text=without_dates(result.text)) if kept else result
                 result = dataclasses.replace(result, cited=kept, supported=result.supported and bool(kept))
                 facts_quotes.update({(i, n): quotes[n] or "" for n in kept})
             checked.append(result)

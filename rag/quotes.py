@@ -100,6 +100,15 @@ def quote_across(claim: str, sentences: Sequence[str], published: str | None, te
     return " … ".join(dict.fromkeys(used)) or (shared[0] if shared else None)
 
 
+_DATED = re.compile(rf",?\s*\b(?:(?:on|in|since|by)\s+)?(?:{MENTIONED_DATE.pattern})")
+
+
+def without_dates(text: str) -> str:
+    """The text without the dates it states ("in Baghdad on January 20, 2020" → "in Baghdad"): what is left of a
+    sentence whose date no passage gives."""
+    return _DATED.sub("", text)
+
+
 def _without_outlets(claim: str, outlets: Sequence[str]) -> str:
     for outlet in outlets:
         claim = claim.replace(outlet, " ").replace(outlet_name(outlet), " ")

@@ -33,8 +33,9 @@ TAKEOVER_CLOSED = _passage("Halden Foods completed its takeover of Brightwater o
 
 def test_a_date_from_another_sentence_does_not_hold(verifier):
     claim = "Halden Foods completed its takeover of Brightwater on June 3, 2025 [1]."
-    _, citations, unsupported = verifier.verify(claim, [TAKEOVER], "When did the Brightwater takeover close?")
-    assert citations == [] and unsupported
+    text, citations, _ = verifier.verify(claim, [TAKEOVER], "When did the Brightwater takeover close?")
+    assert "June 3" not in text  # the date no sentence gives of the takeover is cut (or the sentence struck)
+    assert all("port deal" not in c.quote for c in citations)
 
 
 def test_a_date_a_sentence_states_in_its_own_words_holds(verifier):
