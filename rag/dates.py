@@ -216,10 +216,19 @@ def stated_dates(text: str) -> list[tuple[int, ...]]:
         parts = [int(match.group("year"))]
         if match.group("month"):
             parts.append(MONTHS.index(match.group("month")) + 1)
-            if match.group("day"):
-                parts.append(int(match.group("day")))
+            if match.group("day") and _is_day(parts[0], parts[1], int(match.group("day"))):
+                parts.append(int(match.group("day")))  # "February 30, 2024" is read as February 2024
         found.append(tuple(parts))
     return found
+
+
+def _is_day(year: int, month: int, day: int) -> bool:
+    """A day the calendar has: a text (or a model's answer) can say "February 30", which no date is."""
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def all_past(dates: list[tuple[int, ...]], published: str | None) -> bool:
@@ -295,7 +304,9 @@ def dates_in(text: str, published: str | None) -> list[tuple[int, ...]]:
         day = int(match.group("day") or match.group("day_first"))
         year = re.match(r",?\s+((?:19|20)\d\d)\b", text[match.end():])
         if year or base:
-            found.append((int(year.group(1)) if year else base.year, month, day))  # type: ignore[union-attr]
+            in_year = int(year.group(1)) if year else base.year  # type: ignore[union-attr]
+            if _is_day(in_year, month, day):
+                found.append((in_year, month, day))
     return found
 
 

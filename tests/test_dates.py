@@ -96,3 +96,15 @@ def test_published_label(date, label):
     """Test w015: "the US departure in January 2026" is named by an article dated 2026-01-23, though its text
     never says "January"."""
     assert published_label(date) == label
+
+
+def test_a_day_the_calendar_does_not_have_is_read_at_month_precision_and_never_raises():
+    """A model's answer (or a typo in an article) can say "February 30": span and label work on what is real."""
+    from rag.dates import dates_in, date_label, span_between, stated_dates
+
+    assert stated_dates("The vote was on February 30, 2024.") == [(2024, 2)]
+    assert (2023, 2, 29) not in dates_in("Rescuers reached them on 29 February.", "2023-03-01")
+    assert (2024, 2, 29) in dates_in("Rescuers reached them on 29 February.", "2024-03-01")
+    assert [date_label(d) for d in stated_dates("On September 31, 2023 and October 2, 2023")] == \
+        ["September 2023", "October 2, 2023"]
+    assert span_between(stated_dates("from February 30, 2024 to March 5, 2024")) == "about a month"
