@@ -100,7 +100,7 @@ def test_published_label(date, label):
 
 def test_a_day_the_calendar_does_not_have_is_read_at_month_precision_and_never_raises():
     """A model's answer (or a typo in an article) can say "February 30": span and label work on what is real."""
-    from rag.dates import dates_in, date_label, span_between, stated_dates
+    from rag.dates import date_label, dates_in, span_between, stated_dates
 
     assert stated_dates("The vote was on February 30, 2024.") == [(2024, 2)]
     assert (2023, 2, 29) not in dates_in("Rescuers reached them on 29 February.", "2023-03-01")
