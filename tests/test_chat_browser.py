@@ -403,7 +403,7 @@ def test_an_upload_is_listed_by_file_name_and_deleted_from_its_row_after_a_confi
     try:
         page.get_by_role("tab", name="Upload").click()
         page.locator("#upload-files input[type=file]").set_input_files(str(upload))
-        page.locator("#upload-files", has_text=upload.name).wait_for()
+        page.locator("#upload-files", has_text=upload.name).wait_for(timeout=60_000)  # a loaded machine uploads slowly
         page.locator("#add-to-library").click()
         page.get_by_text("Library updated: 1 added.").wait_for()  # the toast gives the counts
 
