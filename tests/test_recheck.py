@@ -28,9 +28,11 @@ def test_each_check_switched_off_shows_what_it_moved(sample_store):  # noqa: F81
     results = _run_with(chain, "x007", TOUR)
     on = recheck(results, {"iraq": switched_off(chain, None)}, GOLD)["overall"]
     names_off = switched_off(switched_off(chain, "unmentioned_names"), "cited_names")  # both read unmentioned names
-    off = recheck(results, {"iraq": names_off}, GOLD)["overall"]
+    assert recheck(results, {"iraq": names_off}, GOLD)["overall"] == on, \
+        "the quote rule of the citation check also finds no sentence stating the 2023 Tour de France"
+    off = recheck(results, {"iraq": switched_off(switched_off(names_off, "citations"), "unbacked")}, GOLD)["overall"]
     assert on["abstention_accuracy"] == 1.0, "the off-topic answer is declined with every check on"
-    assert off["abstention_accuracy"] == 0.0, "without the name check the sports passage's answer gets through"
+    assert off["abstention_accuracy"] == 0.0, "without the name, citation and unbacked checks the sports passage's answer gets through"
     table = render_answer_check_ablation({"all checks on": {"overall": on},
                                           "unmentioned_names": {"overall": off}})
     assert "| without unmentioned_names | – | 0.000 (-1.000) |" in table
